@@ -1,0 +1,87 @@
+package strongroom
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// User is an account. HashedPassword and Salt are never sent to a client;
+// TOTPSecret holds the secret encrypted under the user's data key.
+type User struct {
+	ID                    string
+	Username              string
+	Email                 string
+	HashedPassword        string
+	Salt                  string
+	FailedAttempts        int
+	LastFailedAttemptTime time.Time // zero if none
+	TOTPSecret            string    // encrypted, "" if none
+	TwoFactorEnabled      bool
+	IsAdmin               bool
+	CreatedAt             time.Time
+}
+
+// Limits on account fields.
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 128
+	MaxEmailLen    = 254
+)
+
+// NormalizeUsername lowercases a username, so "Alice" and "alice" are one
+// account and cannot be registered twice to impersonate each other.
+func NormalizeUsername(s string) string { return strings.ToLower(s) }
+
+// ValidateUsername checks a normalized username: 3 to 64 characters of
+// lowercase letters, digits, '.', '_' and '-', starting with a letter or digit.
+func ValidateUsername(s string) error {
+	if len(s) < 3 || len(s) > 64 {
+		return Invalid("username", "username must be 3 to 64 characters")
+	}
+	for i, c := range s {
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (i > 0 && (c == '.' || c == '_' || c == '-'))
+		if !ok {
+			return Invalid("username", "username may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit")
+		}
+	}
+	return nil
+}
+
+// NormalizeEmail validates an email address and returns it lowercased.
+func NormalizeEmail(s string) (string, error) {
+	if len(s) > MaxEmailLen {
+		return "", Invalid("email", "email must be at most %d characters", MaxEmailLen)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+		return "", Invalid("email", "email must be a plain address such as name@example.com")
+	}
+	return strings.ToLower(s), nil
+}
+
+// ValidatePassword applies the seed's password rule: at least 8 characters
+// with an uppercase letter, a digit and a special character; at most 128.
+// The error never contains the password.
+func ValidatePassword(pw string) error {
+	n := len([]rune(pw))
+	if n < MinPasswordLen || n > MaxPasswordLen {
+		return Invalid("password", "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+	}
+	var upper, digit, special bool
+	for _, c := range pw {
+		switch {
+		case unicode.IsUpper(c):
+			upper = true
+		case unicode.IsDigit(c):
+			digit = true
+		case !unicode.IsLetter(c) && !unicode.IsSpace(c):
+			special = true
+		}
+	}
+	if !upper || !digit || !special {
+		return Invalid("password", "password must contain an uppercase letter, a digit and a special character")
+	}
+	return nil
+}

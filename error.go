@@ -86,3 +86,12 @@ func ErrorKind(err error) Kind {
 func IsKind(err error, kind Kind) bool {
 	return err != nil && ErrorKind(err) == kind
 }
+
+// LockedUntil returns the KindLocked error of an account locked until t.
+func LockedUntil(t, now time.Time) *Error {
+	wait := t.Sub(now)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return &Error{Kind: KindLocked, Message: "too many failed attempts; try again later", RetryAfter: wait}
+}

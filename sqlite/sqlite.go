@@ -1,0 +1,205 @@
+// Package sqlite is the embedded store: one SQLite file in WAL mode, via
+// modernc.org/sqlite (pure Go, no cgo). Writes go through one connection
+// with immediate transactions and synchronous=FULL, so a commit is on disk
+// before the caller answers; reads use a pool of read-only connections.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/strongroom/strongroom"
+)
+
+var _ strongroom.Store = (*DB)(nil)
+
+// FileName is the database's name inside the data directory.
+const FileName = "strongroom.db"
+
+// DB is the SQLite store.
+type DB struct {
+	w *sql.DB // one writer
+	r *sql.DB // readers
+}
+
+// Open opens (creating if needed) the database at path and migrates its
+// schema.
+func Open(ctx context.Context, path string) (*DB, error) {
+	dsn := func(extra string) string {
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
+			q.Add("_pragma", p)
+		}
+		return "file:" + path + "?" + q.Encode() + extra
+	}
+	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{w: w}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	r.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	db.r = r
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return mapErr("ping", err)
+	}
+	return nil
+}
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+var migrations = []string{`
+CREATE TABLE users (
+	id TEXT PRIMARY KEY,
+	username TEXT NOT NULL UNIQUE,
+	email TEXT NOT NULL UNIQUE,
+	hashed_password TEXT NOT NULL,
+	salt TEXT NOT NULL,
+	failed_attempts INTEGER NOT NULL DEFAULT 0,
+	last_failed_attempt_time INTEGER,
+	totp_secret TEXT,
+	two_factor_enabled INTEGER NOT NULL DEFAULT 0,
+	is_admin INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE user_keys (
+	user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+	wrapped_dek TEXT NOT NULL,
+	kek_version INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+CREATE INDEX user_keys_kek_version ON user_keys(kek_version, user_id);
+CREATE TABLE sensitive_data (
+	id TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	data_type TEXT NOT NULL,
+	encrypted_value TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+CREATE INDEX sensitive_data_user_id ON sensitive_data(user_id, created_at, id);
+CREATE TABLE otp_challenges (
+	id TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	purpose TEXT NOT NULL,
+	code_hash TEXT NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	UNIQUE (user_id, purpose)
+);
+CREATE INDEX otp_challenges_expires_at ON otp_challenges(expires_at);
+CREATE TABLE key_rotation (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	state TEXT NOT NULL,
+	target_version INTEGER NOT NULL,
+	rewrapped INTEGER NOT NULL,
+	started_at INTEGER,
+	updated_at INTEGER,
+	finished_at INTEGER,
+	lease_owner TEXT,
+	lease_until INTEGER
+);
+`}
+
+func (db *DB) migrate(ctx context.Context) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("sqlite: database schema v%d is newer than this program (v%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return tx.Commit()
+}
+
+// mapErr turns a driver error into the service's error kinds.
+func mapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *strongroom.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return strongroom.Unavailable("store unavailable", fmt.Errorf("sqlite: %s: %w", op, err))
+	}
+	var le *sqlite.Error
+	if errors.As(err, &le) {
+		switch le.Code() & 0xff {
+		case sqlite3.SQLITE_CONSTRAINT:
+			msg := le.Error()
+			switch {
+			case strings.Contains(msg, "users.username"):
+				return strongroom.Errorf(strongroom.KindConflict, "username already registered")
+			case strings.Contains(msg, "users.email"):
+				return strongroom.Errorf(strongroom.KindConflict, "email already registered")
+			}
+			return &strongroom.Error{Kind: strongroom.KindConflict, Message: "conflict", Err: fmt.Errorf("sqlite: %s: %w", op, err)}
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+			return strongroom.Unavailable("store unavailable", fmt.Errorf("sqlite: %s: %w", op, err))
+		}
+	}
+	return strongroom.Internal("sqlite: "+op, err)
+}
+
+func notFound(what string) error { return strongroom.Errorf(strongroom.KindNotFound, "%s not found", what) }
+
+// ms and fromMS store times as Unix milliseconds; a zero time is NULL.
+func ms(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64).UTC()
+}

@@ -1,0 +1,110 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/strongroom/strongroom"
+)
+
+// CreateUser inserts the user and their wrapped data key in one transaction.
+func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom.WrappedKey, firstIsAdmin bool) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr("create user", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if firstIsAdmin {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1)").Scan(&n); err != nil {
+			return mapErr("create user", err)
+		}
+		u.IsAdmin = n == 0
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO users (id, username, email, hashed_password, salt, failed_attempts,
+		last_failed_attempt_time, totp_secret, two_factor_enabled, is_admin, created_at)
+		VALUES (?, ?, ?, ?, ?, 0, NULL, NULLIF(?, ''), ?, ?, ?)`,
+		u.ID, u.Username, u.Email, u.HashedPassword, u.Salt, u.TOTPSecret, u.TwoFactorEnabled, u.IsAdmin, u.CreatedAt.UnixMilli())
+	if err != nil {
+		return mapErr("create user", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO user_keys (user_id, wrapped_dek, kek_version, updated_at) VALUES (?, ?, ?, ?)`,
+		u.ID, key.Ciphertext, key.Version, u.CreatedAt.UnixMilli()); err != nil {
+		return mapErr("create user key", err)
+	}
+	return mapErr("create user", tx.Commit())
+}
+
+const userColumns = `id, username, email, hashed_password, salt, failed_attempts, last_failed_attempt_time,
+	COALESCE(totp_secret, ''), two_factor_enabled, is_admin, created_at`
+
+func scanUser(row *sql.Row) (*strongroom.User, error) {
+	var u strongroom.User
+	var last sql.NullInt64
+	var created int64
+	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.HashedPassword, &u.Salt, &u.FailedAttempts, &last,
+		&u.TOTPSecret, &u.TwoFactorEnabled, &u.IsAdmin, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user")
+	}
+	if err != nil {
+		return nil, mapErr("read user", err)
+	}
+	u.LastFailedAttemptTime = fromMS(last)
+	u.CreatedAt = time.UnixMilli(created).UTC()
+	return &u, nil
+}
+
+// UserByUsername returns the user, or KindNotFound.
+func (db *DB) UserByUsername(ctx context.Context, username string) (*strongroom.User, error) {
+	return scanUser(db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE username = ?", username))
+}
+
+// UserByID returns the user, or KindNotFound.
+func (db *DB) UserByID(ctx context.Context, id string) (*strongroom.User, error) {
+	return scanUser(db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+}
+
+// ClaimLoginAttempt counts a failure up front in one UPDATE that only
+// applies while the account is not locked; a count older than the window
+// starts again at 1.
+func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, p strongroom.Lockout) error {
+	cutoff := now.Add(-p.Window).UnixMilli()
+	res, err := db.w.ExecContext(ctx, `UPDATE users SET
+		failed_attempts = CASE WHEN last_failed_attempt_time IS NULL OR last_failed_attempt_time <= ?1
+			THEN 1 ELSE failed_attempts + 1 END,
+		last_failed_attempt_time = ?2
+		WHERE id = ?3 AND NOT (failed_attempts >= ?4 AND last_failed_attempt_time > ?1)`,
+		cutoff, now.UnixMilli(), userID, p.MaxFailures)
+	if err != nil {
+		return mapErr("claim login attempt", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	u, err := db.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return strongroom.LockedUntil(u.LastFailedAttemptTime.Add(p.Window), now)
+}
+
+// ResetLoginFailures clears the failure count.
+func (db *DB) ResetLoginFailures(ctx context.Context, userID string) error {
+	_, err := db.w.ExecContext(ctx, "UPDATE users SET failed_attempts = 0, last_failed_attempt_time = NULL WHERE id = ? AND failed_attempts != 0", userID)
+	return mapErr("reset login failures", err)
+}
+
+// SetTwoFactor turns two-factor authentication on or off.
+func (db *DB) SetTwoFactor(ctx context.Context, userID string, enabled bool) error {
+	res, err := db.w.ExecContext(ctx, "UPDATE users SET two_factor_enabled = ? WHERE id = ?", enabled, userID)
+	if err != nil {
+		return mapErr("set two factor", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("user")
+	}
+	return nil
+}

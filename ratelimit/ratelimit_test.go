@@ -1,0 +1,43 @@
+package ratelimit_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/strongroom/strongroom/ratelimit"
+)
+
+func TestBurstThenRefill(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := ratelimit.New(20*time.Second, 3, 100, func() time.Time { return now })
+	for i := 0; i < 3; i++ {
+		if ok, _ := l.Allow("u"); !ok {
+			t.Fatalf("event %d refused within burst", i+1)
+		}
+	}
+	ok, wait := l.Allow("u")
+	if ok || wait != 20*time.Second {
+		t.Fatalf("fourth event: ok=%v wait=%v; want refused, 20s", ok, wait)
+	}
+	if ok, _ := l.Allow("other"); !ok {
+		t.Fatal("another key was limited")
+	}
+	now = now.Add(20 * time.Second)
+	if ok, _ := l.Allow("u"); !ok {
+		t.Fatal("not refilled after one interval")
+	}
+	if ok, _ := l.Allow("u"); ok {
+		t.Fatal("refilled more than one token")
+	}
+}
+
+func TestKeyBound(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := ratelimit.New(time.Minute, 1, 10, func() time.Time { return now })
+	for i := 0; i < 1000; i++ {
+		l.Allow(string(rune(0x100 + i)))
+		if l.Len() > 10 {
+			t.Fatalf("%d keys tracked, bound is 10", l.Len())
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/password"
+)
+
+// errLogin is the one answer to a wrong username or password.
+var errLogin = strongroom.Errorf(strongroom.KindUnauthorized, "incorrect username or password")
+
+// Register creates an account with its own data key, wrapped by the master
+// key. Usernames are case-insensitive.
+func (s *Service) Register(ctx context.Context, username, email, pw string) error {
+	username = strongroom.NormalizeUsername(username)
+	if err := strongroom.ValidateUsername(username); err != nil {
+		return err
+	}
+	email, err := strongroom.NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if err := strongroom.ValidatePassword(pw); err != nil {
+		return err
+	}
+	hash, salt, err := s.cfg.Passwords.Hash(ctx, s.rand, pw)
+	if err != nil {
+		return passwordErr(err)
+	}
+	dek, err := envelope.NewKey(s.rand)
+	if err != nil {
+		return strongroom.Internal("register: new data key", err)
+	}
+	raw := dek.Bytes()
+	now := s.now()
+	u := &strongroom.User{ID: strongroom.NewID(now), Username: username, Email: email, HashedPassword: hash, Salt: salt, CreatedAt: now.UTC()}
+	wrapped, err := s.keys.Wrap(ctx, u.ID, raw)
+	clear(raw)
+	if err != nil {
+		return err
+	}
+	if err := s.store.CreateUser(ctx, u, wrapped, len(s.cfg.Admins) == 0); err != nil {
+		return err
+	}
+	s.deks.Put(u.ID, dek)
+	s.log.Info("user registered", "user_id", u.ID, "admin", s.isAdmin(u))
+	return nil
+}
+
+func passwordErr(err error) error {
+	if errors.Is(err, password.ErrBusy) {
+		return strongroom.Unavailable("server busy; try again shortly", err)
+	}
+	return strongroom.Internal("password", err)
+}
+
+// LoginResult is a token, or the news that a second factor is needed (a
+// code has been mailed).
+type LoginResult struct {
+	Token             string
+	TwoFactorRequired bool
+}
+
+// Login checks a password. Unknown users and wrong passwords get the same
+// error after the same work; the lockout counts the attempt before the
+// password is checked.
+func (s *Service) Login(ctx context.Context, username, pw string) (LoginResult, error) {
+	username = strongroom.NormalizeUsername(username)
+	u, err := s.store.UserByUsername(ctx, username)
+	if strongroom.IsKind(err, strongroom.KindNotFound) {
+		if err := s.cfg.Passwords.VerifyDummy(ctx, pw); err != nil {
+			return LoginResult{}, passwordErr(err)
+		}
+		return LoginResult{}, errLogin
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if err := s.store.ClaimLoginAttempt(ctx, u.ID, s.now(), s.cfg.Lockout); err != nil {
+		if strongroom.IsKind(err, strongroom.KindLocked) {
+			s.log.Warn("login refused: account locked", "user_id", u.ID)
+		}
+		return LoginResult{}, err
+	}
+	ok, err := s.cfg.Passwords.Verify(ctx, pw, u.HashedPassword, u.Salt)
+	if err != nil {
+		return LoginResult{}, passwordErr(err)
+	}
+	if !ok {
+		s.log.Info("login failed: wrong password", "user_id", u.ID)
+		return LoginResult{}, errLogin
+	}
+	if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
+		return LoginResult{}, err
+	}
+	if u.TwoFactorEnabled {
+		if err := s.mailCode(ctx, u, strongroom.PurposeLogin); err != nil {
+			return LoginResult{}, err
+		}
+		s.log.Info("login: password accepted, second factor required", "user_id", u.ID)
+		return LoginResult{TwoFactorRequired: true}, nil
+	}
+	tok, err := s.issue(u.ID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	s.log.Info("login succeeded", "user_id", u.ID)
+	return LoginResult{Token: tok}, nil
+}
+
+func (s *Service) issue(userID string) (string, error) {
+	tok, _, err := s.cfg.Tokens.Issue(userID)
+	if err != nil {
+		return "", strongroom.Internal("issue token", err)
+	}
+	return tok, nil
+}

@@ -1,0 +1,155 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/strongroom/strongroom"
+)
+
+// rotationLease is how long a rotation holds its lease without progress
+// before another process may take over.
+const rotationLease = 2 * time.Minute
+
+// RotateMasterKey runs a rotation for an admin caller.
+func (s *Service) RotateMasterKey(ctx context.Context, p *Principal) (strongroom.Rotation, error) {
+	if err := s.requireAdmin(ctx, p); err != nil {
+		return strongroom.Rotation{}, err
+	}
+	return s.Rotate(ctx, nil)
+}
+
+// RotationStatus returns the latest rotation's progress, for an admin.
+func (s *Service) RotationStatus(ctx context.Context, p *Principal) (strongroom.Rotation, error) {
+	if err := s.requireAdmin(ctx, p); err != nil {
+		return strongroom.Rotation{}, err
+	}
+	return s.store.Rotation(ctx)
+}
+
+func (s *Service) requireAdmin(ctx context.Context, p *Principal) error {
+	u, err := s.principalUser(ctx, p, "")
+	if err != nil {
+		return err
+	}
+	if !s.isAdmin(u) {
+		return strongroom.Errorf(strongroom.KindForbidden, "only an administrator may rotate the master key")
+	}
+	return nil
+}
+
+// Rotate makes a new master-key version and rewraps every data key under
+// it, batch by batch, without touching a record; then it retires the old
+// versions. An interrupted rotation (crash, kill, cancelled ctx) is resumed
+// by the next call: until the last step every old version is kept, so
+// every record stays readable throughout. progress, if set, is called after
+// each batch. This is the operator's entry point (no caller check).
+func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)) (strongroom.Rotation, error) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	owner := hex.EncodeToString(b[:])
+	r, err := s.store.BeginRotation(ctx, owner, s.now(), rotationLease)
+	if err != nil {
+		return r, err
+	}
+	save := func() error {
+		r.UpdatedAt = s.now().UTC()
+		return s.store.SaveRotation(ctx, owner, r, s.now(), rotationLease)
+	}
+	if r.State == strongroom.RotationRewrapping {
+		newest, _, err := s.keys.Versions(ctx)
+		if err != nil {
+			return r, err
+		}
+		if newest < r.TargetVersion {
+			return r, strongroom.Internal("rotate", fmt.Errorf("key manager's newest version %d is older than the rotation's target %d", newest, r.TargetVersion))
+		}
+		r.TargetVersion = newest
+		s.log.Info("resuming master key rotation", "target_version", newest, "rewrapped", r.Rewrapped)
+	} else {
+		v, err := s.keys.Rotate(ctx)
+		if err != nil {
+			return r, err
+		}
+		now := s.now().UTC()
+		r = strongroom.Rotation{State: strongroom.RotationRewrapping, TargetVersion: v, StartedAt: now}
+		s.log.Info("master key rotation started", "target_version", v)
+	}
+	if err := save(); err != nil {
+		return r, err
+	}
+	for {
+		if err := s.rewrapAll(ctx, &r, save, progress); err != nil {
+			return r, err
+		}
+		// A key wrapped under the old version just before the rotation began
+		// may be stored just after the last batch: wait, then look again.
+		if err := sleep(ctx, s.cfg.RetireGrace); err != nil {
+			return r, err
+		}
+		n, err := s.store.CountKeysBelowVersion(ctx, r.TargetVersion)
+		if err != nil {
+			return r, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if err := s.keys.Retire(ctx, r.TargetVersion); err != nil {
+		return r, err
+	}
+	r.State, r.FinishedAt = strongroom.RotationDone, s.now().UTC()
+	if err := save(); err != nil {
+		return r, err
+	}
+	s.log.Info("master key rotation finished", "version", r.TargetVersion, "rewrapped", r.Rewrapped)
+	return r, nil
+}
+
+func (s *Service) rewrapAll(ctx context.Context, r *strongroom.Rotation, save func() error, progress func(strongroom.Rotation)) error {
+	for {
+		batch, err := s.store.KeysBelowVersion(ctx, r.TargetVersion, s.cfg.RotationBatch)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		wrapped, err := s.keys.Rewrap(ctx, batch)
+		if err != nil {
+			return err
+		}
+		ups := make([]strongroom.KeyUpdate, len(batch))
+		for i, k := range batch {
+			ups[i] = strongroom.KeyUpdate{UserID: k.UserID, From: k.Key.Version, To: wrapped[i]}
+		}
+		n, err := s.store.UpdateKeys(ctx, ups)
+		if err != nil {
+			return err
+		}
+		r.Rewrapped += n
+		if err := save(); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(*r)
+		}
+		if err := sleep(ctx, s.cfg.RotationPause); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return strongroom.Unavailable("rotation interrupted; run it again to finish", ctx.Err())
+	}
+}

@@ -1,0 +1,156 @@
+// Package service is Strongroom's one service layer: every rule about
+// accounts, second factors, records and key rotation lives here, and both
+// the HTTP API and the command line call it. It speaks in the root
+// package's types and *strongroom.Error kinds; it never sees HTTP.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/keycache"
+	"github.com/strongroom/strongroom/password"
+	"github.com/strongroom/strongroom/ratelimit"
+	"github.com/strongroom/strongroom/token"
+)
+
+// Config is what a Service is built from. Store, Keys, Mailer, Passwords,
+// Tokens and OTPKey are required.
+type Config struct {
+	Store     strongroom.Store
+	Keys      strongroom.KeyManager
+	Mailer    strongroom.Mailer
+	Passwords *password.Hasher
+	Tokens    *token.Issuer
+	// OTPKey keys the stored hashes of one-time codes (at least 32 bytes).
+	OTPKey []byte
+	// Admins are the usernames allowed to rotate the master key. Empty means
+	// the first registered account.
+	Admins []string
+	// Lockout defaults to 5 failures and 15 minutes.
+	Lockout strongroom.Lockout
+	// KeyCacheTTL and KeyCacheSize bound the cache of unwrapped data keys.
+	KeyCacheTTL  time.Duration
+	KeyCacheSize int
+	// RotationBatch is how many data keys are rewrapped per batch (500).
+	RotationBatch int
+	// RotationPause is slept between batches, to spare a busy system.
+	RotationPause time.Duration
+	// RetireGrace is waited after the last batch before an old master-key
+	// version is retired, so a data key wrapped just before the rotation
+	// started and stored just after is rewrapped too (5 s).
+	RetireGrace time.Duration
+	Now         func() time.Time
+	Rand        io.Reader
+	Log         *slog.Logger
+}
+
+// Service implements Strongroom's operations.
+type Service struct {
+	cfg      Config
+	store    strongroom.Store
+	keys     strongroom.KeyManager
+	deks     *keycache.Cache
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+	sendUser *ratelimit.Limiter // codes mailed per username
+	sendAddr *ratelimit.Limiter // send-otp calls per client address
+}
+
+// New returns a Service, or an error naming the missing part.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Store == nil, cfg.Keys == nil, cfg.Mailer == nil, cfg.Passwords == nil, cfg.Tokens == nil:
+		return nil, errors.New("service: store, key manager, mailer, password hasher and token issuer are required")
+	case len(cfg.OTPKey) < 32:
+		return nil, errors.New("service: OTP key must be at least 32 bytes")
+	}
+	if cfg.Lockout.MaxFailures == 0 {
+		cfg.Lockout = strongroom.Lockout{MaxFailures: 5, Window: 15 * time.Minute}
+	}
+	if cfg.RotationBatch <= 0 {
+		cfg.RotationBatch = 500
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		cfg:      cfg,
+		store:    cfg.Store,
+		keys:     cfg.Keys,
+		deks:     keycache.New(cfg.KeyCacheTTL, cfg.KeyCacheSize, cfg.Now),
+		now:      cfg.Now,
+		rand:     cfg.Rand,
+		log:      cfg.Log,
+		sendUser: ratelimit.New(20*time.Second, 3, 100_000, cfg.Now),
+		sendAddr: ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+	}, nil
+}
+
+// Principal is the caller a bearer token names.
+type Principal struct {
+	UserID  string
+	TokenID string
+}
+
+// Authenticate checks a bearer token and returns its principal, or a
+// KindUnauthorized error.
+func (s *Service) Authenticate(bearer string) (*Principal, error) {
+	c, err := s.cfg.Tokens.Verify(bearer)
+	if err != nil || !strongroom.ValidID(c.Subject) {
+		return nil, strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired token")
+	}
+	return &Principal{UserID: c.Subject, TokenID: c.ID}, nil
+}
+
+// Ready reports whether the store and the key manager answer.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return err
+	}
+	return s.keys.Ping(ctx)
+}
+
+func (s *Service) isAdmin(u *strongroom.User) bool {
+	if len(s.cfg.Admins) > 0 {
+		return slices.Contains(s.cfg.Admins, u.Username)
+	}
+	return u.IsAdmin
+}
+
+// dek returns the user's data key: from the cache, or unwrapped once.
+func (s *Service) dek(ctx context.Context, userID string) (*envelope.Key, error) {
+	return s.deks.Get(ctx, userID, func(ctx context.Context) (*envelope.Key, error) {
+		w, err := s.store.UserKey(ctx, userID)
+		if err != nil {
+			if strongroom.IsKind(err, strongroom.KindNotFound) {
+				return nil, strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired token")
+			}
+			return nil, err
+		}
+		raw, err := s.keys.Unwrap(ctx, userID, w)
+		if err != nil {
+			return nil, err
+		}
+		defer clear(raw)
+		k, err := envelope.KeyFromBytes(raw)
+		if err != nil {
+			return nil, strongroom.Internal("data key", err)
+		}
+		return k, nil
+	})
+}

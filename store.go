@@ -33,7 +33,10 @@ type Lockout struct {
 type UserStore interface {
 	// CreateUser inserts u and its wrapped data key in one step. When
 	// firstIsAdmin is set and no other account exists, u becomes the admin
-	// (u.IsAdmin is set). A taken username or email is KindConflict.
+	// (u.IsAdmin is set). A taken username or email is KindConflict. A key
+	// wrapped under a version older than the latest rotation's target is
+	// refused with ErrStaleKey, so no key can slip in under a master-key
+	// version that a rotation is about to retire.
 	CreateUser(ctx context.Context, u *User, key WrappedKey, firstIsAdmin bool) error
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	UserByID(ctx context.Context, id string) (*User, error)
@@ -64,6 +67,10 @@ type WrappedKey struct {
 	Ciphertext string
 	Version    int
 }
+
+// ErrStaleKey refuses a data key wrapped under a master-key version that a
+// rotation has moved past; wrap it again and retry.
+var ErrStaleKey = &Error{Kind: KindConflict, Message: "data key wrapped under an old master key version"}
 
 // UserKey is a user's wrapped data key.
 type UserKey struct {

@@ -37,13 +37,21 @@ func (s *Service) Register(ctx context.Context, username, email, pw string) erro
 	raw := dek.Bytes()
 	now := s.now()
 	u := &strongroom.User{ID: strongroom.NewID(now), Username: username, Email: email, HashedPassword: hash, Salt: salt, CreatedAt: now.UTC()}
-	wrapped, err := s.keys.Wrap(ctx, u.ID, raw)
-	clear(raw)
-	if err != nil {
-		return err
-	}
-	if err := s.store.CreateUser(ctx, u, wrapped, len(s.cfg.Admins) == 0); err != nil {
-		return err
+	defer clear(raw)
+	// A rotation that starts between Wrap and CreateUser makes the store
+	// refuse the key; wrapping again picks up the new master-key version.
+	for try := 0; ; try++ {
+		wrapped, err := s.keys.Wrap(ctx, u.ID, raw)
+		if err != nil {
+			return err
+		}
+		err = s.store.CreateUser(ctx, u, wrapped, len(s.cfg.Admins) == 0)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, strongroom.ErrStaleKey) || try == 2 {
+			return err
+		}
 	}
 	s.deks.Put(u.ID, dek)
 	s.log.Info("user registered", "user_id", u.ID, "admin", s.isAdmin(u))

@@ -81,22 +81,17 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 	if err := save(); err != nil {
 		return r, err
 	}
-	for {
-		if err := s.rewrapAll(ctx, &r, save, progress); err != nil {
-			return r, err
-		}
-		// A key wrapped under the old version just before the rotation began
-		// may be stored just after the last batch: wait, then look again.
-		if err := sleep(ctx, s.cfg.RetireGrace); err != nil {
-			return r, err
-		}
-		n, err := s.store.CountKeysBelowVersion(ctx, r.TargetVersion)
-		if err != nil {
-			return r, err
-		}
-		if n == 0 {
-			break
-		}
+	// From the save above, the store refuses new keys under old versions
+	// (ErrStaleKey), so once this loop finds none left, none can appear.
+	if err := s.rewrapAll(ctx, &r, save, progress); err != nil {
+		return r, err
+	}
+	n, err := s.store.CountKeysBelowVersion(ctx, r.TargetVersion)
+	if err != nil {
+		return r, err
+	}
+	if n > 0 {
+		return r, strongroom.Internal("rotate", fmt.Errorf("%d data keys still under old versions", n))
 	}
 	if err := s.keys.Retire(ctx, r.TargetVersion); err != nil {
 		return r, err

@@ -43,13 +43,9 @@ type Config struct {
 	RotationBatch int
 	// RotationPause is slept between batches, to spare a busy system.
 	RotationPause time.Duration
-	// RetireGrace is waited after the last batch before an old master-key
-	// version is retired, so a data key wrapped just before the rotation
-	// started and stored just after is rewrapped too (5 s).
-	RetireGrace time.Duration
-	Now         func() time.Time
-	Rand        io.Reader
-	Log         *slog.Logger
+	Now           func() time.Time
+	Rand          io.Reader
+	Log           *slog.Logger
 }
 
 // Service implements Strongroom's operations.

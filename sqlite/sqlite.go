@@ -187,7 +187,9 @@ func mapErr(op string, err error) error {
 	return strongroom.Internal("sqlite: "+op, err)
 }
 
-func notFound(what string) error { return strongroom.Errorf(strongroom.KindNotFound, "%s not found", what) }
+func notFound(what string) error {
+	return strongroom.Errorf(strongroom.KindNotFound, "%s not found", what)
+}
 
 // ms and fromMS store times as Unix milliseconds; a zero time is NULL.
 func ms(t time.Time) any {

@@ -16,6 +16,13 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 		return mapErr("create user", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	var target int
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(target_version), 0) FROM key_rotation").Scan(&target); err != nil {
+		return mapErr("create user", err)
+	}
+	if key.Version < target {
+		return strongroom.ErrStaleKey
+	}
 	if firstIsAdmin {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1)").Scan(&n); err != nil {

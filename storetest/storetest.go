@@ -359,6 +359,18 @@ func testRotationLease(t *testing.T, s strongroom.Store) {
 		t.Fatalf("takeover = %+v, %v", got, err)
 	}
 	wantKind(t, s.SaveRotation(ctx, "a", r, t0, time.Minute), strongroom.KindConflict, "old owner after takeover")
+	// Once a rotation to v2 is recorded, no key under v1 may be stored.
+	late, lateKey := NewUser("late")
+	if err := s.CreateUser(ctx, late, lateKey, false); !errors.Is(err, strongroom.ErrStaleKey) {
+		t.Fatalf("CreateUser with a v1 key during a rotation to v2: %v, want ErrStaleKey", err)
+	}
+	if _, err := s.UserByUsername(ctx, "late"); !strongroom.IsKind(err, strongroom.KindNotFound) {
+		t.Fatalf("a refused user was stored: %v", err)
+	}
+	lateKey.Version = 2
+	if err := s.CreateUser(ctx, late, lateKey, false); err != nil {
+		t.Fatalf("CreateUser with a v2 key: %v", err)
+	}
 	r.State, r.FinishedAt, r.Rewrapped = strongroom.RotationDone, t0.Add(3*time.Minute), 20
 	if err := s.SaveRotation(ctx, "b", r, t0.Add(3*time.Minute), time.Minute); err != nil {
 		t.Fatal(err)

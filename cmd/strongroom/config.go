@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/strongroom/strongroom/password"
+)
+
+// Config is everything Strongroom reads from its environment. It is read
+// once, here, and passed to constructors.
+type Config struct {
+	Addr       string   // STRONGROOM_ADDR, default ":8000"
+	DataDir    string   // STRONGROOM_DATA_DIR, default "./data"
+	Admins     []string // STRONGROOM_ADMINS, comma-separated usernames
+	Production bool     // STRONGROOM_ENV=production
+	BcryptCost int      // STRONGROOM_BCRYPT_COST, default 12, at least 10
+	JWTSecret  string   // JWT_SECRET (or JWT_SECRET_FILE)
+	Pepper     string   // PEPPER (or PEPPER_FILE)
+	EmailFrom  string   // EMAIL_FROM, default "strongroom@localhost"
+
+	// Production parts, chosen when set; later issues add them.
+	MongoDBURL string // MONGODB_URL
+	DBName     string // DB_NAME, default "secure_api"
+	VaultAddr  string // VAULT_ADDR
+	SMTPServer string // SMTP_SERVER
+}
+
+// Env looks names up in the process environment, then in a .env file.
+type Env struct {
+	lookup func(string) (string, bool)
+	dotenv map[string]string
+}
+
+// NewEnv reads the .env file at path if it exists.
+func NewEnv(lookup func(string) (string, bool), dotenvPath string) (*Env, error) {
+	e := &Env{lookup: lookup, dotenv: map[string]string{}}
+	f, err := os.Open(dotenvPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return e, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: expected NAME=value", dotenvPath, n)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		e.dotenv[strings.TrimSpace(k)] = v
+	}
+	return e, sc.Err()
+}
+
+// Get returns a variable's value; NAME_FILE, if set, names a file holding it.
+func (e *Env) Get(name string) (string, error) {
+	if v, ok := e.lookup(name); ok && v != "" {
+		return v, nil
+	}
+	if v := e.dotenv[name]; v != "" {
+		return v, nil
+	}
+	file, _ := e.lookup(name + "_FILE")
+	if file == "" {
+		file = e.dotenv[name+"_FILE"]
+	}
+	if file == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// LoadConfig reads and validates the configuration.
+func LoadConfig(e *Env) (Config, error) {
+	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, DBName: "secure_api", EmailFrom: "strongroom@localhost"}
+	var errs []error
+	str := func(name string, dst *string) {
+		v, err := e.Get(name)
+		if err != nil {
+			errs = append(errs, err)
+		} else if v != "" {
+			*dst = v
+		}
+	}
+	str("STRONGROOM_ADDR", &c.Addr)
+	str("STRONGROOM_DATA_DIR", &c.DataDir)
+	str("JWT_SECRET", &c.JWTSecret)
+	str("PEPPER", &c.Pepper)
+	str("EMAIL_FROM", &c.EmailFrom)
+	str("MONGODB_URL", &c.MongoDBURL)
+	str("DB_NAME", &c.DBName)
+	str("VAULT_ADDR", &c.VaultAddr)
+	str("SMTP_SERVER", &c.SMTPServer)
+	var env, admins, cost string
+	str("STRONGROOM_ENV", &env)
+	str("STRONGROOM_ADMINS", &admins)
+	str("STRONGROOM_BCRYPT_COST", &cost)
+	c.Production = env == "production"
+	for _, a := range strings.Split(admins, ",") {
+		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
+			c.Admins = append(c.Admins, a)
+		}
+	}
+	if cost != "" {
+		n, err := strconv.Atoi(cost)
+		if err != nil || n < password.MinCost || n > 31 {
+			errs = append(errs, fmt.Errorf("STRONGROOM_BCRYPT_COST must be a number from %d to 31", password.MinCost))
+		}
+		c.BcryptCost = n
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, errors.New("JWT_SECRET is too short: use at least 32 characters (openssl rand -base64 32)"))
+	}
+	if c.Pepper != "" && len(c.Pepper) < 16 {
+		errs = append(errs, errors.New("PEPPER is too short: use at least 16 characters (openssl rand -base64 16)"))
+	}
+	if c.Production && (c.JWTSecret == "" || c.Pepper == "") {
+		errs = append(errs, errors.New("STRONGROOM_ENV=production needs JWT_SECRET and PEPPER set"))
+	}
+	for name, v := range map[string]string{"MONGODB_URL": c.MongoDBURL, "VAULT_ADDR": c.VaultAddr, "SMTP_SERVER": c.SMTPServer} {
+		if v != "" {
+			errs = append(errs, fmt.Errorf("%s is set, but this build has only the embedded store, key store and outbox: unset it", name))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// String shows the configuration with secrets redacted.
+func (c Config) String() string {
+	red := func(s string) string {
+		if s == "" {
+			return "(unset)"
+		}
+		return "<redacted>"
+	}
+	return fmt.Sprintf("addr=%s data_dir=%s admins=%v production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s",
+		c.Addr, c.DataDir, c.Admins, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom)
+}
+
+// secretsFile holds the secrets generated on the embedded default.
+const secretsFile = "secrets.json"
+
+// fillSecrets generates a missing JWT_SECRET or PEPPER once and keeps it in
+// the data dir (0600), so tokens and passwords survive a restart. It
+// returns the names it generated.
+func (c *Config) fillSecrets() ([]string, error) {
+	if c.JWTSecret != "" && c.Pepper != "" {
+		return nil, nil
+	}
+	path := filepath.Join(c.DataDir, secretsFile)
+	saved := map[string]string{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return nil, fmt.Errorf("%s is not valid JSON", path)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	var made []string
+	for name, dst := range map[string]*string{"JWT_SECRET": &c.JWTSecret, "PEPPER": &c.Pepper} {
+		if *dst != "" {
+			continue
+		}
+		if v := saved[name]; v != "" {
+			*dst = v
+			continue
+		}
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		*dst = base64.StdEncoding.EncodeToString(b[:])
+		saved[name] = *dst
+		made = append(made, name)
+	}
+	if len(made) == 0 {
+		return nil, nil
+	}
+	b, _ := json.MarshalIndent(saved, "", "  ")
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return made, nil
+}

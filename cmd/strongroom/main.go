@@ -1,0 +1,78 @@
+// Command strongroom serves the Strongroom API and runs its operator tasks.
+//
+//	strongroom serve               start the API (STRONGROOM_ADDR, default :8000)
+//	strongroom rotate-master-key   rotate the master key and rewrap every data key
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: strongroom <command> [flags]
+
+commands:
+  serve               serve the API until SIGINT or SIGTERM
+  rotate-master-key   make a new master-key version and rewrap every data key
+
+Run "strongroom <command> -h" for the command's flags.
+Configuration comes from the environment and a .env file; see README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "strongroom:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run dispatches a subcommand. It is main without the process globals, so
+// tests can call it.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	env, err := NewEnv(lookup, ".env")
+	if err != nil {
+		return err
+	}
+	m := NewMain()
+	m.Stdout, m.Stderr = stdout, stderr
+	m.Log = slog.New(slog.NewJSONHandler(stderr, nil))
+	switch args[0] {
+	case "serve":
+		if err := m.ParseFlags(env, "serve", args[1:]); err != nil {
+			return err
+		}
+		if err := m.Run(ctx); err != nil {
+			m.Close()
+			return err
+		}
+		<-ctx.Done()
+		m.Log.Info("shutting down")
+		return m.Close()
+	case "rotate-master-key":
+		if err := m.ParseFlags(env, "rotate-master-key", args[1:]); err != nil {
+			return err
+		}
+		return m.RotateMasterKey(ctx)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/api"
+	"github.com/strongroom/strongroom/localkms"
+	"github.com/strongroom/strongroom/outbox"
+	"github.com/strongroom/strongroom/password"
+	"github.com/strongroom/strongroom/service"
+	"github.com/strongroom/strongroom/sqlite"
+	"github.com/strongroom/strongroom/token"
+)
+
+// Main is the program: configuration in, a running server out. Tests run
+// it on a free loopback port with a temporary data dir.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+	Stdout io.Writer
+	Stderr io.Writer
+
+	// Rotation flags (rotate-master-key).
+	RotationBatch int
+	RotationPause time.Duration
+	StatusOnly    bool
+
+	// Set by Run.
+	Addr    string // the address the server listens on
+	Service *service.Service
+	Store   strongroom.Store
+
+	keys   strongroom.KeyManager
+	server *http.Server
+	served chan error
+}
+
+// NewMain returns a Main with default settings.
+func NewMain() *Main {
+	return &Main{
+		Log:           slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		Stdout:        os.Stdout,
+		Stderr:        os.Stderr,
+		RotationBatch: 500,
+	}
+}
+
+// ParseFlags loads the configuration from env and then applies the
+// command's flags, which win over the environment.
+func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
+	cfg, err := LoadConfig(env)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (STRONGROOM_DATA_DIR)")
+	if cmd == "serve" {
+		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (STRONGROOM_ADDR)")
+	} else {
+		fs.IntVar(&m.RotationBatch, "batch-size", m.RotationBatch, "data keys rewrapped per batch")
+		fs.DurationVar(&m.RotationPause, "pause", m.RotationPause, "pause between batches, to spare a busy system")
+		fs.BoolVar(&m.StatusOnly, "status", false, "only print the latest rotation's progress")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	m.Config = cfg
+	return nil
+}
+
+// open builds the store, key manager, mailer and service.
+func (m *Main) open(ctx context.Context) error {
+	cfg := &m.Config
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	made, err := cfg.fillSecrets()
+	if err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	for _, name := range made {
+		m.Log.Warn("generated a secret and saved it in the data dir; set it in the environment for production",
+			"name", name, "file", filepath.Join(cfg.DataDir, secretsFile))
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
+	if err != nil {
+		return err
+	}
+	m.Store = db
+	kms, err := localkms.Open(filepath.Join(cfg.DataDir, localkms.FileName))
+	if err != nil {
+		return err
+	}
+	if kms.Created() {
+		m.Log.Warn("created a new local master keyring; it is for one machine: use Vault in production",
+			"file", filepath.Join(cfg.DataDir, localkms.FileName))
+	}
+	m.keys = kms
+	mailer, err := outbox.New(filepath.Join(cfg.DataDir, "outbox"), cfg.EmailFrom, nil, m.Log)
+	if err != nil {
+		return err
+	}
+	hasher, err := password.New([]byte(cfg.Pepper), cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	tokens, err := token.NewIssuer([]byte(cfg.JWTSecret), token.DefaultTTL, nil)
+	if err != nil {
+		return err
+	}
+	otpKey := hmac.New(sha256.New, []byte(cfg.Pepper))
+	otpKey.Write([]byte("strongroom/otp-key/v1"))
+	m.Service, err = service.New(service.Config{
+		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otpKey.Sum(nil),
+		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
+		Log: m.Log,
+	})
+	return err
+}
+
+// Run opens everything and starts serving in the background. Addr holds
+// the bound address when it returns.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.open(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.Addr = ln.Addr().String()
+	m.server = &http.Server{
+		Handler:           requestTimeout(api.New(m.Service, m.Log), 30*time.Second),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(ln) }()
+	m.Log.Info("strongroom serving", "addr", m.Addr, "data_dir", m.Config.DataDir, "store", "sqlite", "keys", "local", "mail", "outbox")
+	return nil
+}
+
+// requestTimeout bounds every request except a master-key rotation, which
+// may take long and resumes if cut short.
+func requestTimeout(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/rotate-master-key" {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Close stops the server gracefully (in-flight requests finish, up to 10 s)
+// and closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		errs = append(errs, m.server.Shutdown(ctx))
+		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.server = nil
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+		m.Store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// RotateMasterKey is the operator's command: the same rotation as the API.
+func (m *Main) RotateMasterKey(ctx context.Context) error {
+	if err := m.open(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	defer m.Close()
+	if m.StatusOnly {
+		r, err := m.Store.Rotation(ctx)
+		if err != nil {
+			return err
+		}
+		printRotation(m.Stdout, r)
+		return nil
+	}
+	r, err := m.Service.Rotate(ctx, func(r strongroom.Rotation) {
+		fmt.Fprintf(m.Stdout, "rewrapping: %d data keys under version %d\n", r.Rewrapped, r.TargetVersion)
+	})
+	if err != nil {
+		return fmt.Errorf("rotation stopped (run the command again to resume): %w", err)
+	}
+	printRotation(m.Stdout, r)
+	return nil
+}
+
+func printRotation(w io.Writer, r strongroom.Rotation) {
+	if r.State == strongroom.RotationNone {
+		fmt.Fprintln(w, "no rotation has run yet")
+		return
+	}
+	fmt.Fprintf(w, "state: %s\nversion: %d\nrewrapped: %d\nstarted: %s\n", r.State, r.TargetVersion, r.Rewrapped, r.StartedAt.Format(time.RFC3339))
+	if !r.FinishedAt.IsZero() {
+		fmt.Fprintf(w, "finished: %s\n", r.FinishedAt.Format(time.RFC3339))
+	}
+}

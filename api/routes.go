@@ -68,7 +68,8 @@ type (
 	}
 )
 
-type idPath struct {
+// IDPath is the record id in the URL.
+type IDPath struct {
 	ID string `path:"id" doc:"the record's id (24 hexadecimal characters)"`
 }
 
@@ -271,7 +272,7 @@ func (s *Server) recordRoutes(listErrs, itemErrs []int) {
 		Summary: "Read one value, decrypted", Security: bearerSecurity, Errors: itemErrs,
 	}), func(ctx context.Context, in *struct {
 		Bearer
-		idPath
+		IDPath
 	}) (*recordOut, error) {
 		p, err := s.principal("get-data", in.Bearer)
 		if err != nil {
@@ -289,7 +290,7 @@ func (s *Server) recordRoutes(listErrs, itemErrs []int) {
 		Summary: "Replace a value", Security: bearerSecurity, Errors: itemErrs,
 	}), func(ctx context.Context, in *struct {
 		Bearer
-		idPath
+		IDPath
 		Body dataBody
 	}) (*recordOut, error) {
 		p, err := s.principal("update-data", in.Bearer)
@@ -308,7 +309,7 @@ func (s *Server) recordRoutes(listErrs, itemErrs []int) {
 		Summary: "Delete a value", Security: bearerSecurity, Errors: itemErrs,
 	}), func(ctx context.Context, in *struct {
 		Bearer
-		idPath
+		IDPath
 	}) (*messageOut, error) {
 		p, err := s.principal("delete-data", in.Bearer)
 		if err != nil {

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestMain lets a test run this program as a child process (to kill it
+// mid-rotation): with STRONGROOM_TEST_MAIN set, the test binary is strongroom.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("STRONGROOM_TEST_MAIN"); args != "" {
+		ctx := context.Background()
+		if err := run(ctx, strings.Fields(args), os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+			os.Stderr.WriteString("strongroom: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer collects the server's log from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testServer is a running Strongroom on a free loopback port.
+type testServer struct {
+	*Main
+	t    *testing.T
+	URL  string
+	Logs *syncBuffer
+}
+
+// config is the test configuration: a temp data dir, a free loopback port
+// and bcrypt at a low cost, so tests run fast.
+func testConfig(t *testing.T, dataDir string) Config {
+	return Config{Addr: "127.0.0.1:0", DataDir: dataDir, BcryptCost: 4, EmailFrom: "strongroom@example.com"}
+}
+
+// startServer runs Main as the serve command does and stops it at the end.
+func startServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	m := NewMain()
+	m.Config = cfg
+	m.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return &testServer{Main: m, t: t, URL: "http://" + m.Addr, Logs: logs}
+}
+
+// response is an HTTP answer with its body decoded.
+type response struct {
+	Status int
+	Header http.Header
+	Raw    string
+	JSON   map[string]any
+	List   []any
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+// do sends a request with a JSON body (a string is sent as is).
+func (s *testServer) do(method, path, bearer string, body any) response {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.JSON)
+	_ = json.Unmarshal(raw, &r.List)
+	return r
+}
+
+// want checks the status and, for errors, that a detail is given.
+func (r response) want(t *testing.T, status int, what string) response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("%s: status %d, want %d; body %s", what, r.Status, status, r.Raw)
+	}
+	if status >= 400 {
+		if d, _ := r.JSON["detail"].(string); d == "" {
+			t.Fatalf("%s: error without a detail: %s", what, r.Raw)
+		}
+	}
+	return r
+}
+
+// wantBody checks the exact JSON answer.
+func (r response) wantBody(t *testing.T, want string) {
+	t.Helper()
+	var got, exp any
+	if err := json.Unmarshal([]byte(r.Raw), &got); err != nil {
+		t.Fatalf("answer is not JSON: %s", r.Raw)
+	}
+	_ = json.Unmarshal([]byte(want), &exp)
+	gb, _ := json.Marshal(got)
+	eb, _ := json.Marshal(exp)
+	if !bytes.Equal(gb, eb) {
+		t.Fatalf("body = %s, want %s", gb, eb)
+	}
+}
+
+func (s *testServer) register(username, password string) {
+	s.t.Helper()
+	s.do("POST", "/register", "", map[string]string{"username": username, "email": username + "@example.com", "password": password}).
+		want(s.t, 200, "register "+username)
+}
+
+func (s *testServer) login(username, password string) string {
+	s.t.Helper()
+	r := s.do("POST", "/login", "", map[string]string{"username": username, "password": password}).want(s.t, 200, "login "+username)
+	tok, _ := r.JSON["access_token"].(string)
+	if tok == "" || r.JSON["token_type"] != "bearer" {
+		s.t.Fatalf("login answer %s", r.Raw)
+	}
+	return tok
+}
+
+var codeRE = regexp.MustCompile(`code is (\d{6})`)
+
+// lastCode reads the newest mail to addr in the outbox and returns its code.
+func (s *testServer) lastCode(addr string) string {
+	s.t.Helper()
+	files, _ := filepath.Glob(filepath.Join(s.Config.DataDir, "outbox", "*.eml"))
+	for i := len(files) - 1; i >= 0; i-- {
+		b, err := os.ReadFile(files[i])
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "\r\nTo: "+addr+"\r\n") {
+			continue
+		}
+		m := codeRE.FindStringSubmatch(string(b))
+		if m == nil {
+			s.t.Fatalf("mail without a code: %s", b)
+		}
+		return m[1]
+	}
+	s.t.Fatalf("no mail to %s in the outbox", addr)
+	return ""
+}

@@ -11,8 +11,9 @@ import (
 )
 
 // rotationLease is how long a rotation holds its lease without progress
-// before another process may take over.
-const rotationLease = 2 * time.Minute
+// before another process may take over (after a crash, say). Every batch
+// renews it; the pause between batches is kept well below it.
+const rotationLease = 30 * time.Second
 
 // RotateMasterKey runs a rotation for an admin caller.
 func (s *Service) RotateMasterKey(ctx context.Context, p *Principal) (strongroom.Rotation, error) {

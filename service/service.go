@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -74,6 +75,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.RotationBatch <= 0 {
 		cfg.RotationBatch = 500
+	}
+	if cfg.RotationPause > rotationLease/3 {
+		return nil, fmt.Errorf("service: rotation pause must be at most %v", rotationLease/3)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -51,19 +51,19 @@ func (s *syncBuffer) String() string {
 // testServer is a running Strongroom on a free loopback port.
 type testServer struct {
 	*Main
-	t    *testing.T
+	t    testing.TB
 	URL  string
 	Logs *syncBuffer
 }
 
 // config is the test configuration: a temp data dir, a free loopback port
 // and bcrypt at a low cost, so tests run fast.
-func testConfig(t *testing.T, dataDir string) Config {
+func testConfig(t testing.TB, dataDir string) Config {
 	return Config{Addr: "127.0.0.1:0", DataDir: dataDir, BcryptCost: 4, EmailFrom: "strongroom@example.com"}
 }
 
 // startServer runs Main as the serve command does and stops it at the end.
-func startServer(t *testing.T, cfg Config) *testServer {
+func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	m := NewMain()
@@ -131,7 +131,7 @@ func (s *testServer) do(method, path, bearer string, body any) response {
 }
 
 // want checks the status and, for errors, that a detail is given.
-func (r response) want(t *testing.T, status int, what string) response {
+func (r response) want(t testing.TB, status int, what string) response {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("%s: status %d, want %d; body %s", what, r.Status, status, r.Raw)
@@ -145,7 +145,7 @@ func (r response) want(t *testing.T, status int, what string) response {
 }
 
 // wantBody checks the exact JSON answer.
-func (r response) wantBody(t *testing.T, want string) {
+func (r response) wantBody(t testing.TB, want string) {
 	t.Helper()
 	var got, exp any
 	if err := json.Unmarshal([]byte(r.Raw), &got); err != nil {
@@ -198,3 +198,5 @@ func (s *testServer) lastCode(addr string) string {
 	s.t.Fatalf("no mail to %s in the outbox", addr)
 	return ""
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }

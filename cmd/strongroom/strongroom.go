@@ -37,6 +37,8 @@ type Main struct {
 	RotationBatch int
 	RotationPause time.Duration
 	StatusOnly    bool
+	// Now is the clock (time.Now if nil); tests move it.
+	Now func() time.Time
 
 	// Set by Run.
 	Addr    string // the address the server listens on
@@ -130,7 +132,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Service, err = service.New(service.Config{
 		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otpKey.Sum(nil),
 		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
-		Log: m.Log,
+		Log: m.Log, Now: m.Now,
 	})
 	return err
 }

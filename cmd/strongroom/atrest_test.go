@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite" // to read the store's file as an outsider would
+
+	"github.com/strongroom/strongroom/localkms"
+)
+
+// forms returns the byte strings under which a secret might be stored.
+func forms(b []byte) [][]byte {
+	return [][]byte{b, []byte(hex.EncodeToString(b)), []byte(base64.StdEncoding.EncodeToString(b)), []byte(base64.RawURLEncoding.EncodeToString(b))}
+}
+
+// TestNothingInClearAtRest runs the walk-through, stops the server, and
+// searches the SQLite files for every plaintext value, every data key and
+// every master key, in raw, hex and base64 form.
+func TestNothingInClearAtRest(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, testConfig(t, dir))
+	walkthrough(t, s)
+
+	// Collect the data keys (unwrapped with the keyring, as only the key
+	// manager can) and the master keys before stopping.
+	ctx := context.Background()
+	kms, err := localkms.Open(filepath.Join(dir, localkms.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets [][]byte
+	u, err := s.Store.UserByUsername(ctx, seedUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wk, err := s.Store.UserKey(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dek, err := kms.Unwrap(ctx, u.ID, wk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, forms(dek)...)
+	var ring struct{ Versions []struct{ Key string } }
+	b, _ := os.ReadFile(filepath.Join(dir, localkms.FileName))
+	if err := json.Unmarshal(b, &ring); err != nil || len(ring.Versions) != 1 {
+		t.Fatalf("keyring after rotation: %d versions, %v", len(ring.Versions), err)
+	}
+	for _, v := range ring.Versions {
+		raw, _ := base64.StdEncoding.DecodeString(v.Key)
+		secrets = append(secrets, forms(raw)...)
+	}
+	for _, p := range []string{seedPassword, seedCard, seedCard2, keptCard} {
+		secrets = append(secrets, forms([]byte(p))...)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	files, _ := filepath.Glob(filepath.Join(dir, "strongroom.db*"))
+	if len(files) == 0 {
+		t.Fatal("no database file")
+	}
+	for _, f := range files {
+		content, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range secrets {
+			if bytes.Contains(content, sec) {
+				t.Errorf("%s holds a secret in clear (%d bytes)", filepath.Base(f), len(sec))
+			}
+		}
+	}
+
+	// The columns hold what the seed's schema says, in protected form.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "strongroom.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var hash, salt string
+	var tfa bool
+	if err := db.QueryRow("SELECT hashed_password, salt, two_factor_enabled FROM users WHERE username = ?", seedUser).Scan(&hash, &salt, &tfa); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$2a$04$") || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(salt) || !tfa {
+		t.Fatalf("users row: hash %q salt %q 2fa %v", hash[:7], salt, tfa)
+	}
+	var enc string
+	if err := db.QueryRow("SELECT encrypted_value FROM sensitive_data").Scan(&enc); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^01[0-9a-f]+$`).MatchString(enc) {
+		t.Fatalf("encrypted_value %q is not versioned hex", enc)
+	}
+	var wrapped string
+	var version int
+	if err := db.QueryRow("SELECT wrapped_dek, kek_version FROM user_keys WHERE user_id = ?", u.ID).Scan(&wrapped, &version); err != nil {
+		t.Fatal(err)
+	}
+	if version != 2 || !strings.HasPrefix(wrapped, "sr:v2:") {
+		t.Fatalf("user_keys after rotation: v%d %q", version, wrapped[:6])
+	}
+	var codes int
+	if err := db.QueryRow("SELECT COUNT(*) FROM otp_challenges").Scan(&codes); err != nil || codes != 0 {
+		t.Fatalf("%d used challenges left (%v)", codes, err)
+	}
+}

@@ -1,0 +1,220 @@
+package service_test
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/localkms"
+	"github.com/strongroom/strongroom/outbox"
+	"github.com/strongroom/strongroom/password"
+	"github.com/strongroom/strongroom/service"
+	"github.com/strongroom/strongroom/sqlite"
+	"github.com/strongroom/strongroom/token"
+)
+
+// clock is the injected time: tests move it instead of sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type env struct {
+	svc    *service.Service
+	store  strongroom.Store
+	clock  *clock
+	outbox string
+}
+
+// newEnv builds a Service on the real embedded parts in a temp dir.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	kms, err := localkms.Open(filepath.Join(dir, localkms.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Now()}
+	box, err := outbox.New(filepath.Join(dir, "outbox"), "strongroom@example.com", clk.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := password.New([]byte("pepper pepper pepper pepper"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := token.NewIssuer([]byte("0123456789abcdef0123456789abcdef"), time.Hour, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otpKey := make([]byte, 32)
+	_, _ = rand.Read(otpKey)
+	svc, err := service.New(service.Config{Store: db, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens, OTPKey: otpKey, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{svc: svc, store: db, clock: clk, outbox: filepath.Join(dir, "outbox")}
+}
+
+const pw = "StrongP@ssw0rd1!"
+
+var codeRE = regexp.MustCompile(`code is (\d{6})`)
+
+func (e *env) lastCode(t *testing.T) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+	if len(files) == 0 {
+		t.Fatal("no mail")
+	}
+	b, _ := os.ReadFile(files[len(files)-1])
+	return codeRE.FindStringSubmatch(string(b))[1]
+}
+
+func TestLockoutWindowWithInjectedClock(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "alice", "alice@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := e.svc.Login(ctx, "alice", "Wrong!pass1"); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
+			t.Fatalf("guess %d: %v", i+1, err)
+		}
+	}
+	if _, err := e.svc.Login(ctx, "alice", pw); !strongroom.IsKind(err, strongroom.KindLocked) {
+		t.Fatalf("locked account: %v", err)
+	}
+	e.clock.Add(14 * time.Minute)
+	if _, err := e.svc.Login(ctx, "alice", pw); !strongroom.IsKind(err, strongroom.KindLocked) {
+		t.Fatalf("14 minutes later: %v, want still locked", err)
+	}
+	e.clock.Add(61 * time.Second)
+	res, err := e.svc.Login(ctx, "alice", pw)
+	if err != nil || res.Token == "" {
+		t.Fatalf("15 minutes later: %v, want a token", err)
+	}
+	// A success resets the count: four more failures do not lock.
+	for i := 0; i < 4; i++ {
+		_, _ = e.svc.Login(ctx, "alice", "Wrong!pass1")
+	}
+	if _, err := e.svc.Login(ctx, "alice", pw); err != nil {
+		t.Fatalf("after a success and 4 failures: %v", err)
+	}
+}
+
+func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "bob", "bob@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.svc.Login(ctx, "bob", pw)
+	p, err := e.svc.Authenticate(res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	code := e.lastCode(t)
+	e.clock.Add(5*time.Minute + time.Second)
+	if _, err := e.svc.VerifyOTP(ctx, p, "bob", code); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
+		t.Fatalf("expired code: %v", err)
+	}
+	e.clock.Add(-5 * time.Minute) // a new code, used in time
+	if err := e.svc.SendOTP(ctx, p, "127.0.0.2", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(4 * time.Minute)
+	if _, err := e.svc.VerifyOTP(ctx, p, "bob", e.lastCode(t)); err != nil {
+		t.Fatalf("code within 5 minutes: %v", err)
+	}
+}
+
+func TestTokenExpiresAfterAnHour(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "carol", "carol@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.svc.Login(ctx, "carol", pw)
+	e.clock.Add(time.Hour + time.Second)
+	if _, err := e.svc.Authenticate(res.Token); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
+		t.Fatalf("token after an hour: %v", err)
+	}
+}
+
+// Parallel verifications of one right code: exactly one gets a token.
+func TestCodeAcceptedOnceUnderRace(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "dora", "dora@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.svc.Login(ctx, "dora", pw)
+	p, _ := e.svc.Authenticate(res.Token)
+	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "dora"); err != nil {
+		t.Fatal(err)
+	}
+	code := e.lastCode(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	tokens := 0
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if tok, err := e.svc.VerifyOTP(ctx, p, "dora", code); err == nil && tok != "" {
+				mu.Lock()
+				tokens++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if tokens != 1 {
+		t.Fatalf("%d parallel uses of one code succeeded, want 1", tokens)
+	}
+}
+
+// A mail that cannot be written leaves no usable code and answers 503.
+func TestUndeliveredCodeIsRemoved(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "erin", "erin@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.svc.Login(ctx, "erin", pw)
+	p, _ := e.svc.Authenticate(res.Token)
+	if err := os.RemoveAll(e.outbox); err != nil { // the outbox is gone: delivery fails
+		t.Fatal(err)
+	}
+	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "erin"); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Fatalf("SendOTP with a broken mailer: %v, want unavailable", err)
+	}
+	u, _ := e.store.UserByUsername(ctx, "erin")
+	if _, err := e.store.Challenge(ctx, u.ID, strongroom.PurposeEnroll, e.clock.Now()); !strongroom.IsKind(err, strongroom.KindNotFound) {
+		t.Fatalf("an unsent code is still stored: %v", err)
+	}
+}

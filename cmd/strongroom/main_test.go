@@ -20,11 +20,8 @@ import (
 // mid-rotation): with STRONGROOM_TEST_MAIN set, the test binary is strongroom.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("STRONGROOM_TEST_MAIN"); args != "" {
-		ctx := context.Background()
-		if err := run(ctx, strings.Fields(args), os.LookupEnv, os.Stdout, os.Stderr); err != nil {
-			os.Stderr.WriteString("strongroom: " + err.Error() + "\n")
-			os.Exit(1)
-		}
+		os.Args = append([]string{"strongroom"}, strings.Fields(args)...)
+		main()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

@@ -64,6 +64,16 @@ func TestNothingInClearAtRest(t *testing.T) {
 	for _, p := range []string{seedPassword, seedCard, seedCard2, keptCard} {
 		secrets = append(secrets, forms([]byte(p))...)
 	}
+	// While the server runs, the database and its WAL are private files.
+	live, _ := filepath.Glob(filepath.Join(dir, "strongroom.db*"))
+	if len(live) < 2 {
+		t.Fatalf("expected the database and its WAL, found %v", live)
+	}
+	for _, f := range live {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600", filepath.Base(f), fi.Mode().Perm(), err)
+		}
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

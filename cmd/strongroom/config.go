@@ -27,10 +27,10 @@ type Config struct {
 	Pepper     string   // PEPPER (or PEPPER_FILE)
 	EmailFrom  string   // EMAIL_FROM, default "strongroom@localhost"
 
-	// Production parts, chosen when set; later issues add them.
-	MongoDBURL string // MONGODB_URL
+	// Production parts, chosen when set.
+	MongoDBURL string // MONGODB_URL: use the MongoDB store
 	DBName     string // DB_NAME, default "secure_api"
-	VaultAddr  string // VAULT_ADDR
+	VaultAddr  string // VAULT_ADDR (not built yet)
 	SMTPServer string // SMTP_SERVER
 }
 
@@ -139,9 +139,9 @@ func LoadConfig(e *Env) (Config, error) {
 	if c.Production && (c.JWTSecret == "" || c.Pepper == "") {
 		errs = append(errs, errors.New("STRONGROOM_ENV=production needs JWT_SECRET and PEPPER set"))
 	}
-	for name, v := range map[string]string{"MONGODB_URL": c.MongoDBURL, "VAULT_ADDR": c.VaultAddr, "SMTP_SERVER": c.SMTPServer} {
+	for name, v := range map[string]string{"VAULT_ADDR": c.VaultAddr, "SMTP_SERVER": c.SMTPServer} {
 		if v != "" {
-			errs = append(errs, fmt.Errorf("%s is set, but this build has only the embedded store, key store and outbox: unset it", name))
+			errs = append(errs, fmt.Errorf("%s is set, but this build has only the local key store and the mail outbox: unset it", name))
 		}
 	}
 	return c, errors.Join(errs...)
@@ -155,8 +155,8 @@ func (c Config) String() string {
 		}
 		return "<redacted>"
 	}
-	return fmt.Sprintf("addr=%s data_dir=%s admins=%v production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s",
-		c.Addr, c.DataDir, c.Admins, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom)
+	return fmt.Sprintf("addr=%s data_dir=%s admins=%v production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s",
+		c.Addr, c.DataDir, c.Admins, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName)
 }
 
 // secretsFile holds the secrets generated on the embedded default.

@@ -69,7 +69,7 @@ func TestConfigRefuses(t *testing.T) {
 		"short pepper":               {"PEPPER": "s3cr#t-pep"},
 		"bcrypt cost below 10":       {"STRONGROOM_BCRYPT_COST": "8"},
 		"bcrypt cost not a number":   {"STRONGROOM_BCRYPT_COST": "twelve"},
-		"MongoDB not built yet":      {"MONGODB_URL": "mongodb://localhost:27017"},
+		"Vault not built yet":        {"VAULT_ADDR": "http://127.0.0.1:8200"},
 		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/api"
 	"github.com/strongroom/strongroom/localkms"
+	"github.com/strongroom/strongroom/mongo"
 	"github.com/strongroom/strongroom/outbox"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/service"
@@ -101,7 +102,7 @@ func (m *Main) open(ctx context.Context) error {
 		m.Log.Warn("generated a secret and saved it in the data dir; set it in the environment for production",
 			"name", name, "file", filepath.Join(cfg.DataDir, secretsFile))
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
+	db, err := m.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -137,6 +138,25 @@ func (m *Main) open(ctx context.Context) error {
 	return err
 }
 
+// openStore opens MongoDB when MONGODB_URL is set, else the SQLite file.
+func (m *Main) openStore(ctx context.Context) (strongroom.Store, error) {
+	if m.Config.MongoDBURL != "" {
+		db, err := mongo.Open(ctx, m.Config.MongoDBURL, m.Config.DBName, 0, m.Log)
+		if err != nil {
+			return nil, fmt.Errorf("MongoDB store (database %s): %w", m.Config.DBName, err)
+		}
+		return db, nil
+	}
+	return sqlite.Open(ctx, filepath.Join(m.Config.DataDir, sqlite.FileName))
+}
+
+func (m *Main) storeName() string {
+	if m.Config.MongoDBURL != "" {
+		return "mongodb"
+	}
+	return "sqlite"
+}
+
 // Run opens everything and starts serving in the background. Addr holds
 // the bound address when it returns.
 func (m *Main) Run(ctx context.Context) error {
@@ -158,7 +178,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
-	m.Log.Info("strongroom serving", "addr", m.Addr, "data_dir", m.Config.DataDir, "store", "sqlite", "keys", "local", "mail", "outbox")
+	m.Log.Info("strongroom serving", "addr", m.Addr, "data_dir", m.Config.DataDir, "store", m.storeName(), "keys", "local", "mail", "outbox")
 	return nil
 }
 

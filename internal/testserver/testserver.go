@@ -1,0 +1,148 @@
+// Package testserver builds and runs the real servers that tests talk to
+// (a MongoDB wire-protocol server today). Each lives in its own Go module
+// under tools/, so its dependencies stay out of the service's go.mod. A
+// binary is built once per tool source and Go version and cached outside
+// the clone (STRONGROOM_CACHE, or the user cache dir), so CI and later runs
+// reuse it. When a server cannot be built or started the test fails: it
+// never skips.
+package testserver
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Root returns the repository's root directory.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// CacheDir returns where built tools are kept.
+func CacheDir() (string, error) {
+	if d := os.Getenv("STRONGROOM_CACHE"); d != "" {
+		return d, os.MkdirAll(d, 0o755)
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	d := filepath.Join(base, "strongroom")
+	return d, os.MkdirAll(d, 0o755)
+}
+
+// Build returns the path of the binary of the tool module tools/<name>,
+// building it if no binary for this source and Go version is cached.
+// Parallel test processes wait for one build.
+func Build(name string) (string, error) {
+	src := filepath.Join(Root(), "tools", name)
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum", "main.go"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			return "", fmt.Errorf("testserver: %w", err)
+		}
+		h.Write(b)
+	}
+	h.Write([]byte(runtime.Version()))
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(cache, name+"-"+hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	lock, err := os.OpenFile(bin+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(bin); err == nil { // built while we waited
+		return bin, nil
+	}
+	cmd := exec.Command("go", "build", "-o", bin+".tmp", ".")
+	cmd.Dir = src
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("testserver: building tools/%s: %v\n%s", name, err, out)
+	}
+	return bin, os.Rename(bin+".tmp", bin)
+}
+
+// Process is a running tool.
+type Process struct {
+	cmd  *exec.Cmd
+	dir  string
+	done chan error
+	// Ready is the rest of the tool's "ready ..." line (e.g. its URL).
+	Ready string
+}
+
+// Start runs the tool with args plus a fresh temp directory passed as
+// -dir, and waits for it to print "ready <something>" on stdout.
+func Start(bin string, args ...string) (*Process, error) {
+	dir, err := os.MkdirTemp("", "strongroom-"+filepath.Base(bin)+"-")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, append(args, "-dir", dir)...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	p := &Process{cmd: cmd, dir: dir, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
+				ready <- rest
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+		p.done <- cmd.Wait()
+	}()
+	select {
+	case p.Ready = <-ready:
+		return p, nil
+	case err := <-p.done:
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("testserver: %s exited before it was ready: %v", filepath.Base(bin), err)
+	case <-time.After(60 * time.Second):
+		p.Stop()
+		return nil, fmt.Errorf("testserver: %s not ready after 60 s", filepath.Base(bin))
+	}
+}
+
+// Stop ends the tool with SIGTERM (SIGKILL after 10 s) and removes its
+// directory.
+func (p *Process) Stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	os.RemoveAll(p.dir)
+}

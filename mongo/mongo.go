@@ -1,0 +1,191 @@
+// Package mongo is the production store: MongoDB, with the seed design's
+// collections and field names (users, sensitive_data) plus user_keys,
+// otp_challenges and key_rotation. It needs no multi-document transactions
+// (FerretDB v1 and standalone servers have none): every rule the service
+// relies on is one atomic single-document operation, or an order of
+// operations that is safe if interrupted (see CreateUser).
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	neturl "net/url"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/strongroom/strongroom"
+)
+
+var _ strongroom.Store = (*DB)(nil)
+
+// DefaultTimeout bounds every operation, so an unreachable server gives
+// KindUnavailable quickly instead of a hang.
+const DefaultTimeout = 5 * time.Second
+
+// Collection names.
+const (
+	Users         = "users"
+	SensitiveData = "sensitive_data"
+	UserKeys      = "user_keys"
+	Challenges    = "otp_challenges"
+	Rotation      = "key_rotation"
+	Settings      = "settings"
+)
+
+// DB is the MongoDB store.
+type DB struct {
+	client *mdb.Client
+	db     *mdb.Database
+	log    *slog.Logger
+
+	users, data, keys, challenges, rotation, settings, locks *mdb.Collection
+}
+
+// Open connects to the server at url, uses database name, and creates the
+// indexes (idempotently). timeout bounds every operation (DefaultTimeout if
+// zero).
+func Open(ctx context.Context, url, name string, timeout time.Duration, log *slog.Logger) (*DB, error) {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := options.Client().ApplyURI(url).
+		SetTimeout(timeout).
+		SetServerSelectionTimeout(timeout).
+		SetConnectTimeout(timeout).
+		SetAppName("strongroom")
+	client, err := mdb.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongo: connect: %s", redact(err.Error(), url))
+	}
+	d := client.Database(name)
+	db := &DB{
+		client: client, db: d, log: log,
+		users: d.Collection(Users), data: d.Collection(SensitiveData), keys: d.Collection(UserKeys),
+		challenges: d.Collection(Challenges), rotation: d.Collection(Rotation), settings: d.Collection(Settings),
+		locks: d.Collection(Locks),
+	}
+	if err := db.ensureIndexes(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, errors.New(redact(err.Error(), url))
+	}
+	return db, nil
+}
+
+// Close disconnects.
+func (db *DB) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	return db.client.Disconnect(ctx)
+}
+
+// Ping checks that the primary answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return mapErr("ping", db.client.Ping(ctx, readpref.Primary()))
+}
+
+type index struct {
+	coll   *mdb.Collection
+	model  mdb.IndexModel
+	ttl    bool
+	reason string
+}
+
+func (db *DB) ensureIndexes(ctx context.Context) error {
+	asc := func(keys ...string) bson.D {
+		d := bson.D{}
+		for _, k := range keys {
+			d = append(d, bson.E{Key: k, Value: 1})
+		}
+		return d
+	}
+	named := func(name string) *options.IndexOptionsBuilder { return options.Index().SetName(name) }
+	for _, ix := range []index{
+		{coll: db.users, model: mdb.IndexModel{Keys: asc("username"), Options: named("username_1").SetUnique(true)}},
+		{coll: db.users, model: mdb.IndexModel{Keys: asc("email"), Options: named("email_1").SetUnique(true)}},
+		{coll: db.data, model: mdb.IndexModel{Keys: asc("user_id", "created_at", "_id"), Options: named("user_id_1_created_at_1__id_1")}},
+		{coll: db.keys, model: mdb.IndexModel{Keys: asc("kek_version", "_id"), Options: named("kek_version_1__id_1")}},
+		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("challenge_id"), Options: named("challenge_id_1").SetUnique(true)}},
+		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_ttl").SetExpireAfterSeconds(0)}, ttl: true},
+	} {
+		_, err := ix.coll.Indexes().CreateOne(ctx, ix.model)
+		if err == nil {
+			continue
+		}
+		var ce mdb.CommandError
+		if ix.ttl && errors.As(err, &ce) && ce.Code == 238 { // NotImplemented: FerretDB v1 has no TTL indexes
+			db.log.Warn("the MongoDB server has no TTL indexes; expired one-time codes are deleted by Strongroom instead",
+				"collection", Challenges)
+			continue
+		}
+		return mapErr("create index on "+ix.coll.Name(), err)
+	}
+	return nil
+}
+
+// mapErr turns a driver error into the service's error kinds.
+func mapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *strongroom.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	switch {
+	case mdb.IsDuplicateKeyError(err):
+		msg := err.Error()
+		switch {
+		case strings.Contains(msg, "username"):
+			return strongroom.Errorf(strongroom.KindConflict, "username already registered")
+		case strings.Contains(msg, "email"):
+			return strongroom.Errorf(strongroom.KindConflict, "email already registered")
+		}
+		return &strongroom.Error{Kind: strongroom.KindConflict, Message: "conflict", Err: fmt.Errorf("mongo: %s: %w", op, err)}
+	case mdb.IsTimeout(err), mdb.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, context.Canceled), errors.Is(err, mdb.ErrClientDisconnected), isSelectionError(err):
+		return strongroom.Unavailable("store unavailable", fmt.Errorf("mongo: %s: %w", op, err))
+	}
+	return strongroom.Internal("mongo: "+op, err)
+}
+
+// redact removes the password of a connection string from an error text.
+func redact(msg, rawURL string) string {
+	if u, err := neturl.Parse(rawURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "<redacted>")
+		}
+	}
+	return msg
+}
+
+func isSelectionError(err error) bool {
+	return strings.Contains(err.Error(), "server selection error")
+}
+
+func notFound(what string) error { return strongroom.Errorf(strongroom.KindNotFound, "%s not found", what) }
+
+// oid parses a hex id; a malformed one cannot exist, so it is not found.
+func oid(id, what string) (bson.ObjectID, error) {
+	o, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		return o, notFound(what)
+	}
+	return o, nil
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}

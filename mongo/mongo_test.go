@@ -1,0 +1,65 @@
+package mongo_test
+
+import (
+	"context"
+	"os"
+	"time"
+	"testing"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/internal/testserver"
+	"github.com/strongroom/strongroom/mongo"
+	"github.com/strongroom/strongroom/storetest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testserver.StopMongoDB()
+	os.Exit(code)
+}
+
+func open(t *testing.T) strongroom.Store {
+	t.Helper()
+	db, err := mongo.Open(context.Background(), testserver.MongoDBURL(t), testserver.DatabaseName("conformance"), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, open) }
+
+// An unreachable server is KindUnavailable within the operation timeout,
+// never a hang.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	bin, err := testserver.Build("ferretdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := testserver.Start(bin, "-listen", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := mongo.Open(ctx, p.Ready, testserver.DatabaseName("outage"), 1*time.Second, nil)
+	if err != nil {
+		p.Stop()
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u := storetest.MustCreateUser(t, db, "outage")
+	p.Stop() // the server goes away
+	start := time.Now()
+	_, err = db.UserByID(ctx, u.ID)
+	if !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Fatalf("read with the server down: %v, want unavailable", err)
+	}
+	if err := db.Ping(ctx); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Fatalf("ping with the server down: %v", err)
+	}
+	// Not a timing target: a hang would last until the test's own timeout.
+	if waited := time.Since(start); waited > 30*time.Second {
+		t.Fatalf("the store waited %v for a dead server", waited)
+	}
+}

@@ -1,0 +1,178 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/strongroom/strongroom"
+)
+
+// userDoc is a document of the seed's users collection.
+type userDoc struct {
+	ID                    bson.ObjectID `bson:"_id"`
+	Username              string        `bson:"username"`
+	Email                 string        `bson:"email"`
+	HashedPassword        string        `bson:"hashed_password"`
+	Salt                  string        `bson:"salt"`
+	FailedAttempts        int32         `bson:"failed_attempts"`
+	LastFailedAttemptTime *time.Time    `bson:"last_failed_attempt_time"`
+	TOTPSecret            *string       `bson:"totp_secret"` // encrypted; null if none
+	TwoFactorEnabled      bool          `bson:"two_factor_enabled"`
+	IsAdmin               bool          `bson:"is_admin"`
+	CreatedAt             time.Time     `bson:"created_at"`
+}
+
+func (d *userDoc) user() *strongroom.User {
+	u := &strongroom.User{
+		ID: d.ID.Hex(), Username: d.Username, Email: d.Email, HashedPassword: d.HashedPassword, Salt: d.Salt,
+		FailedAttempts: int(d.FailedAttempts), TwoFactorEnabled: d.TwoFactorEnabled, IsAdmin: d.IsAdmin, CreatedAt: utc(d.CreatedAt),
+	}
+	if d.LastFailedAttemptTime != nil {
+		u.LastFailedAttemptTime = utc(*d.LastFailedAttemptTime)
+	}
+	if d.TOTPSecret != nil {
+		u.TOTPSecret = *d.TOTPSecret
+	}
+	return u
+}
+
+// keyDoc is a wrapped data key; _id is the user's id.
+type keyDoc struct {
+	UserID     bson.ObjectID `bson:"_id"`
+	WrappedDEK string        `bson:"wrapped_dek"`
+	KEKVersion int32         `bson:"kek_version"`
+	UpdatedAt  time.Time     `bson:"updated_at"`
+}
+
+// CreateUser stores the key first and the user second, so a user never
+// exists without a key (an interrupted call leaves at most an orphan key).
+// The rotation target is read after the key is stored: a rotation that
+// recorded its target before that read refuses the key (ErrStaleKey), and
+// one that recorded it later sees the key in its rewrap pass.
+func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom.WrappedKey, firstIsAdmin bool) error {
+	id, err := bson.ObjectIDFromHex(u.ID)
+	if err != nil {
+		return strongroom.Internal("mongo: create user", err)
+	}
+	if _, err := db.keys.InsertOne(ctx, keyDoc{UserID: id, WrappedDEK: key.Ciphertext, KEKVersion: int32(key.Version), UpdatedAt: u.CreatedAt}); err != nil {
+		return mapErr("create user key", err)
+	}
+	undo := func() { _, _ = db.keys.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: id}}) }
+	r, err := db.Rotation(ctx)
+	if err != nil {
+		undo()
+		return err
+	}
+	if key.Version < r.TargetVersion {
+		undo()
+		return strongroom.ErrStaleKey
+	}
+	doc := userDoc{ID: id, Username: u.Username, Email: u.Email, HashedPassword: u.HashedPassword, Salt: u.Salt,
+		TwoFactorEnabled: u.TwoFactorEnabled, CreatedAt: u.CreatedAt}
+	if u.TOTPSecret != "" {
+		doc.TOTPSecret = &u.TOTPSecret
+	}
+	if _, err := db.users.InsertOne(ctx, doc); err != nil {
+		undo()
+		return mapErr("create user", err)
+	}
+	if firstIsAdmin {
+		// The first account to claim the marker is the admin: one insert of
+		// a fixed _id succeeds, every other is a duplicate.
+		_, err := db.settings.InsertOne(ctx, bson.D{{Key: "_id", Value: "admin"}, {Key: "user_id", Value: id}})
+		switch {
+		case err == nil:
+			if _, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "is_admin", Value: true}}}}); err != nil {
+				return mapErr("mark admin", err)
+			}
+			u.IsAdmin = true
+		case !mdb.IsDuplicateKeyError(err):
+			return mapErr("claim admin", err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) findUser(ctx context.Context, filter bson.D) (*strongroom.User, error) {
+	var d userDoc
+	err := db.users.FindOne(ctx, filter).Decode(&d)
+	if errors.Is(err, mdb.ErrNoDocuments) {
+		return nil, notFound("user")
+	}
+	if err != nil {
+		return nil, mapErr("read user", err)
+	}
+	return d.user(), nil
+}
+
+// UserByUsername returns the user, or KindNotFound.
+func (db *DB) UserByUsername(ctx context.Context, username string) (*strongroom.User, error) {
+	return db.findUser(ctx, bson.D{{Key: "username", Value: username}})
+}
+
+// UserByID returns the user, or KindNotFound.
+func (db *DB) UserByID(ctx context.Context, id string) (*strongroom.User, error) {
+	o, err := oid(id, "user")
+	if err != nil {
+		return nil, err
+	}
+	return db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
+}
+
+// ClaimLoginAttempt counts a failure up front: a read and a write under
+// the user's lock, so parallel claims never lose a count.
+func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, p strongroom.Lockout) error {
+	o, err := oid(userID, "user")
+	if err != nil {
+		return err
+	}
+	return db.withLock(ctx, "login:"+userID, func() error {
+		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
+		if err != nil {
+			return err
+		}
+		n := u.FailedAttempts + 1
+		if u.LastFailedAttemptTime.IsZero() || !u.LastFailedAttemptTime.After(now.Add(-p.Window)) {
+			n = 1 // the last failure is older than the window: a new count
+		} else if u.FailedAttempts >= p.MaxFailures {
+			return strongroom.LockedUntil(u.LastFailedAttemptTime.Add(p.Window), now)
+		}
+		_, err = db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{
+			{Key: "failed_attempts", Value: int32(n)}, {Key: "last_failed_attempt_time", Value: now}}}})
+		return mapErr("claim login attempt", err)
+	})
+}
+
+// ResetLoginFailures clears the failure count.
+func (db *DB) ResetLoginFailures(ctx context.Context, userID string) error {
+	o, err := oid(userID, "user")
+	if err != nil {
+		return err
+	}
+	return db.withLock(ctx, "login:"+userID, func() error {
+		_, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "failed_attempts", Value: bson.D{{Key: "$ne", Value: 0}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "failed_attempts", Value: int32(0)}, {Key: "last_failed_attempt_time", Value: nil}}}})
+		return mapErr("reset login failures", err)
+	})
+}
+
+// SetTwoFactor turns two-factor authentication on or off.
+func (db *DB) SetTwoFactor(ctx context.Context, userID string, enabled bool) error {
+	o, err := oid(userID, "user")
+	if err != nil {
+		return err
+	}
+	res, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{{Key: "two_factor_enabled", Value: enabled}}}})
+	if err != nil {
+		return mapErr("set two factor", err)
+	}
+	if res.MatchedCount == 0 {
+		return notFound("user")
+	}
+	return nil
+}
+

@@ -78,6 +78,9 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 	}
 	if _, err := db.users.InsertOne(ctx, doc); err != nil {
 		undo()
+		if mdb.IsDuplicateKeyError(err) {
+			return db.whichTaken(ctx, u)
+		}
 		return mapErr("create user", err)
 	}
 	if firstIsAdmin {
@@ -95,6 +98,15 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 		}
 	}
 	return nil
+}
+
+// whichTaken names the field of a duplicate: not every server says which
+// index collided (FerretDB does not), so look.
+func (db *DB) whichTaken(ctx context.Context, u *strongroom.User) error {
+	if _, err := db.UserByUsername(ctx, u.Username); err == nil {
+		return strongroom.Errorf(strongroom.KindConflict, "username already registered")
+	}
+	return strongroom.Errorf(strongroom.KindConflict, "email already registered")
 }
 
 func (db *DB) findUser(ctx context.Context, filter bson.D) (*strongroom.User, error) {

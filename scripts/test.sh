@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # once per machine): Go 1.26.8's standard library has known vulnerabilities
 # that govulncheck reports; Go 1.27.3 has them fixed.
 export GOTOOLCHAIN="${GOTOOLCHAIN_OVERRIDE:-go1.27.3}"
-cache="${STRONGROOM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strongroom}"
+export STRONGROOM_CACHE="${STRONGROOM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strongroom}"
+cache="$STRONGROOM_CACHE"
 mkdir -p "$cache"
 step() { printf '\n== %s\n' "$*"; }
 
@@ -25,6 +26,11 @@ fi
 
 step "go vet"
 go vet ./...
+
+step "test servers (built once into the cache)"
+# The MongoDB-protocol server (FerretDB, tools/ferretdb) is built here, not
+# inside a test's time budget; the tests find it in the cache.
+go run ./internal/testserver/cmd/buildtools
 
 step "go test -race"
 go test -race -count=1 ./...

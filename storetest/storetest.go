@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"Challenges", testChallenges},
 		{"ConcurrentConsume", testConcurrentConsume},
 		{"RotationLease", testRotationLease},
+		{"RotationResume", testRotationResume},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open(t)) })
 	}
@@ -79,10 +81,18 @@ func testUsers(t *testing.T, s strongroom.Store) {
 	}
 	dupName, k3 := NewUser("first")
 	dupName.Email = "other@example.com"
-	wantKind(t, s.CreateUser(ctx, dupName, k3, false), strongroom.KindConflict, "duplicate username")
+	err := s.CreateUser(ctx, dupName, k3, false)
+	wantKind(t, err, strongroom.KindConflict, "duplicate username")
+	if !strings.Contains(err.Error(), "username") {
+		t.Fatalf("duplicate username error %q does not name the field", err)
+	}
 	dupMail, k4 := NewUser("third")
 	dupMail.Email = first.Email
-	wantKind(t, s.CreateUser(ctx, dupMail, k4, false), strongroom.KindConflict, "duplicate email")
+	err = s.CreateUser(ctx, dupMail, k4, false)
+	wantKind(t, err, strongroom.KindConflict, "duplicate email")
+	if !strings.Contains(err.Error(), "email") {
+		t.Fatalf("duplicate email error %q does not name the field", err)
+	}
 	if _, err := s.UserKey(ctx, dupMail.ID); !strongroom.IsKind(err, strongroom.KindNotFound) {
 		t.Fatalf("a refused user left a key behind: %v", err)
 	}
@@ -380,5 +390,58 @@ func testRotationLease(t *testing.T, s strongroom.Store) {
 	}
 	if got, _ := s.Rotation(ctx); got.State != strongroom.RotationDone || got.Rewrapped != 20 || !got.FinishedAt.Equal(t0.Add(3*time.Minute)) {
 		t.Fatalf("Rotation = %+v", got)
+	}
+}
+
+// testRotationResume: a rotation rewraps half the keys, its process dies,
+// and a second process resumes from the stored progress and finishes.
+func testRotationResume(t *testing.T, s strongroom.Store) {
+	ctx := context.Background()
+	for i := 0; i < 10; i++ {
+		MustCreateUser(t, s, fmt.Sprintf("r%02d", i))
+	}
+	rewrap := func(owner string, r *strongroom.Rotation, limit int, now time.Time) {
+		t.Helper()
+		batch, err := s.KeysBelowVersion(ctx, 2, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ups []strongroom.KeyUpdate
+		for _, k := range batch {
+			ups = append(ups, strongroom.KeyUpdate{UserID: k.UserID, From: k.Key.Version, To: strongroom.WrappedKey{Ciphertext: "sr:v2:" + k.UserID, Version: 2}})
+		}
+		n, err := s.UpdateKeys(ctx, ups)
+		if err != nil || n != len(batch) {
+			t.Fatalf("UpdateKeys = %d, %v", n, err)
+		}
+		r.Rewrapped += n
+		if err := s.SaveRotation(ctx, owner, *r, now, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// First process: starts, rewraps 4 of 10, dies.
+	if _, err := s.BeginRotation(ctx, "first", t0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	r := strongroom.Rotation{State: strongroom.RotationRewrapping, TargetVersion: 2, StartedAt: t0}
+	if err := s.SaveRotation(ctx, "first", r, t0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	rewrap("first", &r, 4, t0)
+	if n, _ := s.CountKeysBelowVersion(ctx, 2); n != 6 {
+		t.Fatalf("%d keys left after the first process, want 6", n)
+	}
+	// Second process, after the lease lapsed: resumes where the first stopped.
+	later := t0.Add(2 * time.Minute)
+	got, err := s.BeginRotation(ctx, "second", later, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != strongroom.RotationRewrapping || got.TargetVersion != 2 || got.Rewrapped != 4 {
+		t.Fatalf("resumed from %+v, want rewrapping to v2 with 4 done", got)
+	}
+	rewrap("second", &got, 100, later)
+	if n, _ := s.CountKeysBelowVersion(ctx, 2); n != 0 || got.Rewrapped != 10 {
+		t.Fatalf("after resume: %d keys left, %d rewrapped", n, got.Rewrapped)
 	}
 }

@@ -23,17 +23,14 @@ func forms(b []byte) [][]byte {
 	return [][]byte{b, []byte(hex.EncodeToString(b)), []byte(base64.StdEncoding.EncodeToString(b)), []byte(base64.RawURLEncoding.EncodeToString(b))}
 }
 
-// TestNothingInClearAtRest runs the walk-through, stops the server, and
-// searches the SQLite files for every plaintext value, every data key and
-// every master key, in raw, hex and base64 form.
-func TestNothingInClearAtRest(t *testing.T) {
-	dir := t.TempDir()
-	s := startServer(t, testConfig(t, dir))
-	walkthrough(t, s)
-
-	// Collect the data keys (unwrapped with the keyring, as only the key
-	// manager can) and the master keys before stopping.
+// secretsAtRest returns, after a walk-through, every secret that must never
+// be stored in clear: the user's data key (unwrapped here, as only the key
+// manager can), every master key, the password and the card numbers, each
+// in raw, hex and base64 form.
+func secretsAtRest(t *testing.T, s *testServer) [][]byte {
+	t.Helper()
 	ctx := context.Background()
+	dir := s.Config.DataDir
 	kms, err := localkms.Open(filepath.Join(dir, localkms.FileName))
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +61,21 @@ func TestNothingInClearAtRest(t *testing.T) {
 	for _, p := range []string{seedPassword, seedCard, seedCard2, keptCard} {
 		secrets = append(secrets, forms([]byte(p))...)
 	}
+	return secrets
+}
+
+// TestNothingInClearAtRest runs the walk-through, stops the server, and
+// searches the SQLite files for every secret.
+func TestNothingInClearAtRest(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, testConfig(t, dir))
+	walkthrough(t, s)
+	secrets := secretsAtRest(t, s)
+	u, err := s.Store.UserByUsername(context.Background(), seedUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// While the server runs, the database and its WAL are private files.
 	live, _ := filepath.Glob(filepath.Join(dir, "strongroom.db*"))
 	if len(live) < 2 {

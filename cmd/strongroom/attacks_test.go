@@ -11,8 +11,10 @@ import (
 
 // TestBadInput: every malformed request gets a clear 4xx with a detail and
 // changes nothing.
-func TestBadInput(t *testing.T) {
-	s := startServer(t, testConfig(t, t.TempDir()))
+func TestBadInput(t *testing.T) { forEachStore(t, testBadInput) }
+
+func testBadInput(t *testing.T, cfg Config) {
+	s := startServer(t, cfg)
 	s.register("alice", seedPassword)
 	tok := s.login("alice", seedPassword)
 	rec := s.do("POST", "/sensitive-data", tok, map[string]string{"data_type": "card_number", "value": seedCard}).want(t, 200, "create")
@@ -69,7 +71,11 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestOtherUsersRecordsAreNotFound(t *testing.T) {
-	s := startServer(t, testConfig(t, t.TempDir()))
+	forEachStore(t, testOtherUsersRecordsAreNotFound)
+}
+
+func testOtherUsersRecordsAreNotFound(t *testing.T, cfg Config) {
+	s := startServer(t, cfg)
 	s.register("alice", seedPassword)
 	s.register("mallory", seedPassword)
 	alice, mallory := s.login("alice", seedPassword), s.login("mallory", seedPassword)
@@ -126,8 +132,10 @@ func TestAdminsFromConfig(t *testing.T) {
 	s.do("POST", "/rotate-master-key", s.login("ops", seedPassword), nil).want(t, 200, "named admin rotates")
 }
 
-func TestLockout(t *testing.T) {
-	s := startServer(t, testConfig(t, t.TempDir()))
+func TestLockout(t *testing.T) { forEachStore(t, testLockout) }
+
+func testLockout(t *testing.T, cfg Config) {
+	s := startServer(t, cfg)
 	s.register("victim", seedPassword)
 	for i := 0; i < 5; i++ {
 		s.do("POST", "/login", "", map[string]string{"username": "victim", "password": "Wrong!pass1"}).want(t, 401, fmt.Sprintf("guess %d", i+1))
@@ -143,7 +151,11 @@ func TestLockout(t *testing.T) {
 
 // Fifty parallel wrong guesses: no more than five are ever checked.
 func TestParallelGuessesCannotExceedLimit(t *testing.T) {
-	s := startServer(t, testConfig(t, t.TempDir()))
+	forEachStore(t, testParallelGuessesCannotExceedLimit)
+}
+
+func testParallelGuessesCannotExceedLimit(t *testing.T, cfg Config) {
+	s := startServer(t, cfg)
 	s.register("target", seedPassword)
 	var mu sync.Mutex
 	counts := map[int]int{}
@@ -168,8 +180,10 @@ func TestParallelGuessesCannotExceedLimit(t *testing.T) {
 	}
 }
 
-func TestTwoFactorRefusals(t *testing.T) {
-	s := startServer(t, testConfig(t, t.TempDir()))
+func TestTwoFactorRefusals(t *testing.T) { forEachStore(t, testTwoFactorRefusals) }
+
+func testTwoFactorRefusals(t *testing.T, cfg Config) {
+	s := startServer(t, cfg)
 	s.register("carol", seedPassword)
 	s.register("dave", seedPassword)
 	carol, dave := s.login("carol", seedPassword), s.login("dave", seedPassword)

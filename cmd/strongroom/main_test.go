@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/strongroom/strongroom/internal/testserver"
 )
 
 // TestMain lets a test run this program as a child process (to kill it
@@ -24,7 +26,30 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testserver.StopMongoDB()
+	os.Exit(code)
+}
+
+// stores are the store shapes the end-to-end tests run against.
+var stores = []string{"sqlite", "mongodb"}
+
+// storeConfig is testConfig for the named store: MongoDB runs against the
+// test MongoDB-protocol server, in a database of its own.
+func storeConfig(t testing.TB, store string) Config {
+	cfg := testConfig(t, t.TempDir())
+	if store == "mongodb" {
+		cfg.MongoDBURL = testserver.MongoDBURL(t)
+		cfg.DBName = testserver.DatabaseName("e2e")
+	}
+	return cfg
+}
+
+// forEachStore runs f as a subtest per store.
+func forEachStore(t *testing.T, f func(t *testing.T, cfg Config)) {
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) { f(t, storeConfig(t, store)) })
+	}
 }
 
 // syncBuffer collects the server's log from many goroutines.

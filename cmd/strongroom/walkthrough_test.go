@@ -90,7 +90,11 @@ func walkthrough(t *testing.T, s *testServer) (secrets []string) {
 }
 
 func TestWalkthrough(t *testing.T) {
-	s := startServer(t, testConfig(t, t.TempDir()))
+	forEachStore(t, testWalkthrough)
+}
+
+func testWalkthrough(t *testing.T, cfg Config) {
+	s := startServer(t, cfg)
 	secrets := walkthrough(t, s)
 	// Nothing secret in the log: not the password, the codes, the card
 	// numbers or a token (nor a token's signature alone).

@@ -172,7 +172,9 @@ func isSelectionError(err error) bool {
 	return strings.Contains(err.Error(), "server selection error")
 }
 
-func notFound(what string) error { return strongroom.Errorf(strongroom.KindNotFound, "%s not found", what) }
+func notFound(what string) error {
+	return strongroom.Errorf(strongroom.KindNotFound, "%s not found", what)
+}
 
 // oid parses a hex id; a malformed one cannot exist, so it is not found.
 func oid(id, what string) (bson.ObjectID, error) {

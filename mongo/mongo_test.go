@@ -3,8 +3,8 @@ package mongo_test
 import (
 	"context"
 	"os"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/internal/testserver"

@@ -187,4 +187,3 @@ func (db *DB) SetTwoFactor(ctx context.Context, userID string, enabled bool) err
 	}
 	return nil
 }
-

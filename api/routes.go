@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -221,7 +222,12 @@ func (s *Server) routes() {
 		defer cancel()
 		if err := s.svc.Ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
-			return nil, huma.NewError(http.StatusServiceUnavailable, "not ready: "+string(strongroom.ErrorKind(err))+" dependency")
+			msg := "a dependency is unavailable"
+			var e *strongroom.Error
+			if errors.As(err, &e) && e.Kind == strongroom.KindUnavailable {
+				msg = e.Message
+			}
+			return nil, huma.NewError(http.StatusServiceUnavailable, "not ready: "+msg)
 		}
 		out := &statusOut{}
 		out.Body.Status = "ok"

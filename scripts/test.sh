@@ -28,12 +28,14 @@ step "go vet"
 go vet ./...
 
 step "test servers (built once into the cache)"
-# The MongoDB-protocol server (FerretDB, tools/ferretdb) is built here, not
-# inside a test's time budget; the tests find it in the cache.
+# The MongoDB-protocol server (FerretDB, tools/ferretdb) and Vault
+# (tools/vault: about 10 minutes of compiling on two cores the first time)
+# are built here, not inside a test's time budget; the tests find them in
+# the cache.
 go run ./internal/testserver/cmd/buildtools
 
 step "go test -race"
-go test -race -count=1 ./...
+go test -race -count=1 -timeout 30m ./...
 
 step "fuzzing (10 s per target)"
 for target in "./envelope FuzzOpenRecord" "./token FuzzVerify" "./cmd/strongroom FuzzRequestBodies"; do

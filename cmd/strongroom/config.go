@@ -30,8 +30,14 @@ type Config struct {
 	// Production parts, chosen when set.
 	MongoDBURL string // MONGODB_URL: use the MongoDB store
 	DBName     string // DB_NAME, default "secure_api"
-	VaultAddr  string // VAULT_ADDR (not built yet)
-	SMTPServer string // SMTP_SERVER
+	VaultAddr  string // VAULT_ADDR: use the Vault Transit key manager
+	VaultToken string // VAULT_TOKEN (or VAULT_TOKEN_FILE)
+	// AppRole login instead of a token: VAULT_ROLE_ID and VAULT_SECRET_ID
+	// (or their _FILE forms).
+	VaultRoleID, VaultSecretID string
+	VaultMount                 string // VAULT_TRANSIT_MOUNT, default "transit"
+	VaultKey                   string // VAULT_TRANSIT_KEY, default "strongroom-master"
+	SMTPServer                 string // SMTP_SERVER
 }
 
 // Env looks names up in the process environment, then in a .env file.
@@ -94,7 +100,8 @@ func (e *Env) Get(name string) (string, error) {
 
 // LoadConfig reads and validates the configuration.
 func LoadConfig(e *Env) (Config, error) {
-	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, DBName: "secure_api", EmailFrom: "strongroom@localhost"}
+	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, DBName: "secure_api", EmailFrom: "strongroom@localhost",
+		VaultMount: "transit", VaultKey: "strongroom-master"}
 	var errs []error
 	str := func(name string, dst *string) {
 		v, err := e.Get(name)
@@ -112,6 +119,11 @@ func LoadConfig(e *Env) (Config, error) {
 	str("MONGODB_URL", &c.MongoDBURL)
 	str("DB_NAME", &c.DBName)
 	str("VAULT_ADDR", &c.VaultAddr)
+	str("VAULT_TOKEN", &c.VaultToken)
+	str("VAULT_ROLE_ID", &c.VaultRoleID)
+	str("VAULT_SECRET_ID", &c.VaultSecretID)
+	str("VAULT_TRANSIT_MOUNT", &c.VaultMount)
+	str("VAULT_TRANSIT_KEY", &c.VaultKey)
 	str("SMTP_SERVER", &c.SMTPServer)
 	var env, admins, cost string
 	str("STRONGROOM_ENV", &env)
@@ -139,10 +151,11 @@ func LoadConfig(e *Env) (Config, error) {
 	if c.Production && (c.JWTSecret == "" || c.Pepper == "") {
 		errs = append(errs, errors.New("STRONGROOM_ENV=production needs JWT_SECRET and PEPPER set"))
 	}
-	for name, v := range map[string]string{"VAULT_ADDR": c.VaultAddr, "SMTP_SERVER": c.SMTPServer} {
-		if v != "" {
-			errs = append(errs, fmt.Errorf("%s is set, but this build has only the local key store and the mail outbox: unset it", name))
-		}
+	if c.SMTPServer != "" {
+		errs = append(errs, errors.New("SMTP_SERVER is set, but this build has only the mail outbox: unset it"))
+	}
+	if c.VaultAddr != "" && c.VaultToken == "" && (c.VaultRoleID == "" || c.VaultSecretID == "") {
+		errs = append(errs, errors.New("VAULT_ADDR is set: set VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID"))
 	}
 	return c, errors.Join(errs...)
 }
@@ -155,8 +168,10 @@ func (c Config) String() string {
 		}
 		return "<redacted>"
 	}
-	return fmt.Sprintf("addr=%s data_dir=%s admins=%v production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s",
-		c.Addr, c.DataDir, c.Admins, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName)
+	return fmt.Sprintf("addr=%s data_dir=%s admins=%v production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s "+
+		"vault_addr=%s vault_token=%s vault_role_id=%s vault_secret_id=%s vault_transit=%s/%s",
+		c.Addr, c.DataDir, c.Admins, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName,
+		c.VaultAddr, red(c.VaultToken), c.VaultRoleID, red(c.VaultSecretID), c.VaultMount, c.VaultKey)
 }
 
 // secretsFile holds the secrets generated on the embedded default.

@@ -69,7 +69,8 @@ func TestConfigRefuses(t *testing.T) {
 		"short pepper":               {"PEPPER": "s3cr#t-pep"},
 		"bcrypt cost below 10":       {"STRONGROOM_BCRYPT_COST": "8"},
 		"bcrypt cost not a number":   {"STRONGROOM_BCRYPT_COST": "twelve"},
-		"Vault not built yet":        {"VAULT_ADDR": "http://127.0.0.1:8200"},
+		"Vault without credentials":  {"VAULT_ADDR": "http://127.0.0.1:8200"},
+		"SMTP not built yet":         {"SMTP_SERVER": "smtp.example.com"},
 		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
 	} {
 		t.Run(name, func(t *testing.T) {

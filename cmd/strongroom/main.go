@@ -21,6 +21,7 @@ const usage = `usage: strongroom <command> [flags]
 commands:
   serve               serve the API until SIGINT or SIGTERM
   rotate-master-key   make a new master-key version and rewrap every data key
+  vault-setup         prepare Vault: transit key, policies, optionally AppRole
 
 Run "strongroom <command> -h" for the command's flags.
 Configuration comes from the environment and a .env file; see README.md.
@@ -68,6 +69,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			return err
 		}
 		return m.RotateMasterKey(ctx)
+	case "vault-setup":
+		if err := m.ParseFlags(env, "vault-setup", args[1:]); err != nil {
+			return err
+		}
+		return m.VaultSetup(ctx)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	testserver.StopMongoDB()
+	testserver.StopVault()
 	os.Exit(code)
 }
 

@@ -119,7 +119,7 @@ func TestRotationSurvivesKill9(t *testing.T) {
 	if err := m2.open(ctx); err != nil {
 		t.Fatal(err)
 	}
-	newest, oldest, _ := m2.keys.Versions(ctx)
+	newest, oldest, _ := m2.Keys.Versions(ctx)
 	old, _ := m2.Store.CountKeysBelowVersion(ctx, 2)
 	r, _ := m2.Store.Rotation(ctx)
 	m2.Close()
@@ -152,7 +152,7 @@ func TestRotationSurvivesKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m3.Close()
-	newest, oldest, _ = m3.keys.Versions(ctx)
+	newest, oldest, _ = m3.Keys.Versions(ctx)
 	left, _ := m3.Store.CountKeysBelowVersion(ctx, 2)
 	if newest != 2 || oldest != 2 || left != 0 {
 		t.Fatalf("after resume: versions %d..%d, %d keys under v1", oldest, newest, left)

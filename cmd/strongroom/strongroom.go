@@ -24,6 +24,7 @@ import (
 	"github.com/strongroom/strongroom/service"
 	"github.com/strongroom/strongroom/sqlite"
 	"github.com/strongroom/strongroom/token"
+	"github.com/strongroom/strongroom/vault"
 )
 
 // Main is the program: configuration in, a running server out. Tests run
@@ -38,6 +39,11 @@ type Main struct {
 	RotationBatch int
 	RotationPause time.Duration
 	StatusOnly    bool
+
+	// vault-setup flags.
+	AppRole      bool
+	RoleIDFile   string
+	SecretIDFile string
 	// Now is the clock (time.Now if nil); tests move it.
 	Now func() time.Time
 
@@ -45,10 +51,9 @@ type Main struct {
 	Addr    string // the address the server listens on
 	Service *service.Service
 	Store   strongroom.Store
-
-	keys   strongroom.KeyManager
-	server *http.Server
-	served chan error
+	Keys    strongroom.KeyManager
+	server  *http.Server
+	served  chan error
 }
 
 // NewMain returns a Main with default settings.
@@ -71,9 +76,14 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (STRONGROOM_DATA_DIR)")
-	if cmd == "serve" {
+	switch cmd {
+	case "serve":
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (STRONGROOM_ADDR)")
-	} else {
+	case "vault-setup":
+		fs.BoolVar(&m.AppRole, "approle", false, "also enable AppRole and a role bound to the service policy")
+		fs.StringVar(&m.RoleIDFile, "role-id-file", "", "with -approle: write the role id here (0600)")
+		fs.StringVar(&m.SecretIDFile, "secret-id-file", "", "with -approle: write a new secret id here (0600)")
+	default:
 		fs.IntVar(&m.RotationBatch, "batch-size", m.RotationBatch, "data keys rewrapped per batch")
 		fs.DurationVar(&m.RotationPause, "pause", m.RotationPause, "pause between batches, to spare a busy system")
 		fs.BoolVar(&m.StatusOnly, "status", false, "only print the latest rotation's progress")
@@ -107,15 +117,11 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Store = db
-	kms, err := localkms.Open(filepath.Join(cfg.DataDir, localkms.FileName))
+	kms, err := m.openKeys(ctx)
 	if err != nil {
 		return err
 	}
-	if kms.Created() {
-		m.Log.Warn("created a new local master keyring; it is for one machine: use Vault in production",
-			"file", filepath.Join(cfg.DataDir, localkms.FileName))
-	}
-	m.keys = kms
+	m.Keys = kms
 	mailer, err := outbox.New(filepath.Join(cfg.DataDir, "outbox"), cfg.EmailFrom, nil, m.Log)
 	if err != nil {
 		return err
@@ -138,6 +144,29 @@ func (m *Main) open(ctx context.Context) error {
 	return err
 }
 
+// openKeys opens Vault Transit when VAULT_ADDR is set, else the local
+// keyring in the data dir.
+func (m *Main) openKeys(ctx context.Context) (strongroom.KeyManager, error) {
+	cfg := &m.Config
+	if cfg.VaultAddr != "" {
+		k, err := vault.Open(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey,
+			Token: cfg.VaultToken, RoleID: cfg.VaultRoleID, SecretID: cfg.VaultSecretID, Log: m.Log})
+		if err != nil {
+			return nil, fmt.Errorf("Vault key manager at %s: %w", cfg.VaultAddr, err)
+		}
+		return k, nil
+	}
+	kms, err := localkms.Open(filepath.Join(cfg.DataDir, localkms.FileName))
+	if err != nil {
+		return nil, err
+	}
+	if kms.Created() {
+		m.Log.Warn("created a new local master keyring; it is for one machine: use Vault in production",
+			"file", filepath.Join(cfg.DataDir, localkms.FileName))
+	}
+	return kms, nil
+}
+
 // openStore opens MongoDB when MONGODB_URL is set, else the SQLite file.
 func (m *Main) openStore(ctx context.Context) (strongroom.Store, error) {
 	if m.Config.MongoDBURL != "" {
@@ -148,6 +177,13 @@ func (m *Main) openStore(ctx context.Context) (strongroom.Store, error) {
 		return db, nil
 	}
 	return sqlite.Open(ctx, filepath.Join(m.Config.DataDir, sqlite.FileName))
+}
+
+func (m *Main) keysName() string {
+	if m.Config.VaultAddr != "" {
+		return "vault"
+	}
+	return "local"
 }
 
 func (m *Main) storeName() string {
@@ -178,7 +214,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
-	m.Log.Info("strongroom serving", "addr", m.Addr, "data_dir", m.Config.DataDir, "store", m.storeName(), "keys", "local", "mail", "outbox")
+	m.Log.Info("strongroom serving", "addr", m.Addr, "data_dir", m.Config.DataDir, "store", m.storeName(), "keys", m.keysName(), "mail", "outbox")
 	return nil
 }
 
@@ -212,7 +248,41 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Store.Close())
 		m.Store = nil
 	}
+	if c, ok := m.Keys.(io.Closer); ok {
+		errs = append(errs, c.Close())
+	}
+	m.Keys = nil
 	return errors.Join(errs...)
+}
+
+// VaultSetup is the operator's command that prepares Vault (VAULT_ADDR,
+// with a privileged VAULT_TOKEN).
+func (m *Main) VaultSetup(ctx context.Context) error {
+	cfg := m.Config
+	if cfg.VaultAddr == "" || cfg.VaultToken == "" {
+		return errors.New("vault-setup needs VAULT_ADDR and a VAULT_TOKEN allowed to mount engines and write policies")
+	}
+	if m.AppRole && (m.RoleIDFile == "" || m.SecretIDFile == "") {
+		return errors.New("vault-setup -approle needs -role-id-file and -secret-id-file")
+	}
+	res, err := vault.Setup(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey, Token: cfg.VaultToken}, m.AppRole)
+	for _, line := range res.Done {
+		fmt.Fprintln(m.Stdout, line)
+	}
+	if err != nil {
+		return err
+	}
+	if m.AppRole {
+		for path, v := range map[string]string{m.RoleIDFile: res.RoleID, m.SecretIDFile: res.SecretID} {
+			if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(m.Stdout, "wrote the role id to %s and the secret id to %s: give them to the server as VAULT_ROLE_ID_FILE and VAULT_SECRET_ID_FILE\n",
+			m.RoleIDFile, m.SecretIDFile)
+	}
+	fmt.Fprintf(m.Stdout, "policies: %s for the server, %s for operators who rotate the master key\n", vault.ServicePolicy, vault.OperatorPolicy)
+	return nil
 }
 
 // RotateMasterKey is the operator's command: the same rotation as the API.

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/strongroom/strongroom/vault"
 )
 
 const (
@@ -91,6 +93,13 @@ func walkthrough(t *testing.T, s *testServer) (secrets []string) {
 
 func TestWalkthrough(t *testing.T) {
 	forEachStore(t, testWalkthrough)
+	// With the master key in Vault: on SQLite, and on MongoDB (production).
+	// The server's token has both policies, so the admin may rotate.
+	for _, store := range stores {
+		t.Run(store+"+vault", func(t *testing.T) {
+			testWalkthrough(t, withVault(t, storeConfig(t, store), vault.ServicePolicy, vault.OperatorPolicy))
+		})
+	}
 }
 
 func testWalkthrough(t *testing.T, cfg Config) {

@@ -80,7 +80,17 @@ func Build(name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("testserver: building tools/%s: %v\n%s", name, err, out)
 	}
-	return bin, os.Rename(bin+".tmp", bin)
+	if err := os.Rename(bin+".tmp", bin); err != nil {
+		return "", err
+	}
+	// Drop builds of older sources (a Vault binary is ~500 MB).
+	old, _ := filepath.Glob(filepath.Join(cache, name+"-*"))
+	for _, f := range old {
+		if f != bin && f != bin+".lock" {
+			os.Remove(f)
+		}
+	}
+	return bin, nil
 }
 
 // Process is a running tool.

@@ -1,5 +1,6 @@
-// Command buildtools builds the test servers under tools/ into the cache,
-// so the first test that needs one does not spend its time compiling.
+// Command buildtools builds the test servers under tools/ (FerretDB, Vault)
+// into the cache, so the first test that needs one does not spend its time
+// compiling.
 package main
 
 import (
@@ -10,7 +11,7 @@ import (
 )
 
 func main() {
-	for _, name := range []string{"ferretdb"} {
+	for _, name := range []string{"ferretdb", "vault"} {
 		bin, err := testserver.Build(name)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

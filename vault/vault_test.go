@@ -1,0 +1,281 @@
+package vault_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/internal/testserver"
+	"github.com/strongroom/strongroom/vault"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testserver.StopVault()
+	os.Exit(code)
+}
+
+// fixture is a Vault server with a fresh Transit key set up by vault-setup.
+type fixture struct {
+	srv  *testserver.Vault
+	root *vaultapi.Client
+	cfg  vault.Config // address, mount and key; no credentials
+}
+
+func newFixture(t *testing.T, appRole bool) (*fixture, vault.SetupResult) {
+	t.Helper()
+	srv := testserver.VaultServer(t)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	cfg := vault.Config{Address: srv.Addr, Mount: "transit", Key: "k-" + hex.EncodeToString(b[:])}
+	admin := cfg
+	admin.Token = srv.RootToken
+	res, err := vault.Setup(context.Background(), admin, appRole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := vaultapi.NewClient(&vaultapi.Config{Address: srv.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root.SetToken(srv.RootToken)
+	return &fixture{srv: srv, root: root, cfg: cfg}, res
+}
+
+// token returns a new token with the given policies.
+func (f *fixture) token(t *testing.T, policies ...string) string {
+	t.Helper()
+	s, err := f.root.Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: policies, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Auth.ClientToken
+}
+
+func (f *fixture) open(t *testing.T, token string) *vault.KMS {
+	t.Helper()
+	cfg := f.cfg
+	cfg.Token = token
+	k, err := vault.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	return k
+}
+
+func dek() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func TestWrapUnwrap(t *testing.T) {
+	f, _ := newFixture(t, false)
+	k := f.open(t, f.token(t, vault.ServicePolicy))
+	ctx := context.Background()
+	d := dek()
+	before := k.Calls()
+	w, err := k.Wrap(ctx, "65a000000000000000000001", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Version != 1 || !bytes.HasPrefix([]byte(w.Ciphertext), []byte("vault:v1:")) {
+		t.Fatalf("wrapped = %+v", w)
+	}
+	got, err := k.Unwrap(ctx, "65a000000000000000000001", w)
+	if err != nil || !bytes.Equal(got, d) {
+		t.Fatalf("Unwrap = %v", err)
+	}
+	if n := k.Calls() - before; n != 2 {
+		t.Fatalf("wrap + unwrap made %d Vault calls, want 2", n)
+	}
+	// The user's id is the derivation context: another user's id fails.
+	if _, err := k.Unwrap(ctx, "65a000000000000000000002", w); err == nil {
+		t.Fatal("a wrapped key unwrapped for another user")
+	}
+}
+
+func TestServiceTokenCannotReadOrExportTheKey(t *testing.T) {
+	f, _ := newFixture(t, false)
+	svc := f.token(t, vault.ServicePolicy)
+	c, err := f.root.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(svc)
+	key := f.cfg.Mount + "/keys/" + f.cfg.Key
+	for _, probe := range []struct {
+		name string
+		do   func() error
+	}{
+		{"read the key", func() error { _, err := c.Logical().Read(key); return err }},
+		{"export the key", func() error {
+			_, err := c.Logical().Read(f.cfg.Mount + "/export/encryption-key/" + f.cfg.Key)
+			return err
+		}},
+		{"back up the key", func() error { _, err := c.Logical().Read(f.cfg.Mount + "/backup/" + f.cfg.Key); return err }},
+		{"rotate the key", func() error { _, err := c.Logical().Write(key+"/rotate", nil); return err }},
+		{"reconfigure the key", func() error {
+			_, err := c.Logical().Write(key+"/config", map[string]any{"exportable": true})
+			return err
+		}},
+		{"list keys", func() error { _, err := c.Logical().List(f.cfg.Mount + "/keys"); return err }},
+		{"read other secrets", func() error { _, err := c.Logical().Read("sys/mounts"); return err }},
+	} {
+		var re *vaultapi.ResponseError
+		if err := probe.do(); !errors.As(err, &re) || re.StatusCode != 403 {
+			t.Errorf("service token may %s: %v", probe.name, err)
+		}
+	}
+	// And the key itself is not exportable, even for root.
+	s, err := f.root.Logical().Read(key)
+	if err != nil || s.Data["exportable"] != false || s.Data["allow_plaintext_backup"] != false || s.Data["derived"] != true {
+		t.Fatalf("key settings %v, %v", s.Data, err)
+	}
+	if _, err := f.root.Logical().Read(f.cfg.Mount + "/export/encryption-key/" + f.cfg.Key); err == nil {
+		t.Fatal("root exported the key")
+	}
+	// Through the key manager, a rotation with the service token is a clear refusal.
+	k := f.open(t, svc)
+	if _, err := k.Rotate(context.Background()); !strongroom.IsKind(err, strongroom.KindForbidden) {
+		t.Fatalf("Rotate with the service token: %v, want forbidden", err)
+	}
+}
+
+func TestRotateRewrapRetire(t *testing.T) {
+	f, _ := newFixture(t, false)
+	k := f.open(t, f.token(t, vault.ServicePolicy, vault.OperatorPolicy))
+	ctx := context.Background()
+	owners := []string{"65a000000000000000000001", "65a000000000000000000002", "65a000000000000000000003"}
+	deks := map[string][]byte{}
+	var keys []strongroom.UserKey
+	for _, o := range owners {
+		deks[o] = dek()
+		w, err := k.Wrap(ctx, o, deks[o])
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, strongroom.UserKey{UserID: o, Key: w})
+	}
+	v, err := k.Rotate(ctx)
+	if err != nil || v != 2 {
+		t.Fatalf("Rotate = %d, %v", v, err)
+	}
+	before := k.Calls()
+	re, err := k.Rewrap(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := k.Calls() - before; n != 1 {
+		t.Fatalf("rewrapping 3 keys took %d Vault calls, want 1 batch", n)
+	}
+	for i, w := range re {
+		if w.Version != 2 {
+			t.Fatalf("rewrapped to v%d", w.Version)
+		}
+		got, err := k.Unwrap(ctx, owners[i], w)
+		if err != nil || !bytes.Equal(got, deks[owners[i]]) {
+			t.Fatalf("rewrapped key of %s: %v", owners[i], err)
+		}
+	}
+	if err := k.Retire(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if newest, oldest, err := k.Versions(ctx); err != nil || newest != 2 || oldest != 2 {
+		t.Fatalf("Versions = %d, %d, %v", newest, oldest, err)
+	}
+	if _, err := k.Unwrap(ctx, owners[0], keys[0].Key); err == nil {
+		t.Fatal("a key wrapped under the retired version still unwraps")
+	}
+}
+
+func TestAppRoleLoginAndRenewal(t *testing.T) {
+	f, res := newFixture(t, true)
+	if res.RoleID == "" || res.SecretID == "" {
+		t.Fatalf("setup result %+v", res.Done)
+	}
+	// Short token lives, so renewal and re-login happen during the test.
+	if _, err := f.root.Logical().Write("auth/approle/role/"+vault.AppRoleName, map[string]any{
+		"token_ttl": "3s", "token_max_ttl": "5s",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.cfg
+	cfg.RoleID, cfg.SecretID = res.RoleID, res.SecretID
+	k, err := vault.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	ctx := context.Background()
+	for i := 0; i < 4; i++ { // 8 s: past the first token's max TTL
+		if _, err := k.Wrap(ctx, "65a000000000000000000001", dek()); err != nil {
+			t.Fatalf("wrap after %d s: %v", 2*i, err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	bad := f.cfg
+	bad.RoleID, bad.SecretID = res.RoleID, "not-the-secret"
+	if _, err := vault.Open(ctx, bad); err == nil {
+		t.Fatal("a wrong secret id logged in")
+	}
+}
+
+func TestSealedAndUnreachableAreUnavailable(t *testing.T) {
+	f, _ := newFixture(t, false)
+	k := f.open(t, f.token(t, vault.ServicePolicy))
+	ctx := context.Background()
+	w, err := k.Wrap(ctx, "65a000000000000000000001", dek())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.root.Sys().Seal(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = k.Unwrap(ctx, "65a000000000000000000001", w)
+	if !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Fatalf("unwrap while sealed: %v, want unavailable", err)
+	}
+	if err := k.Ping(ctx); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Fatalf("ping while sealed: %v", err)
+	}
+	if _, err := f.root.Sys().Unseal(f.srv.UnsealKey); err != nil {
+		t.Fatal(err)
+	}
+	// Back by itself: the same key manager works again.
+	if _, err := k.Unwrap(ctx, "65a000000000000000000001", w); err != nil {
+		t.Fatalf("unwrap after unseal: %v", err)
+	}
+	if err := k.Ping(ctx); err != nil {
+		t.Fatalf("ping after unseal: %v", err)
+	}
+
+	// Nobody listening at all.
+	dead := f.cfg
+	dead.Address, dead.Token = "http://127.0.0.1:1", "x"
+	if _, err := vault.Open(ctx, dead); err == nil {
+		t.Fatal("Open against a closed port succeeded")
+	}
+}
+
+func TestSetupIsIdempotent(t *testing.T) {
+	f, _ := newFixture(t, false)
+	admin := f.cfg
+	admin.Token = f.srv.RootToken
+	res, err := vault.Setup(context.Background(), admin, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Done) == 0 || !bytes.Contains([]byte(res.Done[1]), []byte("already exists")) {
+		t.Fatalf("second setup: %v", res.Done)
+	}
+}

@@ -48,7 +48,7 @@ func (s *Service) requireAdmin(ctx context.Context, p *Principal) error {
 // by the next call: until the last step every old version is kept, so
 // every record stays readable throughout. progress, if set, is called after
 // each batch. This is the operator's entry point (no caller check).
-func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)) (strongroom.Rotation, error) {
+func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)) (_ strongroom.Rotation, err error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	owner := hex.EncodeToString(b[:])
@@ -56,6 +56,14 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 	if err != nil {
 		return r, err
 	}
+	defer func() {
+		if err != nil { // give the lease up now, so a rerun need not wait for it to lapse
+			if rerr := s.store.SaveRotation(context.WithoutCancel(ctx), owner, r, s.now(), 0); rerr != nil && !strongroom.IsKind(rerr, strongroom.KindConflict) {
+				s.log.Error("could not release the rotation lease", "err", rerr)
+			}
+			s.log.Error("master key rotation stopped; run it again to resume", "err", err)
+		}
+	}()
 	save := func() error {
 		r.UpdatedAt = s.now().UTC()
 		return s.store.SaveRotation(ctx, owner, r, s.now(), rotationLease)

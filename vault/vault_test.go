@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -278,4 +279,30 @@ func TestSetupIsIdempotent(t *testing.T) {
 	if len(res.Done) == 0 || !bytes.Contains([]byte(res.Done[1]), []byte("already exists")) {
 		t.Fatalf("second setup: %v", res.Done)
 	}
+}
+
+// A Vault that accepts connections and never answers (a network black
+// hole) costs at most the call timeout, then KindUnavailable: no hang.
+func TestHangingVaultTimesOut(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // never answered
+		}
+	}()
+	start := time.Now()
+	_, err = vault.Open(context.Background(), vault.Config{Address: "http://" + l.Addr().String(), Token: "x", Timeout: 300 * time.Millisecond})
+	if !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Fatalf("Open against a silent server: %v, want unavailable", err)
+	}
+	t.Logf("gave up after %v (timeout 300ms)", time.Since(start).Round(time.Millisecond))
 }

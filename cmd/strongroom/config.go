@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/strongroom/strongroom/password"
 )
@@ -35,9 +36,15 @@ type Config struct {
 	// AppRole login instead of a token: VAULT_ROLE_ID and VAULT_SECRET_ID
 	// (or their _FILE forms).
 	VaultRoleID, VaultSecretID string
-	VaultMount                 string // VAULT_TRANSIT_MOUNT, default "transit"
-	VaultKey                   string // VAULT_TRANSIT_KEY, default "strongroom-master"
-	SMTPServer                 string // SMTP_SERVER
+	VaultMount                 string        // VAULT_TRANSIT_MOUNT, default "transit"
+	VaultKey                   string        // VAULT_TRANSIT_KEY, default "strongroom-master"
+	SMTPServer                 string        // SMTP_SERVER: send mail over SMTP instead of the outbox
+	SMTPPort                   int           // SMTP_PORT, default 587 (465: implicit TLS)
+	SMTPUsername               string        // SMTP_USERNAME
+	SMTPPassword               string        // SMTP_PASSWORD (or SMTP_PASSWORD_FILE)
+	SMTPTLS                    string        // SMTP_TLS: "" (STARTTLS required, implicit on 465), "implicit", or "off"
+	SMTPCAFile                 string        // SMTP_CA_FILE: PEM roots to trust instead of the system's
+	SMTPTimeout                time.Duration // SMTP_TIMEOUT, default 10s: one delivery, connect to QUIT
 }
 
 // Env looks names up in the process environment, then in a .env file.
@@ -125,6 +132,32 @@ func LoadConfig(e *Env) (Config, error) {
 	str("VAULT_TRANSIT_MOUNT", &c.VaultMount)
 	str("VAULT_TRANSIT_KEY", &c.VaultKey)
 	str("SMTP_SERVER", &c.SMTPServer)
+	str("SMTP_USERNAME", &c.SMTPUsername)
+	str("SMTP_PASSWORD", &c.SMTPPassword)
+	str("SMTP_TLS", &c.SMTPTLS)
+	str("SMTP_CA_FILE", &c.SMTPCAFile)
+	var smtpPort string
+	str("SMTP_PORT", &smtpPort)
+	c.SMTPPort = 587
+	if smtpPort != "" {
+		n, err := strconv.Atoi(smtpPort)
+		if err != nil || n < 1 || n > 65535 {
+			errs = append(errs, errors.New("SMTP_PORT must be a port number"))
+		}
+		c.SMTPPort = n
+	}
+	var smtpTimeout string
+	str("SMTP_TIMEOUT", &smtpTimeout)
+	if smtpTimeout != "" {
+		d, err := time.ParseDuration(smtpTimeout)
+		if err != nil || d <= 0 {
+			errs = append(errs, errors.New("SMTP_TIMEOUT must be a duration such as 10s"))
+		}
+		c.SMTPTimeout = d
+	}
+	if c.SMTPTLS != "" && c.SMTPTLS != "off" && c.SMTPTLS != "implicit" {
+		errs = append(errs, errors.New(`SMTP_TLS must be empty (STARTTLS required), "implicit" or "off"`))
+	}
 	var env, admins, cost string
 	str("STRONGROOM_ENV", &env)
 	str("STRONGROOM_ADMINS", &admins)
@@ -151,9 +184,6 @@ func LoadConfig(e *Env) (Config, error) {
 	if c.Production && (c.JWTSecret == "" || c.Pepper == "") {
 		errs = append(errs, errors.New("STRONGROOM_ENV=production needs JWT_SECRET and PEPPER set"))
 	}
-	if c.SMTPServer != "" {
-		errs = append(errs, errors.New("SMTP_SERVER is set, but this build has only the mail outbox: unset it"))
-	}
 	if c.VaultAddr != "" && c.VaultToken == "" && (c.VaultRoleID == "" || c.VaultSecretID == "") {
 		errs = append(errs, errors.New("VAULT_ADDR is set: set VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID"))
 	}
@@ -169,9 +199,10 @@ func (c Config) String() string {
 		return "<redacted>"
 	}
 	return fmt.Sprintf("addr=%s data_dir=%s admins=%v production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s "+
-		"vault_addr=%s vault_token=%s vault_role_id=%s vault_secret_id=%s vault_transit=%s/%s",
+		"vault_addr=%s vault_token=%s vault_role_id=%s vault_secret_id=%s vault_transit=%s/%s smtp=%s:%d smtp_username=%s smtp_password=%s smtp_tls=%q",
 		c.Addr, c.DataDir, c.Admins, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName,
-		c.VaultAddr, red(c.VaultToken), c.VaultRoleID, red(c.VaultSecretID), c.VaultMount, c.VaultKey)
+		c.VaultAddr, red(c.VaultToken), c.VaultRoleID, red(c.VaultSecretID), c.VaultMount, c.VaultKey,
+		c.SMTPServer, c.SMTPPort, c.SMTPUsername, red(c.SMTPPassword), c.SMTPTLS)
 }
 
 // secretsFile holds the secrets generated on the embedded default.

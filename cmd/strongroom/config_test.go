@@ -70,7 +70,8 @@ func TestConfigRefuses(t *testing.T) {
 		"bcrypt cost below 10":       {"STRONGROOM_BCRYPT_COST": "8"},
 		"bcrypt cost not a number":   {"STRONGROOM_BCRYPT_COST": "twelve"},
 		"Vault without credentials":  {"VAULT_ADDR": "http://127.0.0.1:8200"},
-		"SMTP not built yet":         {"SMTP_SERVER": "smtp.example.com"},
+		"SMTP_TLS unknown":           {"SMTP_TLS": "maybe"},
+		"SMTP_PORT not a port":       {"SMTP_PORT": "smtp"},
 		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
 	} {
 		t.Run(name, func(t *testing.T) {

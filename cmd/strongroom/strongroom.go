@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/strongroom/strongroom/outbox"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/service"
+	"github.com/strongroom/strongroom/smtp"
 	"github.com/strongroom/strongroom/sqlite"
 	"github.com/strongroom/strongroom/token"
 	"github.com/strongroom/strongroom/vault"
@@ -122,7 +124,7 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Keys = kms
-	mailer, err := outbox.New(filepath.Join(cfg.DataDir, "outbox"), cfg.EmailFrom, nil, m.Log)
+	mailer, err := m.openMailer()
 	if err != nil {
 		return err
 	}
@@ -167,6 +169,28 @@ func (m *Main) openKeys(ctx context.Context) (strongroom.KeyManager, error) {
 	return kms, nil
 }
 
+// openMailer sends over SMTP when SMTP_SERVER is set, else writes .eml
+// files into the data dir's outbox.
+func (m *Main) openMailer() (strongroom.Mailer, error) {
+	cfg := &m.Config
+	if cfg.SMTPServer == "" {
+		return outbox.New(filepath.Join(cfg.DataDir, "outbox"), cfg.EmailFrom, nil, m.Log)
+	}
+	sc := smtp.Config{Host: cfg.SMTPServer, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+		From: cfg.EmailFrom, ImplicitTLS: cfg.SMTPTLS == "implicit", NoTLS: cfg.SMTPTLS == "off", Timeout: cfg.SMTPTimeout}
+	if cfg.SMTPCAFile != "" {
+		pem, err := os.ReadFile(cfg.SMTPCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("SMTP_CA_FILE: %w", err)
+		}
+		sc.RootCAs = x509.NewCertPool()
+		if !sc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, errors.New("SMTP_CA_FILE holds no PEM certificate")
+		}
+	}
+	return smtp.New(sc)
+}
+
 // openStore opens MongoDB when MONGODB_URL is set, else the SQLite file.
 func (m *Main) openStore(ctx context.Context) (strongroom.Store, error) {
 	if m.Config.MongoDBURL != "" {
@@ -177,6 +201,21 @@ func (m *Main) openStore(ctx context.Context) (strongroom.Store, error) {
 		return db, nil
 	}
 	return sqlite.Open(ctx, filepath.Join(m.Config.DataDir, sqlite.FileName))
+}
+
+// now is the Main's clock.
+func (m *Main) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+func (m *Main) mailName() string {
+	if m.Config.SMTPServer != "" {
+		return "smtp"
+	}
+	return "outbox"
 }
 
 func (m *Main) keysName() string {
@@ -214,7 +253,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
-	m.Log.Info("strongroom serving", "addr", m.Addr, "data_dir", m.Config.DataDir, "store", m.storeName(), "keys", m.keysName(), "mail", "outbox")
+	m.Log.Info("strongroom serving", "addr", m.Addr, "data_dir", m.Config.DataDir, "store", m.storeName(), "keys", m.keysName(), "mail", m.mailName())
 	return nil
 }
 

@@ -16,6 +16,7 @@ type Store interface {
 	RecordStore
 	KeyStore
 	ChallengeStore
+	RecoveryStore
 	RotationStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
@@ -46,7 +47,21 @@ type UserStore interface {
 	ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, policy Lockout) error
 	// ResetLoginFailures clears the failure count after a correct password.
 	ResetLoginFailures(ctx context.Context, userID string) error
-	SetTwoFactor(ctx context.Context, userID string, enabled bool) error
+	// SetSecondFactors writes the user's second-factor settings.
+	SetSecondFactors(ctx context.Context, userID string, f SecondFactors) error
+	// UseTOTPStep records that a TOTP code of step was accepted, only if no
+	// code of that step or a later one was: KindConflict otherwise, so a
+	// code is accepted once, even by parallel requests.
+	UseTOTPStep(ctx context.Context, userID string, step int64) error
+}
+
+// RecoveryStore keeps the keyed hashes of users' recovery codes.
+type RecoveryStore interface {
+	// ReplaceRecoveryCodes replaces all of the user's codes.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string) error
+	// UseRecoveryCode deletes one code; KindNotFound if it is not the
+	// user's or was used, so each code works once.
+	UseRecoveryCode(ctx context.Context, userID, hash string) error
 }
 
 // RecordStore keeps encrypted records. Every method is scoped by owner: a

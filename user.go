@@ -18,9 +18,27 @@ type User struct {
 	FailedAttempts        int
 	LastFailedAttemptTime time.Time // zero if none
 	TOTPSecret            string    // encrypted, "" if none
-	TwoFactorEnabled      bool
+	TwoFactorEnabled      bool      // some second factor is on
 	IsAdmin               bool
 	CreatedAt             time.Time
+	EmailOTPEnabled       bool   // codes by mail are a second factor
+	TOTPEnabled           bool   // an authenticator app is a second factor
+	TOTPPendingSecret     string // encrypted: a setup not yet confirmed
+	TOTPLastStep          int64  // the last TOTP step accepted, against replay
+}
+
+// SecondFactors are a user's second-factor settings, written together;
+// two_factor_enabled follows from them.
+type SecondFactors struct {
+	EmailOTP    bool
+	TOTP        bool
+	TOTPSecret  string // encrypted
+	TOTPPending string // encrypted
+}
+
+// SecondFactors returns the user's current settings.
+func (u *User) SecondFactors() SecondFactors {
+	return SecondFactors{EmailOTP: u.EmailOTPEnabled, TOTP: u.TOTPEnabled, TOTPSecret: u.TOTPSecret, TOTPPending: u.TOTPPendingSecret}
 }
 
 // Limits on account fields.

@@ -32,7 +32,7 @@ type (
 	}
 	otpBody struct {
 		Username string `json:"username" maxLength:"64" example:"testuser"`
-		OTP      string `json:"otp" maxLength:"16" example:"123456"`
+		OTP      string `json:"otp" maxLength:"16" example:"123456" doc:"6 digits, or a recovery code"`
 	}
 
 	messageOut struct {
@@ -121,7 +121,11 @@ func (s *Server) routes() {
 			return nil, httpError(s.log, "login", err)
 		}
 		if res.TwoFactorRequired {
-			return &tokenOut{Body: tokenBody{TwoFactorRequired: true, Message: "OTP sent to your email"}}, nil
+			msg := "Enter the code from your authenticator app, or a recovery code"
+			if res.CodeMailed {
+				msg = "OTP sent to your email"
+			}
+			return &tokenOut{Body: tokenBody{TwoFactorRequired: true, Message: msg}}, nil
 		}
 		return token(res.Token), nil
 	})
@@ -148,9 +152,10 @@ func (s *Server) routes() {
 
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "verify-otp", Method: http.MethodPost, Path: "/verify-otp", Tags: []string{"two-factor"},
-		Summary: "Check a one-time code and get a token",
-		Description: "With a bearer token: completes enrollment and turns two-factor authentication on. Without: completes " +
-			"a login whose password was accepted. A code works once; five wrong tries burn it.",
+		Summary: "Check a second factor and get a token",
+		Description: "With a bearer token: completes email enrollment and turns two-factor authentication on. Without: completes " +
+			"a login whose password was accepted, with the mailed code, an authenticator-app code or a recovery code (XXXXX-XXXXX). " +
+			"Every code works once; five wrong tries burn the login.",
 		Errors: e(c401, c403, c422, c503),
 	}), func(ctx context.Context, in *struct {
 		Bearer
@@ -160,7 +165,7 @@ func (s *Server) routes() {
 		if err != nil {
 			return nil, err
 		}
-		tok, err := s.svc.VerifyOTP(ctx, p, in.Body.Username, in.Body.OTP)
+		tok, err := s.svc.VerifyOTP(ctx, p, client(ctx), in.Body.Username, in.Body.OTP)
 		if err != nil {
 			return nil, httpError(s.log, "verify-otp", err)
 		}
@@ -168,6 +173,7 @@ func (s *Server) routes() {
 	})
 
 	s.recordRoutes(e(c401, c422, c503), e(c401, c404, c422, c503))
+	s.twoFactorRoutes()
 
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "rotate-master-key", Method: http.MethodPost, Path: "/rotate-master-key", Tags: []string{"keys"},

@@ -45,7 +45,7 @@ type DB struct {
 	db     *mdb.Database
 	log    *slog.Logger
 
-	users, data, keys, challenges, rotation, settings, locks *mdb.Collection
+	users, data, keys, challenges, rotation, settings, locks, recovery *mdb.Collection
 }
 
 // Open connects to the server at url, uses database name, and creates the
@@ -72,7 +72,7 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		client: client, db: d, log: log,
 		users: d.Collection(Users), data: d.Collection(SensitiveData), keys: d.Collection(UserKeys),
 		challenges: d.Collection(Challenges), rotation: d.Collection(Rotation), settings: d.Collection(Settings),
-		locks: d.Collection(Locks),
+		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes),
 	}
 	if err := db.ensureIndexes(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
@@ -115,6 +115,7 @@ func (db *DB) ensureIndexes(ctx context.Context) error {
 		{coll: db.data, model: mdb.IndexModel{Keys: asc("user_id", "created_at", "_id"), Options: named("user_id_1_created_at_1__id_1")}},
 		{coll: db.keys, model: mdb.IndexModel{Keys: asc("kek_version", "_id"), Options: named("kek_version_1__id_1")}},
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("challenge_id"), Options: named("challenge_id_1").SetUnique(true)}},
+		{coll: db.recovery, model: mdb.IndexModel{Keys: asc("user_id"), Options: named("user_id_1")}},
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_ttl").SetExpireAfterSeconds(0)}, ttl: true},
 	} {
 		_, err := ix.coll.Indexes().CreateOne(ctx, ix.model)

@@ -24,6 +24,10 @@ type userDoc struct {
 	TwoFactorEnabled      bool          `bson:"two_factor_enabled"`
 	IsAdmin               bool          `bson:"is_admin"`
 	CreatedAt             time.Time     `bson:"created_at"`
+	EmailOTPEnabled       bool          `bson:"email_otp_enabled"`
+	TOTPEnabled           bool          `bson:"totp_enabled"`
+	TOTPPendingSecret     *string       `bson:"totp_pending_secret"`
+	TOTPLastStep          int64         `bson:"totp_last_step"`
 }
 
 func (d *userDoc) user() *strongroom.User {
@@ -37,6 +41,10 @@ func (d *userDoc) user() *strongroom.User {
 	if d.TOTPSecret != nil {
 		u.TOTPSecret = *d.TOTPSecret
 	}
+	if d.TOTPPendingSecret != nil {
+		u.TOTPPendingSecret = *d.TOTPPendingSecret
+	}
+	u.EmailOTPEnabled, u.TOTPEnabled, u.TOTPLastStep = d.EmailOTPEnabled, d.TOTPEnabled, d.TOTPLastStep
 	return u
 }
 
@@ -172,18 +180,49 @@ func (db *DB) ResetLoginFailures(ctx context.Context, userID string) error {
 	})
 }
 
-// SetTwoFactor turns two-factor authentication on or off.
-func (db *DB) SetTwoFactor(ctx context.Context, userID string, enabled bool) error {
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// SetSecondFactors writes the user's second-factor settings.
+func (db *DB) SetSecondFactors(ctx context.Context, userID string, f strongroom.SecondFactors) error {
 	o, err := oid(userID, "user")
 	if err != nil {
 		return err
 	}
-	res, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{{Key: "two_factor_enabled", Value: enabled}}}})
+	res, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "email_otp_enabled", Value: f.EmailOTP}, {Key: "totp_enabled", Value: f.TOTP},
+		{Key: "totp_secret", Value: nullable(f.TOTPSecret)}, {Key: "totp_pending_secret", Value: nullable(f.TOTPPending)},
+		{Key: "two_factor_enabled", Value: f.EmailOTP || f.TOTP},
+	}}})
 	if err != nil {
-		return mapErr("set two factor", err)
+		return mapErr("set second factors", err)
 	}
 	if res.MatchedCount == 0 {
 		return notFound("user")
 	}
 	return nil
+}
+
+// UseTOTPStep moves the last accepted step forward, only forward, under
+// the user's lock.
+func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64) error {
+	o, err := oid(userID, "user")
+	if err != nil {
+		return err
+	}
+	return db.withLock(ctx, "totp:"+userID, func() error {
+		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
+		if err != nil {
+			return err
+		}
+		if u.TOTPLastStep >= step {
+			return strongroom.Errorf(strongroom.KindConflict, "this code was already used")
+		}
+		_, err = db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{{Key: "totp_last_step", Value: step}}}})
+		return mapErr("use totp step", err)
+	})
 }

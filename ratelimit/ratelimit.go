@@ -47,8 +47,10 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 		b = &bucket{tokens: l.burst, last: now}
 		l.buckets[key] = b
 	}
-	b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
-	b.last = now
+	if now.After(b.last) { // a clock that steps back refills nothing
+		b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
+		b.last = now
+	}
 	if b.tokens >= 1 {
 		b.tokens--
 		return true, 0

@@ -70,6 +70,7 @@ func passwordErr(err error) error {
 type LoginResult struct {
 	Token             string
 	TwoFactorRequired bool
+	CodeMailed        bool // the second factor is a mailed code (else an app or recovery code)
 }
 
 // Login checks a password. Unknown users and wrong passwords get the same
@@ -105,11 +106,18 @@ func (s *Service) Login(ctx context.Context, username, pw string) (LoginResult, 
 		return LoginResult{}, err
 	}
 	if u.TwoFactorEnabled {
-		if err := s.mailCode(ctx, u, strongroom.PurposeLogin); err != nil {
+		// The challenge records that the password was accepted; with email
+		// as a factor it also carries a mailed code.
+		if u.EmailOTPEnabled {
+			err = s.mailCode(ctx, u, strongroom.PurposeLogin)
+		} else {
+			_, _, err = s.newChallenge(ctx, u, strongroom.PurposeLogin)
+		}
+		if err != nil {
 			return LoginResult{}, err
 		}
 		s.log.Info("login: password accepted, second factor required", "user_id", u.ID)
-		return LoginResult{TwoFactorRequired: true}, nil
+		return LoginResult{TwoFactorRequired: true, CodeMailed: u.EmailOTPEnabled}, nil
 	}
 	tok, err := s.issue(u.ID)
 	if err != nil {

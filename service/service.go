@@ -58,8 +58,10 @@ type Service struct {
 	now      func() time.Time
 	rand     io.Reader
 	log      *slog.Logger
-	sendUser *ratelimit.Limiter // codes mailed per username
-	sendAddr *ratelimit.Limiter // send-otp calls per client address
+	sendUser   *ratelimit.Limiter // codes mailed per account
+	sendAddr   *ratelimit.Limiter // send-otp calls per client address
+	verifyUser *ratelimit.Limiter // code checks per account
+	verifyAddr *ratelimit.Limiter // code checks per client address
 }
 
 // New returns a Service, or an error naming the missing part.
@@ -96,8 +98,12 @@ func New(cfg Config) (*Service, error) {
 		now:      cfg.Now,
 		rand:     cfg.Rand,
 		log:      cfg.Log,
-		sendUser: ratelimit.New(20*time.Second, 3, 100_000, cfg.Now),
-		sendAddr: ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+		// At most 3 codes at once and 10 an hour per account, so asking for
+		// new codes (each with 5 tries) does not buy many new guesses.
+		sendUser:   ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
+		sendAddr:   ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+		verifyUser: ratelimit.New(30*time.Second, 10, 100_000, cfg.Now),
+		verifyAddr: ratelimit.New(2*time.Second, 30, 100_000, cfg.Now),
 	}, nil
 }
 
@@ -123,6 +129,15 @@ func (s *Service) Ready(ctx context.Context) error {
 		return err
 	}
 	return s.keys.Ping(ctx)
+}
+
+// limit applies a rate limiter to key: KindLocked with Retry-After when
+// the budget is spent.
+func limit(l *ratelimit.Limiter, key, what string) error {
+	if ok, wait := l.Allow(key); !ok {
+		return &strongroom.Error{Kind: strongroom.KindLocked, Message: "too many " + what + "; try again later", RetryAfter: wait}
+	}
+	return nil
 }
 
 func (s *Service) isAdmin(u *strongroom.User) bool {

@@ -139,7 +139,7 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 	}
 	code := e.lastCode(t)
 	e.clock.Add(5*time.Minute + time.Second)
-	if _, err := e.svc.VerifyOTP(ctx, p, "bob", code); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
+	if _, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "bob", code); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
 		t.Fatalf("expired code: %v", err)
 	}
 	e.clock.Add(-5 * time.Minute) // a new code, used in time
@@ -147,7 +147,7 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Add(4 * time.Minute)
-	if _, err := e.svc.VerifyOTP(ctx, p, "bob", e.lastCode(t)); err != nil {
+	if _, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "bob", e.lastCode(t)); err != nil {
 		t.Fatalf("code within 5 minutes: %v", err)
 	}
 }
@@ -185,7 +185,7 @@ func TestCodeAcceptedOnceUnderRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if tok, err := e.svc.VerifyOTP(ctx, p, "dora", code); err == nil && tok != "" {
+			if tok, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "dora", code); err == nil && tok != "" {
 				mu.Lock()
 				tokens++
 				mu.Unlock()

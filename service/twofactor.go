@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/strongroom/strongroom"
@@ -12,21 +13,32 @@ import (
 // errCode is the one answer to a wrong, expired, used or missing code.
 var errCode = strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired one-time code")
 
-// mailCode makes a fresh code for the user and purpose (replacing any
-// earlier one) and mails it. If the mail cannot be sent the code is removed,
-// so no code exists that its owner never received.
-func (s *Service) mailCode(ctx context.Context, u *strongroom.User, purpose strongroom.Purpose) error {
-	if ok, wait := s.sendUser.Allow(u.ID); !ok {
-		return &strongroom.Error{Kind: strongroom.KindLocked, Message: "too many codes requested; try again later", RetryAfter: wait}
-	}
-	code, err := otp.NewCode(s.rand)
+// newChallenge stores a fresh challenge for the user and purpose, replacing
+// any earlier one, and returns its id and the code that goes with it (no
+// code is kept in clear: only its keyed hash is stored).
+func (s *Service) newChallenge(ctx context.Context, u *strongroom.User, purpose strongroom.Purpose) (id, code string, err error) {
+	code, err = otp.NewCode(s.rand)
 	if err != nil {
-		return strongroom.Internal("new code", err)
+		return "", "", strongroom.Internal("new code", err)
 	}
 	now := s.now()
 	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(otp.TTL)}
 	c.CodeHash = otp.Hash(s.cfg.OTPKey, c.ID, code)
 	if err := s.store.PutChallenge(ctx, c); err != nil {
+		return "", "", err
+	}
+	return c.ID, code, nil
+}
+
+// mailCode makes a fresh code for the user and purpose and mails it. If
+// the mail cannot be sent the code is removed, so no code exists that its
+// owner never received.
+func (s *Service) mailCode(ctx context.Context, u *strongroom.User, purpose strongroom.Purpose) error {
+	if err := limit(s.sendUser, u.ID, "codes requested"); err != nil {
+		return err
+	}
+	id, code, err := s.newChallenge(ctx, u, purpose)
+	if err != nil {
 		return err
 	}
 	m := strongroom.Mail{
@@ -36,7 +48,7 @@ func (s *Service) mailCode(ctx context.Context, u *strongroom.User, purpose stro
 			"If you did not ask for it, someone knows your password: change it.\n", code, int(otp.TTL/time.Minute)),
 	}
 	if err := s.cfg.Mailer.Send(ctx, m); err != nil {
-		if cerr := s.store.ConsumeChallenge(context.WithoutCancel(ctx), c.ID); cerr != nil && !strongroom.IsKind(cerr, strongroom.KindNotFound) {
+		if cerr := s.store.ConsumeChallenge(context.WithoutCancel(ctx), id); cerr != nil && !strongroom.IsKind(cerr, strongroom.KindNotFound) {
 			s.log.Error("could not remove an unsent code", "user_id", u.ID, "err", cerr)
 		}
 		s.log.Error("one-time code not delivered", "user_id", u.ID, "purpose", string(purpose), "err", err)
@@ -51,12 +63,12 @@ func (s *Service) mailCode(ctx context.Context, u *strongroom.User, purpose stro
 
 // SendOTP mails a one-time code. With a bearer token (p) it starts email
 // 2FA enrollment for that user. Without one it re-sends the code of a login
-// whose password was already accepted; for anyone else it does nothing,
-// with the same answer, so it tells nothing about which accounts exist.
-// client is the caller's address, for the rate limit.
+// whose password was already accepted, for an account with email as a
+// factor; for anyone else it does nothing, with the same answer, so it
+// tells nothing about which accounts exist. client is the caller's address.
 func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username string) error {
-	if ok, wait := s.sendAddr.Allow(client); !ok {
-		return &strongroom.Error{Kind: strongroom.KindLocked, Message: "too many requests; try again later", RetryAfter: wait}
+	if err := limit(s.sendAddr, client, "requests"); err != nil {
+		return err
 	}
 	username = strongroom.NormalizeUsername(username)
 	if p != nil {
@@ -72,6 +84,9 @@ func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username st
 	}
 	if err != nil {
 		return err
+	}
+	if !u.EmailOTPEnabled {
+		return nil
 	}
 	if _, err := s.store.Challenge(ctx, u.ID, strongroom.PurposeLogin, s.now()); err != nil {
 		if strongroom.IsKind(err, strongroom.KindNotFound) {
@@ -98,18 +113,35 @@ func (s *Service) principalUser(ctx context.Context, p *Principal, username stri
 	return u, nil
 }
 
-// VerifyOTP checks a one-time code and returns a token. With a bearer token
-// it completes enrollment and turns 2FA on; without one it completes a login
-// whose password was accepted within the code's lifetime. A code works once;
-// five wrong tries burn it.
-func (s *Service) VerifyOTP(ctx context.Context, p *Principal, username, code string) (string, error) {
-	if !otp.ValidFormat(code) {
-		return "", strongroom.Invalid("otp", "otp must be 6 digits")
+// codeShape checks that code looks like a 6-digit code or a recovery code,
+// and returns the recovery code's canonical form ("" for a 6-digit code).
+func codeShape(code string) (recovery string, err error) {
+	if otp.ValidFormat(code) {
+		return "", nil
+	}
+	if r := otp.NormalizeRecoveryCode(code); r != "" {
+		return r, nil
+	}
+	return "", strongroom.Invalid("otp", "otp must be a 6-digit code or a recovery code")
+}
+
+// VerifyOTP checks a second factor and returns a token. With a bearer token
+// it completes email enrollment and turns email 2FA on; without one it
+// completes a login whose password was accepted within the last 5 minutes,
+// with a mailed code, an authenticator-app code or a recovery code. Every
+// code works once; five wrong tries burn the challenge.
+func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username, code string) (string, error) {
+	code = strings.TrimSpace(code)
+	recovery, err := codeShape(code)
+	if err != nil {
+		return "", err
+	}
+	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
+		return "", err
 	}
 	username = strongroom.NormalizeUsername(username)
 	var u *strongroom.User
 	purpose := strongroom.PurposeLogin
-	var err error
 	if p != nil {
 		purpose = strongroom.PurposeEnroll
 		u, err = s.principalUser(ctx, p, username)
@@ -122,6 +154,9 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, username, code st
 	if err != nil {
 		return "", err
 	}
+	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
+		return "", err
+	}
 	now := s.now()
 	c, err := s.store.Challenge(ctx, u.ID, purpose, now)
 	if err != nil {
@@ -130,25 +165,66 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, username, code st
 	if err := s.store.ClaimChallengeAttempt(ctx, c.ID, now, otp.MaxAttempts); err != nil {
 		return "", codeErr(err)
 	}
-	if !otp.Check(s.cfg.OTPKey, c.ID, code, c.CodeHash) {
+	ok := recovery == "" && otp.Check(s.cfg.OTPKey, c.ID, code, c.CodeHash)
+	if !ok && purpose == strongroom.PurposeLogin {
+		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
+			return "", err
+		}
+	}
+	if !ok {
 		s.log.Info("one-time code refused", "user_id", u.ID, "purpose", string(purpose))
 		return "", errCode
 	}
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
 		return "", codeErr(err)
 	}
-	if purpose == strongroom.PurposeEnroll && !u.TwoFactorEnabled {
-		if err := s.store.SetTwoFactor(ctx, u.ID, true); err != nil {
+	if purpose == strongroom.PurposeEnroll && !u.EmailOTPEnabled {
+		f := u.SecondFactors()
+		f.EmailOTP = true
+		if err := s.store.SetSecondFactors(ctx, u.ID, f); err != nil {
 			return "", err
 		}
-		s.log.Info("two-factor authentication enabled", "user_id", u.ID)
+		s.log.Info("two-factor authentication by email enabled", "user_id", u.ID)
 	}
 	tok, err := s.issue(u.ID)
 	if err != nil {
 		return "", err
 	}
-	s.log.Info("one-time code accepted", "user_id", u.ID, "purpose", string(purpose))
+	s.log.Info("second factor accepted", "user_id", u.ID, "purpose", string(purpose))
 	return tok, nil
+}
+
+// appOrRecoveryCode checks code as the user's recovery code (recovery is
+// its canonical form) or as an authenticator-app code, and uses it up.
+func (s *Service) appOrRecoveryCode(ctx context.Context, u *strongroom.User, code, recovery string) (bool, error) {
+	if recovery != "" {
+		err := s.store.UseRecoveryCode(ctx, u.ID, otp.RecoveryHash(s.cfg.OTPKey, u.ID, recovery))
+		if strongroom.IsKind(err, strongroom.KindNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		s.log.Warn("recovery code used", "user_id", u.ID)
+		return true, nil
+	}
+	if !u.TOTPEnabled {
+		return false, nil
+	}
+	secret, err := s.openTOTPSecret(ctx, u.ID, u.TOTPSecret)
+	if err != nil {
+		return false, err
+	}
+	step, ok := otp.MatchTOTP(secret, code, s.now())
+	if !ok {
+		return false, nil
+	}
+	err = s.store.UseTOTPStep(ctx, u.ID, step)
+	if strongroom.IsKind(err, strongroom.KindConflict) {
+		s.log.Warn("authenticator code replayed", "user_id", u.ID)
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func codeErr(err error) error {

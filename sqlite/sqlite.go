@@ -137,6 +137,17 @@ CREATE TABLE key_rotation (
 	lease_owner TEXT,
 	lease_until INTEGER
 );
+`, `
+ALTER TABLE users ADD COLUMN email_otp_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN totp_pending_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET email_otp_enabled = two_factor_enabled;
+CREATE TABLE recovery_codes (
+	code_hash TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE
+);
+CREATE INDEX recovery_codes_user_id ON recovery_codes(user_id);
 `}
 
 func (db *DB) migrate(ctx context.Context) error {

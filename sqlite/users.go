@@ -45,14 +45,16 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 }
 
 const userColumns = `id, username, email, hashed_password, salt, failed_attempts, last_failed_attempt_time,
-	COALESCE(totp_secret, ''), two_factor_enabled, is_admin, created_at`
+	COALESCE(totp_secret, ''), two_factor_enabled, is_admin, created_at,
+	email_otp_enabled, totp_enabled, COALESCE(totp_pending_secret, ''), totp_last_step`
 
 func scanUser(row *sql.Row) (*strongroom.User, error) {
 	var u strongroom.User
 	var last sql.NullInt64
 	var created int64
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.HashedPassword, &u.Salt, &u.FailedAttempts, &last,
-		&u.TOTPSecret, &u.TwoFactorEnabled, &u.IsAdmin, &created)
+		&u.TOTPSecret, &u.TwoFactorEnabled, &u.IsAdmin, &created,
+		&u.EmailOTPEnabled, &u.TOTPEnabled, &u.TOTPPendingSecret, &u.TOTPLastStep)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user")
 	}
@@ -104,14 +106,58 @@ func (db *DB) ResetLoginFailures(ctx context.Context, userID string) error {
 	return mapErr("reset login failures", err)
 }
 
-// SetTwoFactor turns two-factor authentication on or off.
-func (db *DB) SetTwoFactor(ctx context.Context, userID string, enabled bool) error {
-	res, err := db.w.ExecContext(ctx, "UPDATE users SET two_factor_enabled = ? WHERE id = ?", enabled, userID)
+// SetSecondFactors writes the user's second-factor settings.
+func (db *DB) SetSecondFactors(ctx context.Context, userID string, f strongroom.SecondFactors) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE users SET email_otp_enabled = ?, totp_enabled = ?, totp_secret = NULLIF(?, ''),
+		totp_pending_secret = NULLIF(?, ''), two_factor_enabled = ? WHERE id = ?`,
+		f.EmailOTP, f.TOTP, f.TOTPSecret, f.TOTPPending, f.EmailOTP || f.TOTP, userID)
 	if err != nil {
-		return mapErr("set two factor", err)
+		return mapErr("set second factors", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("user")
+	}
+	return nil
+}
+
+// UseTOTPStep moves the last accepted step forward, only forward.
+func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64) error {
+	res, err := db.w.ExecContext(ctx, "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?", step, userID, step)
+	if err != nil {
+		return mapErr("use totp step", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return strongroom.Errorf(strongroom.KindConflict, "this code was already used")
+	}
+	return nil
+}
+
+// ReplaceRecoveryCodes replaces all of the user's recovery codes.
+func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr("replace recovery codes", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if _, err := tx.ExecContext(ctx, "DELETE FROM recovery_codes WHERE user_id = ?", userID); err != nil {
+		return mapErr("replace recovery codes", err)
+	}
+	for _, h := range hashes {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO recovery_codes (code_hash, user_id) VALUES (?, ?)", h, userID); err != nil {
+			return mapErr("replace recovery codes", err)
+		}
+	}
+	return mapErr("replace recovery codes", tx.Commit())
+}
+
+// UseRecoveryCode deletes one of the user's codes; only one caller wins.
+func (db *DB) UseRecoveryCode(ctx context.Context, userID, hash string) error {
+	res, err := db.w.ExecContext(ctx, "DELETE FROM recovery_codes WHERE code_hash = ? AND user_id = ?", hash, userID)
+	if err != nil {
+		return mapErr("use recovery code", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("recovery code")
 	}
 	return nil
 }

@@ -30,6 +30,8 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"ConcurrentConsume", testConcurrentConsume},
 		{"RotationLease", testRotationLease},
 		{"RotationResume", testRotationResume},
+		{"TOTPSteps", testTOTPSteps},
+		{"RecoveryCodes", testRecoveryCodes},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open(t)) })
 	}
@@ -113,11 +115,25 @@ func testUsers(t *testing.T, s strongroom.Store) {
 	_, err = s.UserByID(ctx, strongroom.NewID(t0))
 	wantKind(t, err, strongroom.KindNotFound, "unknown id")
 
-	if err := s.SetTwoFactor(ctx, second.ID, true); err != nil {
+	f := strongroom.SecondFactors{EmailOTP: true, TOTPPending: "01pending"}
+	if err := s.SetSecondFactors(ctx, second.ID, f); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.UserByID(ctx, second.ID); !got.TwoFactorEnabled {
-		t.Fatal("SetTwoFactor(true) did not stick")
+	if got, _ := s.UserByID(ctx, second.ID); !got.TwoFactorEnabled || got.SecondFactors() != f {
+		t.Fatalf("after SetSecondFactors: %+v, two_factor_enabled %v", got.SecondFactors(), got.TwoFactorEnabled)
+	}
+	f = strongroom.SecondFactors{TOTP: true, TOTPSecret: "01secret"}
+	if err := s.SetSecondFactors(ctx, second.ID, f); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserByID(ctx, second.ID); !got.TwoFactorEnabled || got.SecondFactors() != f {
+		t.Fatalf("after SetSecondFactors: %+v", got.SecondFactors())
+	}
+	if err := s.SetSecondFactors(ctx, second.ID, strongroom.SecondFactors{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserByID(ctx, second.ID); got.TwoFactorEnabled || got.TOTPSecret != "" {
+		t.Fatalf("2FA still on after turning every factor off: %+v", got.SecondFactors())
 	}
 	if key, err := s.UserKey(ctx, first.ID); err != nil || key != k {
 		t.Fatalf("UserKey = %+v, %v; want %+v", key, err, k)
@@ -443,5 +459,68 @@ func testRotationResume(t *testing.T, s strongroom.Store) {
 	rewrap("second", &got, 100, later)
 	if n, _ := s.CountKeysBelowVersion(ctx, 2); n != 0 || got.Rewrapped != 10 {
 		t.Fatalf("after resume: %d keys left, %d rewrapped", n, got.Rewrapped)
+	}
+}
+
+func testTOTPSteps(t *testing.T, s strongroom.Store) {
+	ctx := context.Background()
+	u := MustCreateUser(t, s, "totp")
+	if err := s.UseTOTPStep(ctx, u.ID, 100); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, s.UseTOTPStep(ctx, u.ID, 100), strongroom.KindConflict, "the same step again")
+	wantKind(t, s.UseTOTPStep(ctx, u.ID, 99), strongroom.KindConflict, "an older step")
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.UseTOTPStep(ctx, u.ID, 101) == nil {
+				won.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d parallel uses of one step succeeded, want 1", won.Load())
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.TOTPLastStep != 101 {
+		t.Fatalf("last step %d, want 101", got.TOTPLastStep)
+	}
+}
+
+func testRecoveryCodes(t *testing.T, s strongroom.Store) {
+	ctx := context.Background()
+	u, other := MustCreateUser(t, s, "recover"), MustCreateUser(t, s, "other")
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, []string{"h1", "h2", "h3"}); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, s.UseRecoveryCode(ctx, other.ID, "h1"), strongroom.KindNotFound, "another user's code")
+	if err := s.UseRecoveryCode(ctx, u.ID, "h1"); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, s.UseRecoveryCode(ctx, u.ID, "h1"), strongroom.KindNotFound, "a used code")
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.UseRecoveryCode(ctx, u.ID, "h2") == nil {
+				won.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d parallel uses of one code succeeded, want 1", won.Load())
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, []string{"h4"}); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, s.UseRecoveryCode(ctx, u.ID, "h3"), strongroom.KindNotFound, "a replaced code")
+	if err := s.UseRecoveryCode(ctx, u.ID, "h4"); err != nil {
+		t.Fatal(err)
 	}
 }

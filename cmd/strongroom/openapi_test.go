@@ -16,6 +16,7 @@ var wantRoutes = []string{
 	"PUT /sensitive-data/{id}", "DELETE /sensitive-data/{id}",
 	"POST /rotate-master-key", "GET /rotate-master-key",
 	"GET /healthz", "GET /readyz",
+	"POST /2fa/totp/setup", "GET /2fa/totp/qr", "POST /2fa/totp/confirm", "POST /2fa/disable",
 }
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {

@@ -18,6 +18,14 @@ step() { printf '\n== %s\n' "$*"; }
 step "go version"
 go version
 
+step "tools from Debian"
+# oathtool computes TOTP codes independently of Strongroom's own code.
+if ! command -v oathtool >/dev/null; then
+	sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+	$sudo apt-get install -y -q oathtool >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q oathtool >/dev/null; }
+fi
+oathtool --version | head -1
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))
 if [ -n "$unformatted" ]; then

@@ -51,13 +51,13 @@ type Config struct {
 
 // Service implements Strongroom's operations.
 type Service struct {
-	cfg      Config
-	store    strongroom.Store
-	keys     strongroom.KeyManager
-	deks     *keycache.Cache
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
+	cfg        Config
+	store      strongroom.Store
+	keys       strongroom.KeyManager
+	deks       *keycache.Cache
+	now        func() time.Time
+	rand       io.Reader
+	log        *slog.Logger
 	sendUser   *ratelimit.Limiter // codes mailed per account
 	sendAddr   *ratelimit.Limiter // send-otp calls per client address
 	verifyUser *ratelimit.Limiter // code checks per account
@@ -91,13 +91,13 @@ func New(cfg Config) (*Service, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		cfg:      cfg,
-		store:    cfg.Store,
-		keys:     cfg.Keys,
-		deks:     keycache.New(cfg.KeyCacheTTL, cfg.KeyCacheSize, cfg.Now),
-		now:      cfg.Now,
-		rand:     cfg.Rand,
-		log:      cfg.Log,
+		cfg:   cfg,
+		store: cfg.Store,
+		keys:  cfg.Keys,
+		deks:  keycache.New(cfg.KeyCacheTTL, cfg.KeyCacheSize, cfg.Now),
+		now:   cfg.Now,
+		rand:  cfg.Rand,
+		log:   cfg.Log,
 		// At most 3 codes at once and 10 an hour per account, so asking for
 		// new codes (each with 5 tries) does not buy many new guesses.
 		sendUser:   ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),

@@ -91,7 +91,7 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	logs := &syncBuffer{}
 	m := NewMain()
 	m.Config = cfg
-	m.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m.Log = slogTo(logs)
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -223,3 +223,8 @@ func (s *testServer) lastCode(addr string) string {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// slogTo logs everything, as JSON, into w.
+func slogTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

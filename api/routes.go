@@ -116,7 +116,7 @@ func (s *Server) routes() {
 		Description: "Answers a bearer token, or, for an account with two-factor authentication, `{\"two_factor_required\": true}` after mailing a code for /verify-otp.",
 		Errors:      e(c401, c422, c429, c503),
 	}), func(ctx context.Context, in *struct{ Body loginBody }) (*tokenOut, error) {
-		res, err := s.svc.Login(ctx, in.Body.Username, in.Body.Password)
+		res, err := s.svc.Login(ctx, client(ctx), in.Body.Username, in.Body.Password)
 		if err != nil {
 			return nil, httpError(s.log, "login", err)
 		}

@@ -75,8 +75,9 @@ type LoginResult struct {
 
 // Login checks a password. Unknown users and wrong passwords get the same
 // error after the same work; the lockout counts the attempt before the
-// password is checked.
-func (s *Service) Login(ctx context.Context, username, pw string) (LoginResult, error) {
+// password is checked. client is the caller's address: a login that mails
+// a code counts against its mail limit.
+func (s *Service) Login(ctx context.Context, client, username, pw string) (LoginResult, error) {
 	username = strongroom.NormalizeUsername(username)
 	u, err := s.store.UserByUsername(ctx, username)
 	if strongroom.IsKind(err, strongroom.KindNotFound) {
@@ -109,6 +110,9 @@ func (s *Service) Login(ctx context.Context, username, pw string) (LoginResult, 
 		// The challenge records that the password was accepted; with email
 		// as a factor it also carries a mailed code.
 		if u.EmailOTPEnabled {
+			if err := limit(s.sendAddr, client, "requests"); err != nil {
+				return LoginResult{}, err
+			}
 			err = s.mailCode(ctx, u, strongroom.PurposeLogin)
 		} else {
 			_, _, err = s.newChallenge(ctx, u, strongroom.PurposeLogin)

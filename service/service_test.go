@@ -98,27 +98,27 @@ func TestLockoutWindowWithInjectedClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		if _, err := e.svc.Login(ctx, "alice", "Wrong!pass1"); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
+		if _, err := e.svc.Login(ctx, "127.0.0.1", "alice", "Wrong!pass1"); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
 			t.Fatalf("guess %d: %v", i+1, err)
 		}
 	}
-	if _, err := e.svc.Login(ctx, "alice", pw); !strongroom.IsKind(err, strongroom.KindLocked) {
+	if _, err := e.svc.Login(ctx, "127.0.0.1", "alice", pw); !strongroom.IsKind(err, strongroom.KindLocked) {
 		t.Fatalf("locked account: %v", err)
 	}
 	e.clock.Add(14 * time.Minute)
-	if _, err := e.svc.Login(ctx, "alice", pw); !strongroom.IsKind(err, strongroom.KindLocked) {
+	if _, err := e.svc.Login(ctx, "127.0.0.1", "alice", pw); !strongroom.IsKind(err, strongroom.KindLocked) {
 		t.Fatalf("14 minutes later: %v, want still locked", err)
 	}
 	e.clock.Add(61 * time.Second)
-	res, err := e.svc.Login(ctx, "alice", pw)
+	res, err := e.svc.Login(ctx, "127.0.0.1", "alice", pw)
 	if err != nil || res.Token == "" {
 		t.Fatalf("15 minutes later: %v, want a token", err)
 	}
 	// A success resets the count: four more failures do not lock.
 	for i := 0; i < 4; i++ {
-		_, _ = e.svc.Login(ctx, "alice", "Wrong!pass1")
+		_, _ = e.svc.Login(ctx, "127.0.0.1", "alice", "Wrong!pass1")
 	}
-	if _, err := e.svc.Login(ctx, "alice", pw); err != nil {
+	if _, err := e.svc.Login(ctx, "127.0.0.1", "alice", pw); err != nil {
 		t.Fatalf("after a success and 4 failures: %v", err)
 	}
 }
@@ -129,7 +129,7 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 	if err := e.svc.Register(ctx, "bob", "bob@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
-	res, _ := e.svc.Login(ctx, "bob", pw)
+	res, _ := e.svc.Login(ctx, "127.0.0.1", "bob", pw)
 	p, err := e.svc.Authenticate(res.Token)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestTokenExpiresAfterAnHour(t *testing.T) {
 	if err := e.svc.Register(ctx, "carol", "carol@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
-	res, _ := e.svc.Login(ctx, "carol", pw)
+	res, _ := e.svc.Login(ctx, "127.0.0.1", "carol", pw)
 	e.clock.Add(time.Hour + time.Second)
 	if _, err := e.svc.Authenticate(res.Token); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
 		t.Fatalf("token after an hour: %v", err)
@@ -172,7 +172,7 @@ func TestCodeAcceptedOnceUnderRace(t *testing.T) {
 	if err := e.svc.Register(ctx, "dora", "dora@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
-	res, _ := e.svc.Login(ctx, "dora", pw)
+	res, _ := e.svc.Login(ctx, "127.0.0.1", "dora", pw)
 	p, _ := e.svc.Authenticate(res.Token)
 	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "dora"); err != nil {
 		t.Fatal(err)
@@ -205,7 +205,7 @@ func TestUndeliveredCodeIsRemoved(t *testing.T) {
 	if err := e.svc.Register(ctx, "erin", "erin@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
-	res, _ := e.svc.Login(ctx, "erin", pw)
+	res, _ := e.svc.Login(ctx, "127.0.0.1", "erin", pw)
 	p, _ := e.svc.Authenticate(res.Token)
 	if err := os.RemoveAll(e.outbox); err != nil { // the outbox is gone: delivery fails
 		t.Fatal(err)

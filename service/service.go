@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom/strongroom"
@@ -62,7 +63,17 @@ type Service struct {
 	sendAddr   *ratelimit.Limiter // send-otp calls per client address
 	verifyUser *ratelimit.Limiter // code checks per account
 	verifyAddr *ratelimit.Limiter // code checks per client address
+
+	unwraps atomic.Int64 // data keys unwrapped by the key manager
 }
+
+// Stats are counters for operators and the benchmark harness.
+type Stats struct {
+	Unwraps int64 `json:"keymanager_unwraps"` // calls to the key manager to unwrap a data key
+}
+
+// Stats returns the counters so far.
+func (s *Service) Stats() Stats { return Stats{Unwraps: s.unwraps.Load()} }
 
 // New returns a Service, or an error naming the missing part.
 func New(cfg Config) (*Service, error) {
@@ -157,6 +168,7 @@ func (s *Service) dek(ctx context.Context, userID string) (*envelope.Key, error)
 			}
 			return nil, err
 		}
+		s.unwraps.Add(1)
 		raw, err := s.keys.Unwrap(ctx, userID, w)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +23,7 @@ type Config struct {
 	Addr       string   // STRONGROOM_ADDR, default ":8000"
 	DataDir    string   // STRONGROOM_DATA_DIR, default "./data"
 	Admins     []string // STRONGROOM_ADMINS, comma-separated usernames
+	DebugAddr  string   // STRONGROOM_DEBUG_ADDR: pprof and counters, loopback only
 	Production bool     // STRONGROOM_ENV=production
 	BcryptCost int      // STRONGROOM_BCRYPT_COST, default 12, at least 10
 	JWTSecret  string   // JWT_SECRET (or JWT_SECRET_FILE)
@@ -120,6 +122,7 @@ func LoadConfig(e *Env) (Config, error) {
 	}
 	str("STRONGROOM_ADDR", &c.Addr)
 	str("STRONGROOM_DATA_DIR", &c.DataDir)
+	str("STRONGROOM_DEBUG_ADDR", &c.DebugAddr)
 	str("JWT_SECRET", &c.JWTSecret)
 	str("PEPPER", &c.Pepper)
 	str("EMAIL_FROM", &c.EmailFrom)
@@ -174,6 +177,11 @@ func LoadConfig(e *Env) (Config, error) {
 			errs = append(errs, fmt.Errorf("STRONGROOM_BCRYPT_COST must be a number from %d to 31", password.MinCost))
 		}
 		c.BcryptCost = n
+	}
+	if c.DebugAddr != "" {
+		if host, _, err := net.SplitHostPort(c.DebugAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+			errs = append(errs, errors.New("STRONGROOM_DEBUG_ADDR must be a loopback address such as 127.0.0.1:6060"))
+		}
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("JWT_SECRET is too short: use at least 32 characters (openssl rand -base64 32)"))

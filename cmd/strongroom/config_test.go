@@ -71,6 +71,7 @@ func TestConfigRefuses(t *testing.T) {
 		"bcrypt cost not a number":   {"STRONGROOM_BCRYPT_COST": "twelve"},
 		"Vault without credentials":  {"VAULT_ADDR": "http://127.0.0.1:8200"},
 		"SMTP_TLS unknown":           {"SMTP_TLS": "maybe"},
+		"debug on every interface":   {"STRONGROOM_DEBUG_ADDR": ":6060"},
 		"SMTP_PORT not a port":       {"SMTP_PORT": "smtp"},
 		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
 	} {

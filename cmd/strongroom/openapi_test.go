@@ -95,3 +95,32 @@ func TestHealth(t *testing.T) {
 	s.do("GET", "/readyz", "", nil).want(t, 503, "readyz with the store down")
 	s.Main.Store = nil // already closed
 }
+
+// The debug server (STRONGROOM_DEBUG_ADDR) serves counters and pprof on its
+// own loopback listener, never on the API's.
+func TestDebugServer(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.DebugAddr = "127.0.0.1:0"
+	s := startServer(t, cfg)
+	s.register("dbg", seedPassword)
+	res, err := http.Get("http://" + s.DebugAddr + "/debug/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats struct {
+		Service struct {
+			Unwraps *int64 `json:"keymanager_unwraps"`
+		} `json:"service"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&stats)
+	res.Body.Close()
+	if err != nil || stats.Service.Unwraps == nil {
+		t.Fatalf("/debug/stats: %v", err)
+	}
+	if r := s.do("GET", "/debug/stats", "", nil); r.Status != 404 {
+		t.Fatalf("the API listener serves /debug/stats: %d", r.Status)
+	}
+	if r, err := http.Get("http://" + s.DebugAddr + "/debug/pprof/"); err != nil || r.StatusCode != 200 {
+		t.Fatalf("pprof: %v", err)
+	}
+}

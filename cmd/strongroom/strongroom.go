@@ -50,12 +50,15 @@ type Main struct {
 	Now func() time.Time
 
 	// Set by Run.
-	Addr    string // the address the server listens on
-	Service *service.Service
-	Store   strongroom.Store
-	Keys    strongroom.KeyManager
-	server  *http.Server
-	served  chan error
+	Addr      string // the address the server listens on
+	DebugAddr string // the debug server's address, if any
+	Service   *service.Service
+	Store     strongroom.Store
+	Keys      strongroom.KeyManager
+
+	server *http.Server
+	debug  *http.Server
+	served chan error
 }
 
 // NewMain returns a Main with default settings.
@@ -251,6 +254,11 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
+	if m.Config.DebugAddr != "" {
+		if err := m.serveDebug(); err != nil {
+			return fmt.Errorf("debug server: %w", err)
+		}
+	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
 	m.Log.Info("strongroom serving", "addr", m.Addr, "data_dir", m.Config.DataDir, "store", m.storeName(), "keys", m.keysName(), "mail", m.mailName())
@@ -274,6 +282,10 @@ func requestTimeout(h http.Handler, d time.Duration) http.Handler {
 // and closes the store.
 func (m *Main) Close() error {
 	var errs []error
+	if m.debug != nil {
+		m.debug.Close()
+		m.debug = nil
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -71,8 +71,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	r = r.WithContext(context.WithValue(r.Context(), clientKey{}, host))
 	s.mux.ServeHTTP(sw, r) // sets r.Pattern
-	// The access log names the route pattern, not the URL: no ids, no query.
-	s.log.Info("request", "method", r.Method, "route", r.Pattern, "status", sw.status,
+	// The access log (debug level: STRONGROOM_LOG_LEVEL=debug) names the
+	// route pattern, not the URL: no ids, no query.
+	s.log.Debug("request", "method", r.Method, "route", r.Pattern, "status", sw.status,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000, "client", host)
 }
 

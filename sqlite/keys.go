@@ -11,7 +11,7 @@ import (
 // UserKey returns the user's wrapped data key, or KindNotFound.
 func (db *DB) UserKey(ctx context.Context, userID string) (strongroom.WrappedKey, error) {
 	var k strongroom.WrappedKey
-	err := db.r.QueryRowContext(ctx, "SELECT wrapped_dek, kek_version FROM user_keys WHERE user_id = ?", userID).Scan(&k.Ciphertext, &k.Version)
+	err := db.userKey.QueryRowContext(ctx, userID).Scan(&k.Ciphertext, &k.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, notFound("user key")
 	}

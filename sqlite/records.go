@@ -32,7 +32,7 @@ func scanRecord(s scanner) (*strongroom.Record, error) {
 
 // Record returns one of the user's records, or KindNotFound.
 func (db *DB) Record(ctx context.Context, userID, id string) (*strongroom.Record, error) {
-	r, err := scanRecord(db.r.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM sensitive_data WHERE id = ? AND user_id = ?", id, userID))
+	r, err := scanRecord(db.record.QueryRowContext(ctx, id, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("record")
 	}
@@ -44,7 +44,7 @@ func (db *DB) Record(ctx context.Context, userID, id string) (*strongroom.Record
 
 // Records returns the user's records, oldest first.
 func (db *DB) Records(ctx context.Context, userID string) ([]*strongroom.Record, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+recordColumns+" FROM sensitive_data WHERE user_id = ? ORDER BY created_at, id", userID)
+	rows, err := db.records.QueryContext(ctx, userID)
 	if err != nil {
 		return nil, mapErr("list records", err)
 	}

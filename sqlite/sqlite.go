@@ -30,6 +30,10 @@ const FileName = "strongroom.db"
 type DB struct {
 	w *sql.DB // one writer
 	r *sql.DB // readers
+
+	// Hot reads, prepared once: database/sql keeps each prepared on every
+	// reader connection, so SQLite does not parse the SQL on every request.
+	record, records, userKey *sql.Stmt
 }
 
 // Open opens (creating if needed) the database at path and migrates its
@@ -67,12 +71,34 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	db.r = r
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&db.record, "SELECT " + recordColumns + " FROM sensitive_data WHERE id = ? AND user_id = ?"},
+		{&db.records, "SELECT " + recordColumns + " FROM sensitive_data WHERE user_id = ? ORDER BY created_at, id"},
+		{&db.userKey, "SELECT wrapped_dek, kek_version FROM user_keys WHERE user_id = ?"},
+	} {
+		if *p.dst, err = r.PrepareContext(ctx, p.q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+	}
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	var errs []error
+	for _, st := range []*sql.Stmt{db.record, db.records, db.userKey} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	return errors.Join(append(errs, db.w.Close())...)
 }
 
 // Ping checks that the database answers.

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -37,7 +38,16 @@ type Issuer struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
+
+	// verified remembers tokens that passed every check, so a client that
+	// sends the same token on every request costs one map lookup, not a
+	// JSON parse and an HMAC. Expiry is still checked on every hit.
+	mu       sync.RWMutex
+	verified map[string]Claims
 }
+
+// maxVerified bounds the cache of verified tokens.
+const maxVerified = 10_000
 
 // NewIssuer returns an Issuer; the secret must be at least 32 bytes.
 func NewIssuer(secret []byte, ttl time.Duration, now func() time.Time) (*Issuer, error) {
@@ -50,7 +60,7 @@ func NewIssuer(secret []byte, ttl time.Duration, now func() time.Time) (*Issuer,
 	if now == nil {
 		now = time.Now
 	}
-	return &Issuer{secret: append([]byte(nil), secret...), ttl: ttl, now: now}, nil
+	return &Issuer{secret: append([]byte(nil), secret...), ttl: ttl, now: now, verified: map[string]Claims{}}, nil
 }
 
 // Issue returns a signed token for subject.
@@ -80,6 +90,18 @@ func (i *Issuer) Verify(s string) (Claims, error) {
 	if s == "" || len(s) > MaxLen {
 		return Claims{}, ErrInvalid
 	}
+	i.mu.RLock()
+	c, ok := i.verified[s]
+	i.mu.RUnlock()
+	if ok {
+		if i.now().Before(c.ExpiresAt) {
+			return c, nil
+		}
+		i.mu.Lock()
+		delete(i.verified, s)
+		i.mu.Unlock()
+		return Claims{}, ErrInvalid
+	}
 	var rc jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(s, &rc, func(*jwt.Token) (any, error) { return i.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -90,5 +112,12 @@ func (i *Issuer) Verify(s string) (Claims, error) {
 	if err != nil || rc.Subject == "" || rc.ID == "" || rc.IssuedAt == nil {
 		return Claims{}, ErrInvalid
 	}
-	return Claims{Subject: rc.Subject, ID: rc.ID, IssuedAt: rc.IssuedAt.Time, ExpiresAt: rc.ExpiresAt.Time}, nil
+	c = Claims{Subject: rc.Subject, ID: rc.ID, IssuedAt: rc.IssuedAt.Time, ExpiresAt: rc.ExpiresAt.Time}
+	i.mu.Lock()
+	if len(i.verified) >= maxVerified {
+		clear(i.verified) // crude but bounded; the hot tokens come back at once
+	}
+	i.verified[s] = c
+	i.mu.Unlock()
+	return c, nil
 }

@@ -51,7 +51,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	m := NewMain()
 	m.Stdout, m.Stderr = stdout, stderr
-	m.Log = slog.New(slog.NewJSONHandler(stderr, nil))
+	level := slog.LevelInfo
+	if v, _ := env.Get("STRONGROOM_LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			return fmt.Errorf("STRONGROOM_LOG_LEVEL must be debug, info, warn or error")
+		}
+	}
+	m.Log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	switch args[0] {
 	case "serve":
 		if err := m.ParseFlags(env, "serve", args[1:]); err != nil {

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/strongroom/strongroom/password"
+)
+
+type scenarios struct {
+	o        options
+	srv      *proc
+	users    []benchUser
+	client   *http.Client
+	baseline result
+	fsyncs   float64
+	hashTime time.Duration
+	rep      *report
+	idleRead result
+}
+
+func (s *scenarios) url(path string) string { return "http://" + s.srv.Addr + path }
+
+func (s *scenarios) add(r result) result {
+	if s.baseline.RPS > 0 {
+		r.Ratio = round(r.RPS / s.baseline.RPS)
+	}
+	r.RPS, r.P50ms, r.P99ms = round(r.RPS), round(r.P50ms), round(r.P99ms)
+	s.rep.Results = append(s.rep.Results, r)
+	fmt.Fprintf(os.Stderr, "%-40s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  refused %d\n", r.Scenario, r.RPS, r.P50ms, r.P99ms, r.Errors, r.Refused)
+	return r
+}
+
+func (s *scenarios) verdict(name string, got, target float64, cmp string, format string) {
+	ok := got >= target
+	if cmp == "<=" {
+		ok = got <= target
+	}
+	v := "met"
+	if !ok {
+		v = "MISSED"
+	}
+	s.rep.Targets[name] = fmt.Sprintf(format+" (target %s "+format+"): %s", got, cmp, target, v)
+}
+
+func rnd(n int) int {
+	v, _ := rand.Int(rand.Reader, big.NewInt(int64(n)))
+	return int(v.Int64())
+}
+
+// readRequests reads a random record of a random user.
+func (s *scenarios) readRequests() request {
+	return func(int, int) (*http.Request, error) {
+		u := s.users[rnd(len(s.users))]
+		return jsonRequest("GET", s.url("/sensitive-data/"+u.Records[rnd(len(u.Records))]), u.Token, nil)
+	}
+}
+
+func (s *scenarios) runAll(ctx context.Context, bin, work string, env []string) {
+	o := s.o
+	if want(o, "read") || want(o, "login-load") || want(o, "rotation") {
+		// Warm the data-key cache, then measure.
+		run(ctx, "warm-up", s.client, o.concurrency, o.duration/2, s.readRequests(), status2xx)
+		before := s.srv.unwraps()
+		stopProfile := s.srv.profile(o.profile, "read", o.duration)
+		r := s.add(run(ctx, "read one record (cached key)", s.client, o.concurrency, o.duration, s.readRequests(), status2xx))
+		stopProfile()
+		after := s.srv.unwraps()
+		s.idleRead = r
+		s.rep.Measured["unwraps_per_request_read"] = round(float64(after-before) / float64(max(r.Requests, 1)))
+		s.rep.Measured["unwraps_total_vs_users"] = fmt.Sprintf("%d unwraps for %d users", after, len(s.users))
+		s.verdict("read req/s vs baseline", r.Ratio, 0.5, ">=", "%.2f")
+		s.verdict("read p99 vs baseline p99", round(r.P99ms/s.baseline.P99ms), 3, "<=", "%.2f")
+		s.verdict("key-manager unwraps per user", round(float64(after)/float64(len(s.users))), 1, "<=", "%.2f")
+	}
+	if want(o, "list") {
+		r := s.add(run(ctx, fmt.Sprintf("list %d records", o.records), s.client, o.concurrency, o.duration,
+			func(int, int) (*http.Request, error) {
+				u := s.users[rnd(len(s.users))]
+				return jsonRequest("GET", s.url("/sensitive-data"), u.Token, nil)
+			}, status2xx))
+		s.verdict("list req/s vs baseline", r.Ratio, 0.3, ">=", "%.2f")
+	}
+	if want(o, "create") {
+		r := s.add(run(ctx, "create record (durable)", s.client, o.concurrency, o.duration,
+			func(int, int) (*http.Request, error) {
+				u := s.users[rnd(len(s.users))]
+				return jsonRequest("POST", s.url("/sensitive-data"), u.Token, []byte(`{"data_type":"card_number","value":"4111111111111111"}`))
+			}, status2xx))
+		s.rep.Measured["create_per_fsync"] = round(r.RPS / s.fsyncs)
+		s.verdict("creates/s vs fsyncs/s", round(r.RPS/s.fsyncs), 5, ">=", "%.2f")
+		s.verdict("create errors", float64(r.Errors+r.Refused), 0, "<=", "%.0f")
+	}
+	if want(o, "login") {
+		limit := float64(runtime.NumCPU()) / s.hashTime.Seconds()
+		// Enough clients to keep every hashing slot busy, not so many that
+		// refused requests spin: the pool answers the rest 503 at once.
+		conc := 4 * runtime.NumCPU()
+		r := s.add(run(ctx, "login (bcrypt 12)", newClient(conc), conc, 2*o.duration, s.loginRequests(), status2xx))
+		s.verdict("logins/s vs bcrypt limit", round(r.RPS/limit), 0.9, ">=", "%.2f")
+	}
+	if want(o, "login-load") && s.idleRead.Requests > 0 {
+		s.loginLoad(ctx)
+	}
+	if want(o, "rotation") {
+		if err := s.rotation(ctx, bin, work, env); err != nil {
+			s.rep.Targets["rotation"] = "failed: " + err.Error()
+		}
+	}
+}
+
+func (s *scenarios) loginRequests() request {
+	return func(int, int) (*http.Request, error) {
+		u := s.users[rnd(len(s.users))]
+		return jsonRequest("POST", s.url("/login"), "", []byte(`{"username":"`+u.Name+`","password":"`+benchPassword+`"}`))
+	}
+}
+
+// loginLoad measures reads while 100 clients hammer /login, against reads
+// alone with the same number of readers.
+func (s *scenarios) loginLoad(ctx context.Context) {
+	const readers = 16
+	idle := s.add(run(ctx, fmt.Sprintf("read, %d clients, idle", readers), s.client, readers, s.o.duration, s.readRequests(), status2xx))
+	stop, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var logins result
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		logins = run(stop, "login hammer (100 clients)", newClient(100), 100, s.o.duration+2*time.Second, s.loginRequests(), status2xx)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	loaded := s.add(run(ctx, fmt.Sprintf("read, %d clients, 100 hammer /login", readers), s.client, readers, s.o.duration, s.readRequests(), status2xx))
+	cancel()
+	wg.Wait()
+	s.add(logins)
+	s.verdict("read p99 under login load vs idle", round(loaded.P99ms/idle.P99ms), 2, "<=", "%.2f")
+}
+
+// rotation rotates the master key over rotationUsers users' data keys,
+// through the API, while clients keep reading.
+func (s *scenarios) rotation(ctx context.Context, bin, work string, env []string) error {
+	dir := filepath.Join(work, "rotation")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "seeding %d users for the rotation...\n", s.o.rotationUsers)
+	users, err := seed(ctx, dir, s.o.rotationUsers, 1, 1000)
+	if err != nil {
+		return err
+	}
+	srv, err := startStrongroom(bin, dir, env)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	rs := &scenarios{o: s.o, srv: srv, users: users[:1000], client: newClient(16)}
+	run(ctx, "warm-up", rs.client, 16, s.o.duration/2, rs.readRequests(), status2xx)
+	idle := s.add(run(ctx, "read, 16 clients, before rotation", rs.client, 16, s.o.duration, rs.readRequests(), status2xx))
+
+	stop, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var during result
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		during = run(stop, "read, 16 clients, during rotation", rs.client, 16, time.Hour, rs.readRequests(), status2xx)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	req, _ := jsonRequest("POST", "http://"+srv.Addr+"/rotate-master-key", users[0].Token, nil)
+	start := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	took := time.Since(start)
+	cancel()
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Errorf("rotation answered %d", res.StatusCode)
+	}
+	s.add(during)
+	rate := float64(len(users)) / took.Seconds()
+	s.rep.Measured["rotation_seconds"] = round(took.Seconds())
+	s.rep.Measured["rotation_deks_per_s"] = round(rate)
+	s.verdict("rotation DEKs rewrapped per s", round(rate), 10000, ">=", "%.0f")
+	s.verdict("read p99 during rotation vs before", round(during.P99ms/idle.P99ms), 2, "<=", "%.2f")
+	s.rep.Measured["rss_rotation_server_end_mib"] = round(srv.rssMiB())
+	return nil
+}
+
+// fsyncRate measures how many 4 KiB write+fsync rounds the data dir's disk
+// does per second.
+func fsyncRate(dir string, d time.Duration) float64 {
+	f, err := os.CreateTemp(dir, "fsync-")
+	if err != nil {
+		return 0
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, 4096)
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		if _, err := f.WriteAt(buf, int64(n%64)*4096); err != nil {
+			return 0
+		}
+		if err := f.Sync(); err != nil {
+			return 0
+		}
+		n++
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// bcryptTime is one cost-12 hash, the best of three.
+func bcryptTime() time.Duration {
+	h, err := password.New([]byte(benchPepper), password.DefaultCost)
+	if err != nil {
+		return time.Second
+	}
+	best := time.Hour
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		_, _, _ = h.Hash(context.Background(), rand.Reader, benchPassword)
+		best = min(best, time.Since(start))
+	}
+	return best
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proc is a server process under test.
+type proc struct {
+	cmd   *exec.Cmd
+	Addr  string
+	Debug string
+}
+
+// startStrongroom builds and starts "strongroom serve" on loopback with the
+// data dir and secrets given, and waits for it to listen.
+func startStrongroom(bin, dataDir string, env []string) (*proc, error) {
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = dataDir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, "STRONGROOM_DATA_DIR="+dataDir, "STRONGROOM_ADDR=127.0.0.1:0", "STRONGROOM_DEBUG_ADDR=127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd}
+	sc := bufio.NewScanner(stderr)
+	deadline := time.After(60 * time.Second)
+	lines := make(chan string)
+	go func() {
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for p.Addr == "" || p.Debug == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return nil, fmt.Errorf("strongroom exited before it listened")
+			}
+			var e struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(l), &e) == nil {
+				switch e.Msg {
+				case "strongroom serving":
+					p.Addr = e.Addr
+				case "debug server (pprof, counters)":
+					p.Debug = e.Addr
+				}
+			}
+		case <-deadline:
+			p.stop()
+			return nil, fmt.Errorf("strongroom did not listen within 60 s")
+		}
+	}
+	go func() { // keep draining the log
+		for range lines {
+		}
+	}()
+	return p, nil
+}
+
+// startBaseline runs this program as the bare net/http baseline server.
+func startBaseline() (*proc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-baseline-server")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	return &proc{cmd: cmd, Addr: strings.TrimSpace(line)}, nil
+}
+
+// serveBaseline is the baseline: a bare net/http handler answering a small
+// JSON document, the floor any HTTP JSON service stands on.
+func serveBaseline() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr().String())
+	body := []byte(`{"id":"65a1b2c3d4e5f60718293a4b","data_type":"card_number","value":"1234567812345678"}`)
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+}
+
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+// rssMiB reads the process's resident set size from /proc.
+func (p *proc) rssMiB() float64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "status"))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+// unwraps reads the server's key-manager unwrap counter.
+func (p *proc) unwraps() int64 {
+	r, err := http.Get("http://" + p.Debug + "/debug/stats")
+	if err != nil {
+		return -1
+	}
+	defer r.Body.Close()
+	var s struct {
+		Service struct {
+			Unwraps int64 `json:"keymanager_unwraps"`
+		} `json:"service"`
+	}
+	if json.NewDecoder(r.Body).Decode(&s) != nil {
+		return -1
+	}
+	return s.Service.Unwraps
+}
+
+// profile fetches the server's CPU profile over most of d into dir (if
+// set); the returned func waits for it.
+func (p *proc) profile(dir, name string, d time.Duration) func() {
+	if dir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		secs := max(1, int(d.Seconds())-1)
+		r, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.Debug, secs))
+		if err != nil {
+			return
+		}
+		defer r.Body.Close()
+		_ = os.MkdirAll(dir, 0o755)
+		f, err := os.Create(filepath.Join(dir, "cpu-"+name+".pprof"))
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, r.Body)
+	}()
+	return func() { <-done }
+}

@@ -53,7 +53,7 @@ func New(pepper []byte, cost int) (*Hasher, error) {
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("password: bcrypt cost %d out of range", cost)
 	}
-	n := runtime.GOMAXPROCS(0)
+	n := runtime.NumCPU()
 	h := &Hasher{
 		pepper:  append([]byte(nil), pepper...),
 		cost:    cost,
@@ -127,20 +127,57 @@ func (h *Hasher) Hash(ctx context.Context, r io.Reader, password string) (hash, 
 // Verify reports whether password matches the stored hash and salt. It
 // returns ErrBusy, and false, when the pool is full.
 func (h *Hasher) Verify(ctx context.Context, password, hash, salt string) (bool, error) {
-	if err := h.acquire(ctx); err != nil {
+	slot, err := h.Reserve(ctx)
+	if err != nil {
 		return false, err
 	}
-	defer h.release()
-	return bcrypt.CompareHashAndPassword([]byte(hash), h.prehash(salt, password)) == nil, nil
+	return slot.Verify(password, hash, salt), nil
 }
 
 // VerifyDummy does the work of a Verify that fails, so an unknown username
 // takes as long to refuse as a wrong password.
 func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
-	if err := h.acquire(ctx); err != nil {
+	slot, err := h.Reserve(ctx)
+	if err != nil {
 		return err
 	}
-	defer h.release()
-	_ = bcrypt.CompareHashAndPassword(h.dummy, h.prehash("11111111111111111111111111111111", password))
+	slot.VerifyDummy(password)
 	return nil
+}
+
+// Slot is a reserved place in the hashing pool: reserving first lets a
+// caller refuse an overloaded request before doing any other work for it.
+// A Slot is used for one compare, which releases it, or Released.
+type Slot struct {
+	h    *Hasher
+	used bool
+}
+
+// Reserve takes a place in the pool, waiting in a bounded queue while ctx
+// allows; ErrBusy when the queue is full.
+func (h *Hasher) Reserve(ctx context.Context) (*Slot, error) {
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return &Slot{h: h}, nil
+}
+
+// Release gives the place back without using it; a no-op after a compare.
+func (s *Slot) Release() {
+	if !s.used {
+		s.used = true
+		s.h.release()
+	}
+}
+
+// Verify reports whether password matches hash and salt, and releases the slot.
+func (s *Slot) Verify(password, hash, salt string) bool {
+	defer s.Release()
+	return bcrypt.CompareHashAndPassword([]byte(hash), s.h.prehash(salt, password)) == nil
+}
+
+// VerifyDummy does a failing compare's work, and releases the slot.
+func (s *Slot) VerifyDummy(password string) {
+	defer s.Release()
+	_ = bcrypt.CompareHashAndPassword(s.h.dummy, s.h.prehash("11111111111111111111111111111111", password))
 }

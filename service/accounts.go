@@ -78,12 +78,18 @@ type LoginResult struct {
 // password is checked. client is the caller's address: a login that mails
 // a code counts against its mail limit.
 func (s *Service) Login(ctx context.Context, client, username, pw string) (LoginResult, error) {
+	// A place in the hashing pool first: when the server is saturated with
+	// logins, the answer is a fast 503 that has cost no store work and has
+	// not counted against the account's lockout.
+	slot, err := s.cfg.Passwords.Reserve(ctx)
+	if err != nil {
+		return LoginResult{}, passwordErr(err)
+	}
+	defer slot.Release()
 	username = strongroom.NormalizeUsername(username)
 	u, err := s.store.UserByUsername(ctx, username)
 	if strongroom.IsKind(err, strongroom.KindNotFound) {
-		if err := s.cfg.Passwords.VerifyDummy(ctx, pw); err != nil {
-			return LoginResult{}, passwordErr(err)
-		}
+		slot.VerifyDummy(pw)
 		return LoginResult{}, errLogin
 	}
 	if err != nil {
@@ -95,11 +101,7 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		}
 		return LoginResult{}, err
 	}
-	ok, err := s.cfg.Passwords.Verify(ctx, pw, u.HashedPassword, u.Salt)
-	if err != nil {
-		return LoginResult{}, passwordErr(err)
-	}
-	if !ok {
+	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
 		s.log.Info("login failed: wrong password", "user_id", u.ID)
 		return LoginResult{}, errLogin
 	}

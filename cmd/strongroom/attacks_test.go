@@ -171,8 +171,11 @@ func testParallelGuessesCannotExceedLimit(t *testing.T, cfg Config) {
 		}(i)
 	}
 	wg.Wait()
-	if counts[401] > 5 || counts[401]+counts[429]+counts[503] != 50 || counts[429] < 45 {
-		t.Fatalf("answers %v: want at most 5 checked guesses (401) and the rest locked (429)", counts)
+	// At most 5 guesses are checked (401); the rest are refused, locked
+	// (429) or, when the hashing pool is full, turned away before anything
+	// is counted (503).
+	if counts[401] > 5 || counts[401]+counts[429]+counts[503] != 50 {
+		t.Fatalf("answers %v: want at most 5 checked guesses (401) and the rest refused (429/503)", counts)
 	}
 	u, err := s.Store.UserByUsername(context.Background(), "target")
 	if err != nil || u.FailedAttempts != 5 {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
 
@@ -28,6 +29,13 @@ Configuration comes from the environment and a .env file; see README.md.
 `
 
 func main() {
+	// Password hashing may keep one thread busy per core (the pool has one
+	// slot per core). Twice as many Ps as cores leave the scheduler free Ps
+	// for ordinary requests, so a flood of logins cannot queue every read
+	// behind a bcrypt run; the kernel shares the cores among the threads.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * runtime.NumCPU())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {

@@ -9,13 +9,6 @@ import (
 	"github.com/strongroom/strongroom"
 )
 
-// CreateRecord inserts an encrypted record.
-func (db *DB) CreateRecord(ctx context.Context, r *strongroom.Record) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO sensitive_data (id, user_id, data_type, encrypted_value, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.DataType, r.EncryptedValue, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli())
-	return mapErr("create record", err)
-}
-
 const recordColumns = "id, user_id, data_type, encrypted_value, created_at, updated_at"
 
 type scanner interface{ Scan(...any) error }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -34,6 +35,11 @@ type DB struct {
 	// Hot reads, prepared once: database/sql keeps each prepared on every
 	// reader connection, so SQLite does not parse the SQL on every request.
 	record, records, userKey *sql.Stmt
+
+	// Group commit of new records (groupcommit.go).
+	closing    sync.RWMutex
+	creates    chan createReq
+	writerDone chan struct{}
 }
 
 // Open opens (creating if needed) the database at path and migrates its
@@ -71,6 +77,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	db.r = r
+	db.startWriter()
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
@@ -89,6 +96,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopWriter()
 	var errs []error
 	for _, st := range []*sql.Stmt{db.record, db.records, db.userKey} {
 		if st != nil {

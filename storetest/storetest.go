@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"ConcurrentConsume", testConcurrentConsume},
 		{"RotationLease", testRotationLease},
 		{"RotationResume", testRotationResume},
+		{"ConcurrentCreates", testConcurrentCreates},
 		{"TOTPSteps", testTOTPSteps},
 		{"RecoveryCodes", testRecoveryCodes},
 	} {
@@ -522,5 +523,40 @@ func testRecoveryCodes(t *testing.T, s strongroom.Store) {
 	wantKind(t, s.UseRecoveryCode(ctx, u.ID, "h3"), strongroom.KindNotFound, "a replaced code")
 	if err := s.UseRecoveryCode(ctx, u.ID, "h4"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testConcurrentCreates: many records created at once all land (the SQLite
+// store commits them in groups), and one that collides fails alone.
+func testConcurrentCreates(t *testing.T, s strongroom.Store) {
+	ctx := context.Background()
+	u := MustCreateUser(t, s, "burst")
+	dup := strongroom.NewID(t0)
+	var wg sync.WaitGroup
+	var conflicts, failures atomic.Int32
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			id := strongroom.NewID(t0)
+			if i < 2 {
+				id = dup // two creates with one id: exactly one must fail
+			}
+			err := s.CreateRecord(ctx, &strongroom.Record{ID: id, UserID: u.ID, DataType: "x", EncryptedValue: "01", CreatedAt: t0, UpdatedAt: t0})
+			switch {
+			case strongroom.IsKind(err, strongroom.KindConflict):
+				conflicts.Add(1)
+			case err != nil:
+				failures.Add(1)
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if conflicts.Load() != 1 || failures.Load() != 0 {
+		t.Fatalf("%d conflicts, %d other failures; want 1 and 0", conflicts.Load(), failures.Load())
+	}
+	if list, err := s.Records(ctx, u.ID); err != nil || len(list) != 99 {
+		t.Fatalf("%d records stored, want 99 (%v)", len(list), err)
 	}
 }

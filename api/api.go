@@ -67,9 +67,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		host = r.RemoteAddr
 	}
+	r = r.WithContext(context.WithValue(r.Context(), clientKey{}, host))
+	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	r = r.WithContext(context.WithValue(r.Context(), clientKey{}, host))
 	s.mux.ServeHTTP(sw, r) // sets r.Pattern
 	// The access log (debug level: STRONGROOM_LOG_LEVEL=debug) names the
 	// route pattern, not the URL: no ids, no query.

@@ -51,6 +51,10 @@ for target in "./envelope FuzzOpenRecord" "./token FuzzVerify" "./cmd/strongroom
 	go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime 10s
 done
 
+step "benchmarks, briefly (they must keep working; no targets are asserted here)"
+go test -run '^$' -bench . -benchtime 100x ./envelope ./token ./keycache >/dev/null
+go run ./cmd/strongroom-bench -short -out "$cache/bench-short.json"
+
 step "govulncheck"
 ./scripts/vulncheck.sh "$cache"
 

@@ -117,7 +117,8 @@ func (h *Hasher) Hash(ctx context.Context, r io.Reader, password string) (hash, 
 		return "", "", err
 	}
 	defer h.release()
-	out, err := bcrypt.GenerateFromPassword(h.prehash(salt, password), h.cost)
+	var out []byte
+	lowPriority(func() { out, err = bcrypt.GenerateFromPassword(h.prehash(salt, password), h.cost) })
 	if err != nil {
 		return "", "", fmt.Errorf("password: hash: %w", err)
 	}
@@ -173,11 +174,13 @@ func (s *Slot) Release() {
 // Verify reports whether password matches hash and salt, and releases the slot.
 func (s *Slot) Verify(password, hash, salt string) bool {
 	defer s.Release()
-	return bcrypt.CompareHashAndPassword([]byte(hash), s.h.prehash(salt, password)) == nil
+	var ok bool
+	lowPriority(func() { ok = bcrypt.CompareHashAndPassword([]byte(hash), s.h.prehash(salt, password)) == nil })
+	return ok
 }
 
 // VerifyDummy does a failing compare's work, and releases the slot.
 func (s *Slot) VerifyDummy(password string) {
 	defer s.Release()
-	_ = bcrypt.CompareHashAndPassword(s.h.dummy, s.h.prehash("11111111111111111111111111111111", password))
+	lowPriority(func() { _ = bcrypt.CompareHashAndPassword(s.h.dummy, s.h.prehash("11111111111111111111111111111111", password)) })
 }

@@ -182,5 +182,7 @@ func (s *Slot) Verify(password, hash, salt string) bool {
 // VerifyDummy does a failing compare's work, and releases the slot.
 func (s *Slot) VerifyDummy(password string) {
 	defer s.Release()
-	lowPriority(func() { _ = bcrypt.CompareHashAndPassword(s.h.dummy, s.h.prehash("11111111111111111111111111111111", password)) })
+	lowPriority(func() {
+		_ = bcrypt.CompareHashAndPassword(s.h.dummy, s.h.prehash("11111111111111111111111111111111", password))
+	})
 }

@@ -139,7 +139,13 @@ func (s *scenarios) loginLoad(ctx context.Context) {
 		logins = run(stop, "login hammer (100 clients)", newClient(100), 100, s.o.duration+2*time.Second, s.loginRequests(), status2xx)
 	}()
 	time.Sleep(500 * time.Millisecond)
+	// Where the two cores go during the flood: the server, and this
+	// process (the readers and the 100 login clients).
+	srv0, self0, t0 := cpuSeconds(s.srv.cmd.Process.Pid), cpuSeconds(os.Getpid()), time.Now()
 	loaded := s.add(run(ctx, fmt.Sprintf("read, %d clients, 100 hammer /login", readers), s.client, readers, s.o.duration, s.readRequests(), status2xx))
+	el := time.Since(t0).Seconds()
+	s.rep.Measured["login_load_server_cores"] = round((cpuSeconds(s.srv.cmd.Process.Pid) - srv0) / el)
+	s.rep.Measured["login_load_generator_cores"] = round((cpuSeconds(os.Getpid()) - self0) / el)
 	cancel()
 	wg.Wait()
 	s.add(logins)

@@ -83,6 +83,13 @@ type WrappedKey struct {
 	Version    int
 }
 
+// ErrUsernameTaken and ErrEmailTaken refuse a registration whose username
+// or email another account has.
+var (
+	ErrUsernameTaken = &Error{Kind: KindConflict, Message: "username already registered"}
+	ErrEmailTaken    = &Error{Kind: KindConflict, Message: "email already registered"}
+)
+
 // ErrStaleKey refuses a data key wrapped under a master-key version that a
 // rotation has moved past; wrap it again and retry.
 var ErrStaleKey = &Error{Kind: KindConflict, Message: "data key wrapped under an old master key version"}

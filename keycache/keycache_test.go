@@ -10,20 +10,9 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/internal/testclock"
 	"github.com/strongroom/strongroom/keycache"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type loader struct{ calls atomic.Int32 }
 
@@ -35,8 +24,8 @@ func (l *loader) load(context.Context) (*envelope.Key, error) {
 
 func TestHitMissAndExpiry(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Unix(0, 0)}
-	c := keycache.New(time.Minute, 10, clk.now)
+	clk := testclock.New(time.Unix(0, 0))
+	c := keycache.New(time.Minute, 10, clk.Now)
 	l := &loader{}
 	k1, err := c.Get(ctx, "u1", l.load)
 	if err != nil {
@@ -46,7 +35,7 @@ func TestHitMissAndExpiry(t *testing.T) {
 	if k1 != k2 || l.calls.Load() != 1 {
 		t.Fatalf("second Get loaded again (%d loads)", l.calls.Load())
 	}
-	clk.add(61 * time.Second)
+	clk.Add(61 * time.Second)
 	if _, _ = c.Get(ctx, "u1", l.load); l.calls.Load() != 2 {
 		t.Fatalf("expired key not reloaded (%d loads)", l.calls.Load())
 	}

@@ -147,9 +147,9 @@ func mapErr(op string, err error) error {
 		msg := err.Error()
 		switch {
 		case strings.Contains(msg, "username"):
-			return strongroom.Errorf(strongroom.KindConflict, "username already registered")
+			return strongroom.ErrUsernameTaken
 		case strings.Contains(msg, "email"):
-			return strongroom.Errorf(strongroom.KindConflict, "email already registered")
+			return strongroom.ErrEmailTaken
 		}
 		return &strongroom.Error{Kind: strongroom.KindConflict, Message: "conflict", Err: fmt.Errorf("mongo: %s: %w", op, err)}
 	case mdb.IsTimeout(err), mdb.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded),

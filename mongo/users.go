@@ -112,9 +112,9 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 // index collided (FerretDB does not), so look.
 func (db *DB) whichTaken(ctx context.Context, u *strongroom.User) error {
 	if _, err := db.UserByUsername(ctx, u.Username); err == nil {
-		return strongroom.Errorf(strongroom.KindConflict, "username already registered")
+		return strongroom.ErrUsernameTaken
 	}
-	return strongroom.Errorf(strongroom.KindConflict, "email already registered")
+	return strongroom.ErrEmailTaken
 }
 
 func (db *DB) findUser(ctx context.Context, filter bson.D) (*strongroom.User, error) {

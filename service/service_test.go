@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/internal/testclock"
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/outbox"
 	"github.com/strongroom/strongroom/password"
@@ -21,23 +22,10 @@ import (
 	"github.com/strongroom/strongroom/token"
 )
 
-// clock is the injected time: tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	svc    *service.Service
 	store  strongroom.Store
-	clock  *clock
+	clock  *testclock.Clock
 	outbox string
 }
 
@@ -55,7 +43,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	box, err := outbox.New(filepath.Join(dir, "outbox"), "strongroom@example.com", clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)

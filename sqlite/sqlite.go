@@ -227,9 +227,9 @@ func mapErr(op string, err error) error {
 			msg := le.Error()
 			switch {
 			case strings.Contains(msg, "users.username"):
-				return strongroom.Errorf(strongroom.KindConflict, "username already registered")
+				return strongroom.ErrUsernameTaken
 			case strings.Contains(msg, "users.email"):
-				return strongroom.Errorf(strongroom.KindConflict, "email already registered")
+				return strongroom.ErrEmailTaken
 			}
 			return &strongroom.Error{Kind: strongroom.KindConflict, Message: "conflict", Err: fmt.Errorf("sqlite: %s: %w", op, err)}
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:

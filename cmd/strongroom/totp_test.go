@@ -11,20 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/strongroom/strongroom/internal/testclock"
 )
-
-// clock is a settable time for Main, so TOTP steps move without sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // oathtool computes a TOTP code independently of the server's own code
 // (Debian's oathtool, installed by the test command).
@@ -40,10 +29,10 @@ func oathtool(t *testing.T, secret string, at time.Time) string {
 func TestAuthenticatorApp(t *testing.T) { forEachStore(t, testAuthenticatorApp) }
 
 func testAuthenticatorApp(t *testing.T, cfg Config) {
-	clk := &clock{t: time.Now().Truncate(30 * time.Second).Add(5 * time.Second)}
+	clk := testclock.New(time.Now().Truncate(30 * time.Second).Add(5 * time.Second))
 	logs := &syncBuffer{}
 	m := NewMain()
-	m.Config, m.Now = cfg, clk.now
+	m.Config, m.Now = cfg, clk.Now
 	m.Log = slogTo(logs)
 	if err := m.Run(t.Context()); err != nil {
 		t.Fatal(err)
@@ -75,11 +64,11 @@ func testAuthenticatorApp(t *testing.T, cfg Config) {
 	}
 
 	// A wrong code does not turn TOTP on.
-	wrong := oathtool(t, secret, clk.now().Add(-5*time.Minute))
+	wrong := oathtool(t, secret, clk.Now().Add(-5*time.Minute))
 	s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": wrong}).want(t, 401, "confirm with a wrong code")
 	s.login("appuser", seedPassword) // still a one-step login
 
-	first := oathtool(t, secret, clk.now())
+	first := oathtool(t, secret, clk.Now())
 	r = s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": first}).want(t, 200, "confirm")
 	codes, _ := r.JSON["recovery_codes"].([]any)
 	if len(codes) != 10 {
@@ -108,8 +97,8 @@ func testAuthenticatorApp(t *testing.T, cfg Config) {
 	verify(first).want(t, 401, "the confirming code again")
 
 	// A fresh code works, once, even when sent twice in parallel.
-	clk.add(30 * time.Second)
-	second := oathtool(t, secret, clk.now())
+	clk.Add(30 * time.Second)
+	second := oathtool(t, secret, clk.Now())
 	var wg sync.WaitGroup
 	statuses := make([]int, 2)
 	for i := range statuses {
@@ -122,13 +111,13 @@ func testAuthenticatorApp(t *testing.T, cfg Config) {
 	}
 	login()
 	verify(second).want(t, 401, "replay of an accepted code")
-	clk.add(30 * time.Second)
-	if tok := verify(oathtool(t, secret, clk.now())).want(t, 200, "next step's code").JSON["access_token"]; tok == nil {
+	clk.Add(30 * time.Second)
+	if tok := verify(oathtool(t, secret, clk.Now())).want(t, 200, "next step's code").JSON["access_token"]; tok == nil {
 		t.Fatal("no token")
 	}
 	// One step of drift either way is allowed.
 	login()
-	verify(oathtool(t, secret, clk.now().Add(30*time.Second))).want(t, 200, "code of the next step (drift)")
+	verify(oathtool(t, secret, clk.Now().Add(30*time.Second))).want(t, 200, "code of the next step (drift)")
 
 	// Recovery codes: once each, case and dash do not matter.
 	rc0, rc1 := codes[0].(string), codes[1].(string)
@@ -141,8 +130,8 @@ func testAuthenticatorApp(t *testing.T, cfg Config) {
 	verify("ZZZZZ-ZZZZZ").want(t, 401, "no login pending")
 
 	// Turning 2FA off needs the password and a second factor.
-	clk.add(2 * time.Minute)
-	now := oathtool(t, secret, clk.now())
+	clk.Add(2 * time.Minute)
+	now := oathtool(t, secret, clk.Now())
 	s.do("POST", "/2fa/disable", tok, map[string]string{"password": "Wrong!pass1", "otp": now}).want(t, 401, "disable with a wrong password")
 	s.do("POST", "/2fa/disable", tok, map[string]string{"password": seedPassword, "otp": "000000"}).want(t, 401, "disable with a wrong code")
 	s.do("POST", "/2fa/disable", tok, map[string]string{"password": seedPassword, "otp": "nope"}).want(t, 422, "disable with a malformed code")

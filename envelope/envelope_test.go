@@ -43,7 +43,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(enc, pt) || strings.Contains(enc, fmt.Sprintf("%x", pt)) {
+		// (A one-byte value's hex is bound to turn up in random hex by chance.)
+		if len(pt) >= 8 && (strings.Contains(enc, pt) || strings.Contains(enc, fmt.Sprintf("%x", pt))) {
 			t.Fatalf("ciphertext holds the plaintext")
 		}
 		got, err := envelope.OpenRecord(k, aad, enc)

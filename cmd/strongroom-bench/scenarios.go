@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -101,10 +100,10 @@ func (s *scenarios) runAll(ctx context.Context, bin, work string, env []string) 
 		s.verdict("create errors", float64(r.Errors+r.Refused), 0, "<=", "%.0f")
 	}
 	if want(o, "login") {
-		limit := float64(runtime.NumCPU()) / s.hashTime.Seconds()
+		limit := float64(serverCores()) / s.hashTime.Seconds()
 		// Enough clients to keep every hashing slot busy, not so many that
 		// refused requests spin: the pool answers the rest 503 at once.
-		conc := 4 * runtime.NumCPU()
+		conc := 4 * serverCores()
 		r := s.add(run(ctx, "login (bcrypt 12)", newClient(conc), conc, 2*o.duration, s.loginRequests(), status2xx))
 		s.verdict("logins/s vs bcrypt limit", round(r.RPS/limit), 0.9, ">=", "%.2f")
 	}

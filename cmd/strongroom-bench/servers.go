@@ -26,7 +26,7 @@ type proc struct {
 // startStrongroom builds and starts "strongroom serve" on loopback with the
 // data dir and secrets given, and waits for it to listen.
 func startStrongroom(bin, dataDir string, env []string) (*proc, error) {
-	cmd := exec.Command(bin, "serve")
+	cmd := serverCommand(bin, "serve")
 	cmd.Dir = dataDir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Env = append(cmd.Env, "STRONGROOM_DATA_DIR="+dataDir, "STRONGROOM_ADDR=127.0.0.1:0", "STRONGROOM_DEBUG_ADDR=127.0.0.1:0")
@@ -80,7 +80,7 @@ func startBaseline() (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-baseline-server")
+	cmd := serverCommand(self, "-baseline-server")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

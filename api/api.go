@@ -9,8 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -28,16 +28,18 @@ const Version = "1.0.0"
 
 // Server serves the API.
 type Server struct {
-	svc *service.Service
-	log *slog.Logger
-	api huma.API
-	mux *http.ServeMux
+	svc     *service.Service
+	log     *slog.Logger
+	api     huma.API
+	mux     *http.ServeMux
+	proxies []netip.Prefix
 }
 
-// New returns the API's handler for svc.
-func New(svc *service.Service, log *slog.Logger) *Server {
+// New returns the API's handler for svc. trustedProxies are the reverse
+// proxies whose X-Forwarded-For names the client (see clientAddr).
+func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) *Server {
 	useSafeErrors()
-	s := &Server{svc: svc, log: log, mux: http.NewServeMux()}
+	s := &Server{svc: svc, log: log, mux: http.NewServeMux(), proxies: trustedProxies}
 	cfg := huma.DefaultConfig("Strongroom", Version)
 	cfg.CreateHooks = nil // no "$schema" links: bodies stay exactly the seed's
 	cfg.Info.Description = "Sensitive data encrypted at rest under per-user keys held by a key manager."
@@ -63,10 +65,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes+1)
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := clientAddr(r, s.proxies)
 	r = r.WithContext(context.WithValue(r.Context(), clientKey{}, host))
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.noRoute(w, r)

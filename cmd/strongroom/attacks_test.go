@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,4 +256,35 @@ func mustAtoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Behind a trusted reverse proxy, each client is limited on its own
+// address (from X-Forwarded-For), not all together on the proxy's.
+func TestRateLimitsBehindTrustedProxy(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	s := startServer(t, cfg)
+	send := func(xff string) int {
+		req, _ := http.NewRequest("POST", s.URL+"/send-otp", strings.NewReader(`{"username":"nobody"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", xff)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i := 0; i < 30; i++ {
+		if got := send(fmt.Sprintf("198.51.100.%d", i+1)); got != 200 {
+			t.Fatalf("client %d, its first request: %d", i+1, got)
+		}
+	}
+	limited := false
+	for i := 0; i < 30 && !limited; i++ {
+		limited = send("203.0.113.7") == 429
+	}
+	if !limited {
+		t.Fatal("one client behind the proxy was never limited")
+	}
 }

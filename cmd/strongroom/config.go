@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,15 +21,18 @@ import (
 // Config is everything Strongroom reads from its environment. It is read
 // once, here, and passed to constructors.
 type Config struct {
-	Addr       string   // STRONGROOM_ADDR, default ":8000"
-	DataDir    string   // STRONGROOM_DATA_DIR, default "./data"
-	Admins     []string // STRONGROOM_ADMINS, comma-separated usernames
-	DebugAddr  string   // STRONGROOM_DEBUG_ADDR: pprof and counters, loopback only
-	Production bool     // STRONGROOM_ENV=production
-	BcryptCost int      // STRONGROOM_BCRYPT_COST, default 12, at least 10
-	JWTSecret  string   // JWT_SECRET (or JWT_SECRET_FILE)
-	Pepper     string   // PEPPER (or PEPPER_FILE)
-	EmailFrom  string   // EMAIL_FROM, default "strongroom@localhost"
+	Addr      string   // STRONGROOM_ADDR, default ":8000"
+	DataDir   string   // STRONGROOM_DATA_DIR, default "./data"
+	Admins    []string // STRONGROOM_ADMINS, comma-separated usernames
+	DebugAddr string   // STRONGROOM_DEBUG_ADDR: pprof and counters, loopback only
+	// TrustedProxies (STRONGROOM_TRUSTED_PROXIES, comma-separated CIDRs) are
+	// the reverse proxies whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+	Production     bool   // STRONGROOM_ENV=production
+	BcryptCost     int    // STRONGROOM_BCRYPT_COST, default 12, at least 10
+	JWTSecret      string // JWT_SECRET (or JWT_SECRET_FILE)
+	Pepper         string // PEPPER (or PEPPER_FILE)
+	EmailFrom      string // EMAIL_FROM, default "strongroom@localhost"
 
 	// Production parts, chosen when set.
 	MongoDBURL string // MONGODB_URL: use the MongoDB store
@@ -123,6 +127,19 @@ func LoadConfig(e *Env) (Config, error) {
 	str("STRONGROOM_ADDR", &c.Addr)
 	str("STRONGROOM_DATA_DIR", &c.DataDir)
 	str("STRONGROOM_DEBUG_ADDR", &c.DebugAddr)
+	var proxies string
+	str("STRONGROOM_TRUSTED_PROXIES", &proxies)
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("STRONGROOM_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", p))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix)
+	}
 	str("JWT_SECRET", &c.JWTSecret)
 	str("PEPPER", &c.Pepper)
 	str("EMAIL_FROM", &c.EmailFrom)

@@ -72,6 +72,7 @@ func TestConfigRefuses(t *testing.T) {
 		"Vault without credentials":  {"VAULT_ADDR": "http://127.0.0.1:8200"},
 		"SMTP_TLS unknown":           {"SMTP_TLS": "maybe"},
 		"debug on every interface":   {"STRONGROOM_DEBUG_ADDR": ":6060"},
+		"proxy not a CIDR":           {"STRONGROOM_TRUSTED_PROXIES": "10.0.0.1"},
 		"SMTP_PORT not a port":       {"SMTP_PORT": "smtp"},
 		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
 	} {

@@ -247,7 +247,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Addr = ln.Addr().String()
 	m.server = &http.Server{
-		Handler:           requestTimeout(api.New(m.Service, m.Log), 30*time.Second),
+		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), 30*time.Second),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,

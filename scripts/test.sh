@@ -22,6 +22,7 @@ step "tools from Debian"
 # oathtool computes TOTP codes independently of Strongroom's own code.
 if ! command -v oathtool >/dev/null; then
 	sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get install -y -q oathtool >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q oathtool >/dev/null; }
 fi
 oathtool --version | head -1

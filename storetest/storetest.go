@@ -203,3 +203,21 @@ func testConcurrentLockout(t *testing.T, s strongroom.Store) {
 		t.Fatalf("50 parallel attempts: %d admitted, %d locked; want 5 and 45", ok.Load(), locked.Load())
 	}
 }
+
+// parallel runs f n times at once and returns how many calls reported
+// success: the suite's way to show that something happens exactly once.
+func parallel(n int, f func() bool) int {
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if f() {
+				won.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(won.Load())
+}

@@ -2,8 +2,6 @@ package storetest
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,20 +57,8 @@ func testConcurrentConsume(t *testing.T, s strongroom.Store) {
 	if err := s.PutChallenge(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	var won atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if s.ConsumeChallenge(ctx, c.ID) == nil {
-				won.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if won.Load() != 1 {
-		t.Fatalf("%d parallel consumes succeeded, want 1", won.Load())
+	if won := parallel(20, func() bool { return s.ConsumeChallenge(ctx, c.ID) == nil }); won != 1 {
+		t.Fatalf("%d parallel consumes succeeded, want 1", won)
 	}
 }
 
@@ -84,20 +70,8 @@ func testTOTPSteps(t *testing.T, s strongroom.Store) {
 	}
 	wantKind(t, s.UseTOTPStep(ctx, u.ID, 100), strongroom.KindConflict, "the same step again")
 	wantKind(t, s.UseTOTPStep(ctx, u.ID, 99), strongroom.KindConflict, "an older step")
-	var won atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if s.UseTOTPStep(ctx, u.ID, 101) == nil {
-				won.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if won.Load() != 1 {
-		t.Fatalf("%d parallel uses of one step succeeded, want 1", won.Load())
+	if won := parallel(20, func() bool { return s.UseTOTPStep(ctx, u.ID, 101) == nil }); won != 1 {
+		t.Fatalf("%d parallel uses of one step succeeded, want 1", won)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); got.TOTPLastStep != 101 {
 		t.Fatalf("last step %d, want 101", got.TOTPLastStep)
@@ -115,20 +89,8 @@ func testRecoveryCodes(t *testing.T, s strongroom.Store) {
 		t.Fatal(err)
 	}
 	wantKind(t, s.UseRecoveryCode(ctx, u.ID, "h1"), strongroom.KindNotFound, "a used code")
-	var won atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 10; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if s.UseRecoveryCode(ctx, u.ID, "h2") == nil {
-				won.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if won.Load() != 1 {
-		t.Fatalf("%d parallel uses of one code succeeded, want 1", won.Load())
+	if won := parallel(10, func() bool { return s.UseRecoveryCode(ctx, u.ID, "h2") == nil }); won != 1 {
+		t.Fatalf("%d parallel uses of one code succeeded, want 1", won)
 	}
 	if err := s.ReplaceRecoveryCodes(ctx, u.ID, []string{"h4"}); err != nil {
 		t.Fatal(err)

@@ -147,12 +147,18 @@ func Start(bin string, args ...string) (*Process, error) {
 // Stop ends the tool with SIGTERM (SIGKILL after 10 s) and removes its
 // directory.
 func (p *Process) Stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	terminate(p.cmd, p.done, 10*time.Second)
 	os.RemoveAll(p.dir)
+}
+
+// terminate sends SIGTERM, waits up to grace for the process to exit (done
+// receives its Wait result), then kills it.
+func terminate(cmd *exec.Cmd, done <-chan error, grace time.Duration) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -128,12 +127,4 @@ func StartVault(bin string) (*Vault, error) {
 
 // Stop ends the server and waits for it to exit (about a second), so its
 // port can be reused.
-func (v *Vault) Stop() {
-	_ = v.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-v.done:
-	case <-time.After(15 * time.Second):
-		_ = v.cmd.Process.Kill()
-		<-v.done
-	}
-}
+func (v *Vault) Stop() { terminate(v.cmd, v.done, 15*time.Second) }

@@ -1,4 +1,4 @@
 package password
 
 // DummyHash exposes the unknown-user hash to tests.
-func DummyHash(h *Hasher) []byte { return h.dummy }
+func DummyHash(h *Hasher) string { return h.dummy }

@@ -19,8 +19,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // MinCost is the lowest bcrypt cost a deployment may configure.
@@ -37,7 +35,7 @@ var ErrBusy = errors.New("password: too many password checks in progress")
 type Hasher struct {
 	pepper  []byte
 	cost    int
-	dummy   []byte        // a real bcrypt hash, compared for unknown users
+	dummy   string        // a real bcrypt hash, compared for unknown users
 	slots   chan struct{} // hashes running at once
 	waiters chan struct{} // hashes allowed to wait for a slot
 }
@@ -50,7 +48,7 @@ func New(pepper []byte, cost int) (*Hasher, error) {
 	if len(pepper) < 16 {
 		return nil, errors.New("password: pepper must be at least 16 bytes")
 	}
-	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+	if cost < minCost || cost > maxCost {
 		return nil, fmt.Errorf("password: bcrypt cost %d out of range", cost)
 	}
 	n := runtime.NumCPU()
@@ -60,7 +58,7 @@ func New(pepper []byte, cost int) (*Hasher, error) {
 		slots:   make(chan struct{}, n),
 		waiters: make(chan struct{}, 16*n),
 	}
-	dummy, err := bcrypt.GenerateFromPassword(h.prehash("00000000000000000000000000000000", "dummy password"), cost)
+	dummy, err := bcryptHash(h.prehash("00000000000000000000000000000000", "dummy password"), cost, make([]byte, saltBytes))
 	if err != nil {
 		return nil, fmt.Errorf("password: dummy hash: %w", err)
 	}
@@ -106,23 +104,23 @@ func (h *Hasher) acquire(ctx context.Context) error {
 func (h *Hasher) release() { <-h.slots }
 
 // Hash returns a new bcrypt hash of password and the random salt (16 bytes
-// from r, hex) it was made with.
+// from r, hex) it was made with; bcrypt's own 16-byte salt is read from r
+// too.
 func (h *Hasher) Hash(ctx context.Context, r io.Reader, password string) (hash, salt string, err error) {
-	var b [16]byte
+	var b [16 + saltBytes]byte // our salt, then bcrypt's
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return "", "", fmt.Errorf("password: salt: %w", err)
 	}
-	salt = hex.EncodeToString(b[:])
+	salt = hex.EncodeToString(b[:16])
 	if err := h.acquire(ctx); err != nil {
 		return "", "", err
 	}
 	defer h.release()
-	var out []byte
-	lowPriority(func() { out, err = bcrypt.GenerateFromPassword(h.prehash(salt, password), h.cost) })
+	hash, err = bcryptHash(h.prehash(salt, password), h.cost, b[16:])
 	if err != nil {
-		return "", "", fmt.Errorf("password: hash: %w", err)
+		return "", "", err
 	}
-	return string(out), salt, nil
+	return hash, salt, nil
 }
 
 // Verify reports whether password matches the stored hash and salt. It
@@ -174,15 +172,12 @@ func (s *Slot) Release() {
 // Verify reports whether password matches hash and salt, and releases the slot.
 func (s *Slot) Verify(password, hash, salt string) bool {
 	defer s.Release()
-	var ok bool
-	lowPriority(func() { ok = bcrypt.CompareHashAndPassword([]byte(hash), s.h.prehash(salt, password)) == nil })
+	ok, _ := bcryptCompare(hash, s.h.prehash(salt, password))
 	return ok
 }
 
 // VerifyDummy does a failing compare's work, and releases the slot.
 func (s *Slot) VerifyDummy(password string) {
 	defer s.Release()
-	lowPriority(func() {
-		_ = bcrypt.CompareHashAndPassword(s.h.dummy, s.h.prehash("11111111111111111111111111111111", password))
-	})
+	_, _ = bcryptCompare(s.h.dummy, s.h.prehash("11111111111111111111111111111111", password))
 }

@@ -55,6 +55,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "-hammer" {
+		if err := hammer(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "time per scenario")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "concurrent clients")

@@ -50,7 +50,7 @@ func seed(ctx context.Context, dataDir string, n, r, withTokens int) ([]benchUse
 		return nil, err
 	}
 	// One real bcrypt-12 hash, with a fixed salt, shared by every user.
-	hash, salt, err := hasher.Hash(ctx, bytes.NewReader(make([]byte, 16)), benchPassword)
+	hash, salt, err := hasher.Hash(ctx, bytes.NewReader(make([]byte, 32)), benchPassword)
 	if err != nil {
 		return nil, err
 	}

@@ -195,3 +195,11 @@ func cpuSeconds(pid int) float64 {
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
 }
+
+func cpuSecondsOf(pids []int) []float64 {
+	s := make([]float64, len(pids))
+	for i, pid := range pids {
+		s[i] = cpuSeconds(pid)
+	}
+	return s
+}

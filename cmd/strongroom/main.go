@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"syscall"
 )
@@ -30,13 +29,6 @@ Configuration comes from the environment and a .env file; see README.md.
 `
 
 func main() {
-	// Password hashing may keep one thread busy per core (the pool has one
-	// slot per core). Twice as many Ps as cores leave the scheduler free Ps
-	// for ordinary requests, so a flood of logins cannot queue every read
-	// behind a bcrypt run; the kernel shares the cores among the threads.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(2 * runtime.NumCPU())
-	}
 	// The live heap is small (tens of MiB): collecting it less often saves
 	// CPU on every request, and the soft memory limit makes the collector
 	// work harder again long before memory matters. GOGC and GOMEMLIMIT,

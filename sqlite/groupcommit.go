@@ -77,47 +77,90 @@ func (db *DB) CreateRecord(ctx context.Context, r *strongroom.Record) error {
 	return <-req.done
 }
 
+// GroupCommitStats says how many group commits ran and how many records
+// they made durable: records per commit is the batching the fsyncs got.
+type GroupCommitStats struct {
+	Commits uint64 `json:"commits"`
+	Records uint64 `json:"records"`
+}
+
+// GroupCommits returns the counters so far.
+func (db *DB) GroupCommits() GroupCommitStats {
+	return GroupCommitStats{Commits: db.commits.Load(), Records: db.committed.Load()}
+}
+
+// commitBatch inserts the batch in one transaction. Inserts do not fail in
+// normal operation, so the batch first goes in without savepoints; if an
+// insert fails, that transaction is rolled back and the batch is done again
+// with a savepoint around each insert, so the failing record is refused
+// alone.
 func (db *DB) commitBatch(batch []createReq) {
-	ctx := context.Background()
-	fail := func(err error) {
-		for _, req := range batch {
+	errs, err := db.insertBatch(batch, false)
+	if err == errRetryIsolated {
+		errs, err = db.insertBatch(batch, true)
+	}
+	for i, req := range batch {
+		if err != nil {
 			req.done <- mapErr("create record", err)
+		} else {
+			req.done <- mapErr("create record", errs[i])
 		}
 	}
+}
+
+var errRetryIsolated = errors.New("sqlite: an insert failed; retry the batch record by record")
+
+// insertBatch runs one transaction. Without isolate, the first failing
+// insert rolls it back and returns errRetryIsolated; with isolate, each
+// insert runs in a savepoint and its error is returned in errs. err is an
+// error for the whole batch.
+func (db *DB) insertBatch(batch []createReq, isolate bool) (errs []error, err error) {
+	ctx := context.Background()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
-	errs := make([]error, len(batch))
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	ins := tx.StmtContext(ctx, db.insertRecord)
+	exec := func(q string) error { _, err := tx.ExecContext(ctx, q); return err }
+	errs = make([]error, len(batch))
 	for i, req := range batch {
 		r := req.r
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT rec"); err != nil {
-			_ = tx.Rollback()
-			fail(err)
-			return
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sensitive_data (id, user_id, data_type, encrypted_value, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.DataType, r.EncryptedValue, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli())
-		if err != nil {
-			errs[i] = err
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO rec"); rerr != nil {
-				_ = tx.Rollback()
-				fail(fmt.Errorf("%w (rollback: %v)", err, rerr))
-				return
+		if isolate {
+			if err := exec("SAVEPOINT rec"); err != nil {
+				return nil, err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE rec"); err != nil {
-			_ = tx.Rollback()
-			fail(err)
-			return
+		_, ierr := ins.ExecContext(ctx, r.ID, r.UserID, r.DataType, r.EncryptedValue, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli())
+		switch {
+		case ierr != nil && !isolate:
+			return nil, errRetryIsolated
+		case ierr != nil:
+			errs[i] = ierr
+			if err := exec("ROLLBACK TO rec"); err != nil {
+				return nil, fmt.Errorf("%w (rollback: %v)", ierr, err)
+			}
+		}
+		if isolate {
+			if err := exec("RELEASE rec"); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
-	for i, req := range batch {
-		req.done <- mapErr("create record", errs[i])
+	kept := 0
+	for _, e := range errs {
+		if e == nil {
+			kept++
+		}
 	}
+	db.commits.Add(1)
+	db.committed.Add(uint64(kept))
+	return errs, nil
 }

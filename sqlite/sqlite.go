@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -37,9 +38,12 @@ type DB struct {
 	record, records, userKey *sql.Stmt
 
 	// Group commit of new records (groupcommit.go).
-	closing    sync.RWMutex
-	creates    chan createReq
-	writerDone chan struct{}
+	closing      sync.RWMutex
+	creates      chan createReq
+	writerDone   chan struct{}
+	insertRecord *sql.Stmt // prepared on the writer
+	commits      atomic.Uint64
+	committed    atomic.Uint64
 }
 
 // Open opens (creating if needed) the database at path and migrates its
@@ -77,6 +81,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	db.r = r
+	db.insertRecord, err = w.PrepareContext(ctx, `INSERT INTO sensitive_data (id, user_id, data_type, encrypted_value, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
 	db.startWriter()
 	for _, p := range []struct {
 		dst **sql.Stmt
@@ -98,7 +108,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func (db *DB) Close() error {
 	db.stopWriter()
 	var errs []error
-	for _, st := range []*sql.Stmt{db.record, db.records, db.userKey} {
+	for _, st := range []*sql.Stmt{db.record, db.records, db.userKey, db.insertRecord} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/sqlite"
@@ -67,5 +69,47 @@ func TestMigrationFromV1(t *testing.T) {
 	u, err := db.UserByUsername(ctx, "old")
 	if err != nil || !u.TwoFactorEnabled || !u.EmailOTPEnabled || u.TOTPEnabled {
 		t.Fatalf("migrated user %+v, %v", u, err)
+	}
+}
+
+// Concurrent creates share commits (one fsync each), a record that cannot
+// be inserted fails alone, and the others in its batch are kept.
+func TestGroupCommitBatches(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u := storetest.MustCreateUser(t, db, "batcher")
+	now := time.Now()
+	const n = 200
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := u.ID
+			if i%50 == 7 {
+				owner = strongroom.NewID(now) // no such user: the foreign key refuses it
+			}
+			errs[i] = db.CreateRecord(ctx, &strongroom.Record{ID: strongroom.NewID(now), UserID: owner, DataType: "x",
+				EncryptedValue: "01", CreatedAt: now, UpdatedAt: now})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%50 == 7) != (err != nil) {
+			t.Errorf("create %d: %v", i, err)
+		}
+	}
+	list, err := db.Records(ctx, u.ID)
+	if err != nil || len(list) != n-4 {
+		t.Fatalf("%d records kept, want %d (%v)", len(list), n-4, err)
+	}
+	st := db.GroupCommits()
+	if st.Records != n-4 || st.Commits > n/4 {
+		t.Fatalf("%d records in %d commits: want %d records, in at most %d commits", st.Records, st.Commits, n-4, n/4)
 	}
 }

@@ -137,21 +137,30 @@ func (p *proc) rssMiB() float64 {
 }
 
 // unwraps reads the server's key-manager unwrap counter.
-func (p *proc) unwraps() int64 {
+func (p *proc) unwraps() int64 { return p.stats().Service.Unwraps }
+
+// serverStats is what the harness reads of the server's /debug/stats.
+type serverStats struct {
+	Service struct {
+		Unwraps int64 `json:"keymanager_unwraps"`
+	} `json:"service"`
+	GroupCommits struct {
+		Commits int64 `json:"commits"`
+		Records int64 `json:"records"`
+	} `json:"group_commits"`
+}
+
+// stats reads the server's counters; -1 where they cannot be read.
+func (p *proc) stats() serverStats {
+	var s serverStats
+	s.Service.Unwraps, s.GroupCommits.Commits, s.GroupCommits.Records = -1, -1, -1
 	r, err := http.Get("http://" + p.Debug + "/debug/stats")
 	if err != nil {
-		return -1
+		return s
 	}
 	defer r.Body.Close()
-	var s struct {
-		Service struct {
-			Unwraps int64 `json:"keymanager_unwraps"`
-		} `json:"service"`
-	}
-	if json.NewDecoder(r.Body).Decode(&s) != nil {
-		return -1
-	}
-	return s.Service.Unwraps
+	_ = json.NewDecoder(r.Body).Decode(&s)
+	return s
 }
 
 // profile fetches the server's CPU profile over most of d into dir (if

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+
+	"github.com/strongroom/strongroom/sqlite"
 )
 
 // serveDebug serves pprof and the service's counters on a loopback
@@ -22,10 +24,14 @@ func (m *Main) serveDebug() error {
 	mux.HandleFunc("/debug/stats", func(w http.ResponseWriter, _ *http.Request) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
+		stats := map[string]any{
 			"service": m.Service.Stats(), "heap_alloc": ms.HeapAlloc, "sys": ms.Sys, "goroutines": runtime.NumGoroutine(),
-		})
+		}
+		if db, ok := m.Store.(*sqlite.DB); ok {
+			stats["group_commits"] = db.GroupCommits()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(stats)
 	})
 	m.DebugAddr = ln.Addr().String()
 	m.debug = &http.Server{Handler: mux}

@@ -102,6 +102,10 @@ func (s *scenarios) runAll(ctx context.Context, bin, work string, env []string) 
 		commits := after.Commits - before.Commits
 		s.rep.Measured["create_commits"] = commits
 		s.rep.Measured["create_records_per_commit"] = round(float64(after.Records-before.Records) / float64(max(commits, 1)))
+		// The target, 5 creates per measured fsync, as a share of what the
+		// bare baseline serves: above 1, no handler that does more work
+		// than the baseline can meet it on this machine.
+		s.rep.Measured["create_target_vs_baseline_rps"] = round(5 * s.fsyncs / s.baseline.RPS)
 		s.verdict("creates/s vs fsyncs/s", round(r.RPS/s.fsyncs), 5, ">=", "%.2f")
 		s.verdict("create errors", float64(r.Errors+r.Refused), 0, "<=", "%.0f")
 	}

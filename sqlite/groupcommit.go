@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/strongroom/strongroom"
 )
@@ -29,6 +30,11 @@ func (db *DB) startWriter() {
 	go func() {
 		defer close(db.writerDone)
 		for req := range ch {
+			// Let the handlers that are ready to queue a record do so
+			// before the batch is cut: with one P (a one-core machine)
+			// they cannot run while this goroutine holds it, and every
+			// commit would carry one record.
+			runtime.Gosched()
 			batch := []createReq{req}
 		fill:
 			for len(batch) < maxBatch {

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,6 +168,9 @@ func (k *KMS) Rewrap(ctx context.Context, keys []strongroom.UserKey) ([]strongro
 	k.mu.RUnlock()
 	out := make([]strongroom.WrappedKey, len(keys))
 	for i, uk := range keys {
+		if i%16 == 15 {
+			runtime.Gosched() // a background batch: let requests in between
+		}
 		dek, err := k.Unwrap(ctx, uk.UserID, uk.Key)
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 
 	"github.com/strongroom/strongroom"
 )
@@ -18,9 +19,11 @@ func (db *DB) UserKey(ctx context.Context, userID string) (strongroom.WrappedKey
 	return k, mapErr("read user key", err)
 }
 
-// KeysBelowVersion returns up to limit keys older than version.
+// KeysBelowVersion returns up to limit keys older than version, in the
+// order of the kek_version index, so each batch of a rotation starts where
+// the keys still to do begin instead of stepping over the ones done.
 func (db *DB) KeysBelowVersion(ctx context.Context, version, limit int) ([]strongroom.UserKey, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT user_id, wrapped_dek, kek_version FROM user_keys WHERE kek_version < ? ORDER BY user_id LIMIT ?", version, limit)
+	rows, err := db.r.QueryContext(ctx, "SELECT user_id, wrapped_dek, kek_version FROM user_keys WHERE kek_version < ? ORDER BY kek_version, user_id LIMIT ?", version, limit)
 	if err != nil {
 		return nil, mapErr("keys below version", err)
 	}
@@ -57,7 +60,10 @@ func (db *DB) UpdateKeys(ctx context.Context, updates []strongroom.KeyUpdate) (i
 	}
 	defer stmt.Close()
 	n := 0
-	for _, u := range updates {
+	for i, u := range updates {
+		if i%16 == 15 {
+			runtime.Gosched() // a background batch: let requests in between
+		}
 		res, err := stmt.ExecContext(ctx, u.To.Ciphertext, u.To.Version, u.UserID, u.From)
 		if err != nil {
 			return 0, mapErr("update keys", err)

@@ -218,10 +218,12 @@ func (s *scenarios) rotation(ctx context.Context, bin, work string, env []string
 	}()
 	time.Sleep(200 * time.Millisecond)
 	req, _ := jsonRequest("POST", "http://"+srv.Addr+"/rotate-master-key", users[0].Token, nil)
+	stopProfile := srv.profile(s.o.profile, "rotation", s.o.duration)
 	start := time.Now()
 	res, err := http.DefaultClient.Do(req)
 	took := time.Since(start)
 	cancel()
+	stopProfile()
 	wg.Wait()
 	if err != nil {
 		return err

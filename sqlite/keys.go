@@ -12,7 +12,11 @@ import (
 // UserKey returns the user's wrapped data key, or KindNotFound.
 func (db *DB) UserKey(ctx context.Context, userID string) (strongroom.WrappedKey, error) {
 	var k strongroom.WrappedKey
-	err := db.userKey.QueryRowContext(ctx, userID).Scan(&k.Ciphertext, &k.Version)
+	qctx, err := indexed(ctx)
+	if err != nil {
+		return k, mapErr("read user key", err)
+	}
+	err = db.userKey.QueryRowContext(qctx, userID).Scan(&k.Ciphertext, &k.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, notFound("user key")
 	}

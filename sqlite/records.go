@@ -25,7 +25,11 @@ func scanRecord(s scanner) (*strongroom.Record, error) {
 
 // Record returns one of the user's records, or KindNotFound.
 func (db *DB) Record(ctx context.Context, userID, id string) (*strongroom.Record, error) {
-	r, err := scanRecord(db.record.QueryRowContext(ctx, id, userID))
+	qctx, err := indexed(ctx)
+	if err != nil {
+		return nil, mapErr("read record", err)
+	}
+	r, err := scanRecord(db.record.QueryRowContext(qctx, id, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("record")
 	}
@@ -37,7 +41,11 @@ func (db *DB) Record(ctx context.Context, userID, id string) (*strongroom.Record
 
 // Records returns the user's records, oldest first.
 func (db *DB) Records(ctx context.Context, userID string) ([]*strongroom.Record, error) {
-	rows, err := db.records.QueryContext(ctx, userID)
+	qctx, err := indexed(ctx)
+	if err != nil {
+		return nil, mapErr("list records", err)
+	}
+	rows, err := db.records.QueryContext(qctx, userID)
 	if err != nil {
 		return nil, mapErr("list records", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -163,30 +164,33 @@ func (p *proc) stats() serverStats {
 	return s
 }
 
-// profile fetches the server's CPU profile over most of d into dir (if
-// set); the returned func waits for it.
+// profile fetches the server's CPU profile and its allocations over most
+// of d into dir (if set); the returned func waits for them.
 func (p *proc) profile(dir, name string, d time.Duration) func() {
 	if dir == "" {
 		return func() {}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		secs := max(1, int(d.Seconds())-1)
-		r, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.Debug, secs))
-		if err != nil {
-			return
-		}
-		defer r.Body.Close()
-		_ = os.MkdirAll(dir, 0o755)
-		f, err := os.Create(filepath.Join(dir, "cpu-"+name+".pprof"))
-		if err != nil {
-			return
-		}
-		defer f.Close()
-		_, _ = io.Copy(f, r.Body)
-	}()
-	return func() { <-done }
+	secs := max(1, int(d.Seconds())-1)
+	var wg sync.WaitGroup
+	for kind, file := range map[string]string{"profile": "cpu", "allocs": "allocs"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", p.Debug, kind, secs))
+			if err != nil {
+				return
+			}
+			defer r.Body.Close()
+			_ = os.MkdirAll(dir, 0o755)
+			f, err := os.Create(filepath.Join(dir, file+"-"+name+".pprof"))
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			_, _ = io.Copy(f, r.Body)
+		}()
+	}
+	return wg.Wait
 }
 
 // cpuSeconds returns the CPU time (user + system) the process pid has used.

@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/internal/pace"
 )
 
 var _ strongroom.KeyManager = (*KMS)(nil)
@@ -167,10 +167,9 @@ func (k *KMS) Rewrap(ctx context.Context, keys []strongroom.UserKey) ([]strongro
 	v, kek := k.newest, k.keys[k.newest]
 	k.mu.RUnlock()
 	out := make([]strongroom.WrappedKey, len(keys))
+	pacer := pace.New(16, 3) // a rotation's batch: background work, requests first
 	for i, uk := range keys {
-		if i%16 == 15 {
-			runtime.Gosched() // a background batch: let requests in between
-		}
+		pacer.Step()
 		dek, err := k.Unwrap(ctx, uk.UserID, uk.Key)
 		if err != nil {
 			return nil, err

@@ -5,18 +5,18 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
-	"time"
 
 	"golang.org/x/crypto/blowfish"
+
+	"github.com/strongroom/strongroom/internal/pace"
 )
 
 // This is bcrypt ($2a$, as golang.org/x/crypto/bcrypt computes it, and
 // byte-for-byte the same hashes: the tests check both ways), with one
-// change: the expensive key schedule yields the processor every few rounds
-// (about 0.2 ms at cost 12), and backs off when the yield shows that other
-// work is waiting. x/crypto/bcrypt runs its 2^cost rounds
+// change: the expensive key schedule is paced (internal/pace): it yields
+// the processor every few rounds (about 0.2 ms at cost 12), and backs off
+// when other work is waiting. x/crypto/bcrypt runs its 2^cost rounds
 // without a scheduling point, so each hash holds a Go P for up to 10 ms
 // between the runtime's forced preemptions, and a request landing on that
 // P waits behind it. Yielding lets the server run with one P per core and
@@ -29,17 +29,13 @@ const (
 	// bcrypt does.
 	hashBytes = 23
 	saltBytes = 16
-	// Rounds between yields: a yield costs a few microseconds when nothing
-	// else is runnable, so yielding every round made a hash 18% slower;
-	// every fourth round costs 2-3%.
-	yieldEvery = 4
-	// A yield that took longer than busy found other goroutines waiting
-	// for the processor; the hash then sleeps backoff times as long as it
-	// just ran, so under contention hashing takes about a tenth of a
-	// core per slot (what a nice-10 thread would get from the kernel) and
-	// ordinary requests keep the rest. Uncontended, it never sleeps.
-	busy    = 50 * time.Microsecond
-	backoff = 9
+	// The key schedule yields every paceEvery rounds (a yield costs a
+	// few microseconds when nothing else is runnable: every round made a
+	// hash 18% slower, every fourth costs 2-3%) and under contention
+	// takes about a tenth of a core per hashing slot, what a nice-10
+	// thread gets from the kernel.
+	paceEvery   = 4
+	paceBackoff = 9
 )
 
 var (
@@ -107,19 +103,11 @@ func bcryptSum(key []byte, cost int, salt []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	chunk := time.Now()
+	pacer := pace.New(paceEvery, paceBackoff)
 	for i := uint64(0); i < 1<<cost; i++ {
 		blowfish.ExpandKey(ckey, c)
 		blowfish.ExpandKey(salt, c)
-		if i%yieldEvery == yieldEvery-1 {
-			ran := time.Since(chunk)
-			t := time.Now()
-			runtime.Gosched()
-			if time.Since(t) > busy {
-				time.Sleep(backoff * ran)
-			}
-			chunk = time.Now()
-		}
+		pacer.Step()
 	}
 	data := append([]byte(nil), magic...)
 	for i := 0; i < len(data); i += 8 {

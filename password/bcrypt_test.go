@@ -2,9 +2,7 @@ package password
 
 import (
 	"crypto/rand"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -83,34 +81,5 @@ func TestBcryptMalformed(t *testing.T) {
 		if ok, err := bcryptCompare(prefix+good[3:], []byte("allmine")); err != nil || !ok {
 			t.Errorf("%s: %v, %v", prefix, ok, err)
 		}
-	}
-}
-
-// With one P, a goroutine gets a turn every few rounds of a hash rather
-// than only at the runtime's forced preemptions every 10 ms: requests on a
-// P keep moving while that P hashes.
-func TestBcryptYields(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	var turns atomic.Int64
-	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				turns.Add(1)
-				runtime.Gosched()
-			}
-		}
-	}()
-	runtime.Gosched()
-	const cost = 8
-	if _, err := bcryptHash([]byte("key"), cost, make([]byte, saltBytes)); err != nil {
-		t.Fatal(err)
-	}
-	close(stop)
-	if got := turns.Load(); got < 1<<cost/yieldEvery/2 {
-		t.Fatalf("another goroutine ran %d times during %d rounds", got, 1<<cost)
 	}
 }

@@ -4,9 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"runtime"
+	"time"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/internal/pace"
+)
+
+// A rotation's key updates are background work: they yield every
+// rotationPaceEvery keys and, while requests are waiting, take about a
+// quarter of a core.
+const (
+	rotationPaceEvery   = 16
+	rotationPaceBackoff = 3
 )
 
 // UserKey returns the user's wrapped data key, or KindNotFound.
@@ -58,17 +67,17 @@ func (db *DB) UpdateKeys(ctx context.Context, updates []strongroom.KeyUpdate) (i
 		return 0, mapErr("update keys", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	stmt, err := tx.PrepareContext(ctx, "UPDATE user_keys SET wrapped_dek = ?, kek_version = ?, updated_at = strftime('%s','now')*1000 WHERE user_id = ? AND kek_version = ?")
+	stmt, err := tx.PrepareContext(ctx, "UPDATE user_keys SET wrapped_dek = ?, kek_version = ?, updated_at = ? WHERE user_id = ? AND kek_version = ?")
 	if err != nil {
 		return 0, mapErr("update keys", err)
 	}
 	defer stmt.Close()
 	n := 0
-	for i, u := range updates {
-		if i%16 == 15 {
-			runtime.Gosched() // a background batch: let requests in between
-		}
-		res, err := stmt.ExecContext(ctx, u.To.Ciphertext, u.To.Version, u.UserID, u.From)
+	now := time.Now().UnixMilli()
+	pacer := pace.New(rotationPaceEvery, rotationPaceBackoff) // a background batch: requests first
+	for _, u := range updates {
+		pacer.Step()
+		res, err := stmt.ExecContext(ctx, u.To.Ciphertext, u.To.Version, now, u.UserID, u.From)
 		if err != nil {
 			return 0, mapErr("update keys", err)
 		}

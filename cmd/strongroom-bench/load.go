@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -23,7 +25,7 @@ type result struct {
 	P50ms    float64 `json:"p50_ms"`
 	P99ms    float64 `json:"p99_ms"`
 	Ratio    float64 `json:"ratio_to_baseline"`
-	Note     string  `json:"note,omitempty"`
+	Note     string  `json:"note,omitempty"` // the first error, if any
 }
 
 func newClient(conc int) *http.Client {
@@ -48,6 +50,7 @@ func run(ctx context.Context, name string, client *http.Client, conc int, d time
 			defer wg.Done()
 			var mine []time.Duration
 			var errs, refused int
+			var firstErr string
 			for i := 0; ctx.Err() == nil; i++ {
 				req, err := mk(w, i)
 				if err != nil {
@@ -59,6 +62,7 @@ func run(ctx context.Context, name string, client *http.Client, conc int, d time
 				if err != nil {
 					if ctx.Err() == nil {
 						errs++
+						firstErr = cmp.Or(firstErr, err.Error())
 					}
 					continue
 				}
@@ -72,12 +76,14 @@ func run(ctx context.Context, name string, client *http.Client, conc int, d time
 					refused++
 				default:
 					errs++
+					firstErr = cmp.Or(firstErr, fmt.Sprintf("%s %s: %d", req.Method, req.URL.Path, r.StatusCode))
 				}
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
 			res.Errors += errs
 			res.Refused += refused
+			res.Note = cmp.Or(res.Note, firstErr)
 			mu.Unlock()
 		}(w)
 	}

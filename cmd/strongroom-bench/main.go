@@ -169,6 +169,11 @@ func printTable(rep *report) {
 		fmt.Fprintf(w, "%s\t%.0f\t%.2f\t%.2f\t%d\t%d\t%.2f\t\n", r.Scenario, r.RPS, r.P50ms, r.P99ms, r.Errors, r.Refused, r.Ratio)
 	}
 	w.Flush()
+	for _, r := range rep.Results {
+		if r.Note != "" {
+			fmt.Printf("%s: first error: %s\n", r.Scenario, r.Note)
+		}
+	}
 	fmt.Println()
 	keys := make([]string, 0, len(rep.Measured))
 	for k := range rep.Measured {

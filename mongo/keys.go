@@ -33,9 +33,11 @@ func below(version int) bson.D {
 	return bson.D{{Key: "kek_version", Value: bson.D{{Key: "$lt", Value: version}}}}
 }
 
-// KeysBelowVersion returns up to limit keys older than version.
+// KeysBelowVersion returns up to limit keys older than version, in the
+// order of the {kek_version, _id} index, so each batch of a rotation starts
+// where the keys still to do begin instead of stepping over the ones done.
 func (db *DB) KeysBelowVersion(ctx context.Context, version, limit int) ([]strongroom.UserKey, error) {
-	cur, err := db.keys.Find(ctx, below(version), options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	cur, err := db.keys.Find(ctx, below(version), options.Find().SetSort(asc("kek_version", "_id")).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, mapErr("keys below version", err)
 	}

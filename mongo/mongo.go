@@ -100,14 +100,16 @@ type index struct {
 	reason string
 }
 
-func (db *DB) ensureIndexes(ctx context.Context) error {
-	asc := func(keys ...string) bson.D {
-		d := bson.D{}
-		for _, k := range keys {
-			d = append(d, bson.E{Key: k, Value: 1})
-		}
-		return d
+// asc is an ascending index key or sort over keys.
+func asc(keys ...string) bson.D {
+	d := bson.D{}
+	for _, k := range keys {
+		d = append(d, bson.E{Key: k, Value: 1})
 	}
+	return d
+}
+
+func (db *DB) ensureIndexes(ctx context.Context) error {
 	named := func(name string) *options.IndexOptionsBuilder { return options.Index().SetName(name) }
 	for _, ix := range []index{
 		{coll: db.users, model: mdb.IndexModel{Keys: asc("username"), Options: named("username_1").SetUnique(true)}},

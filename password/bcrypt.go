@@ -99,6 +99,7 @@ func parseBcrypt(hash string) (cost int, salt []byte, err error) {
 func bcryptSum(key []byte, cost int, salt []byte) ([]byte, error) {
 	// The key's trailing NUL is part of the expansion, as in C bcrypt.
 	ckey := append(key[:len(key):len(key)], 0)
+	defer clear(ckey)
 	c, err := blowfish.NewSaltedCipher(ckey, salt)
 	if err != nil {
 		return nil, err

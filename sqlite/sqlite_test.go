@@ -113,3 +113,30 @@ func TestGroupCommitBatches(t *testing.T) {
 		t.Fatalf("%d records in %d commits: want %d records, in at most %d commits", st.Records, st.Commits, n-4, n/4)
 	}
 }
+
+// The hot reads run without the request's cancellation, but a request that
+// is already over is still refused rather than answered.
+func TestHotReadsRefuseEndedContext(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	u := storetest.MustCreateUser(t, db, "ended")
+	now := time.Now()
+	r := &strongroom.Record{ID: strongroom.NewID(now), UserID: u.ID, DataType: "x", EncryptedValue: "01", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateRecord(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if got, err := db.Record(ended, u.ID, r.ID); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Errorf("Record = %v, %v; want unavailable", got, err)
+	}
+	if got, err := db.Records(ended, u.ID); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Errorf("Records = %v, %v; want unavailable", got, err)
+	}
+	if _, err := db.UserKey(ended, u.ID); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Errorf("UserKey: %v; want unavailable", err)
+	}
+	if got, err := db.Record(ctx, u.ID, r.ID); err != nil || got.ID != r.ID {
+		t.Fatalf("Record with a live context = %v, %v", got, err)
+	}
+}

@@ -24,7 +24,7 @@ func startHammer(addr, path string, clients, users int, d time.Duration) (*exec.
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(self, "-hammer", addr, path, strconv.Itoa(clients), strconv.Itoa(users), d.String())
+	cmd := floodCommand(self, "-hammer", addr, path, strconv.Itoa(clients), strconv.Itoa(users), d.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

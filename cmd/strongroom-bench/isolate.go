@@ -12,8 +12,12 @@ import (
 // (taskset), so the load, including a flood of logins, does not take its
 // own CPU from the server under test: on a real deployment the clients'
 // CPU is not the server's. The harness re-executes itself pinned to the
-// lower half of the CPUs and pins the servers it starts to the upper half.
-const serverCPUsEnv = "STRONGROOM_BENCH_SERVER_CPUS"
+// lower half of the CPUs and pins the servers it starts to the upper half;
+// with four CPUs or more the login flood gets CPUs of its own as well.
+const (
+	serverCPUsEnv = "STRONGROOM_BENCH_SERVER_CPUS"
+	floodCPUsEnv  = "STRONGROOM_BENCH_FLOOD_CPUS"
+)
 
 // isolate re-executes the harness pinned, and reports whether it did (the
 // caller then exits with the child's status).
@@ -25,18 +29,32 @@ func isolate() (bool, error) {
 	if n < 2 {
 		return false, fmt.Errorf("-isolate needs at least 2 CPUs")
 	}
-	gen, srv := cpuRange(0, n/2), cpuRange(n/2, n)
+	readers, flood, srv := splitCPUs(n)
 	self, err := os.Executable()
 	if err != nil {
 		return false, err
 	}
-	cmd := exec.Command("taskset", append([]string{"-c", gen, self}, os.Args[1:]...)...)
-	cmd.Env = append(os.Environ(), serverCPUsEnv+"="+srv)
+	cmd := exec.Command("taskset", append([]string{"-c", readers, self}, os.Args[1:]...)...)
+	cmd.Env = append(os.Environ(), serverCPUsEnv+"="+srv, floodCPUsEnv+"="+flood)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return true, err
 	}
 	return true, nil
+}
+
+// splitCPUs gives the servers the upper half of n CPUs and the load
+// generators the lower half; with four CPUs or more the login flood gets
+// the upper half of the generators' share, so the readers' own latency is
+// not measured on a CPU the flood saturates.
+func splitCPUs(n int) (readers, flood, servers string) {
+	gen := n / 2
+	servers = cpuRange(gen, n)
+	if gen < 2 {
+		all := cpuRange(0, gen)
+		return all, all, servers
+	}
+	return cpuRange(0, gen/2), cpuRange(gen/2, gen), servers
 }
 
 func cpuRange(from, to int) string {
@@ -53,6 +71,14 @@ func cpuRange(from, to int) string {
 // serverCommand runs name with args, pinned to the server CPUs under -isolate.
 func serverCommand(name string, args ...string) *exec.Cmd {
 	if cpus := os.Getenv(serverCPUsEnv); cpus != "" {
+		return exec.Command("taskset", append([]string{"-c", cpus, name}, args...)...)
+	}
+	return exec.Command(name, args...)
+}
+
+// floodCommand runs name with args, pinned to the flood's CPUs under -isolate.
+func floodCommand(name string, args ...string) *exec.Cmd {
+	if cpus := os.Getenv(floodCPUsEnv); cpus != "" {
 		return exec.Command("taskset", append([]string{"-c", cpus, name}, args...)...)
 	}
 	return exec.Command(name, args...)

@@ -60,16 +60,22 @@ func (s *Service) SetupTOTP(ctx context.Context, p *Principal) (secret, url stri
 	return secret, url, nil
 }
 
+// pendingTOTPSecret is the secret of the user's authenticator setup in
+// progress, or KindNotFound.
+func (s *Service) pendingTOTPSecret(ctx context.Context, u *strongroom.User) (string, error) {
+	if u.TOTPPendingSecret == "" {
+		return "", strongroom.Errorf(strongroom.KindNotFound, "no authenticator setup in progress: POST /2fa/totp/setup first")
+	}
+	return s.openTOTPSecret(ctx, u.ID, u.TOTPPendingSecret)
+}
+
 // TOTPQRCode returns the pending setup's otpauth:// URL as a PNG QR code.
 func (s *Service) TOTPQRCode(ctx context.Context, p *Principal) ([]byte, error) {
 	u, err := s.principalUser(ctx, p, "")
 	if err != nil {
 		return nil, err
 	}
-	if u.TOTPPendingSecret == "" {
-		return nil, strongroom.Errorf(strongroom.KindNotFound, "no authenticator setup in progress: POST /2fa/totp/setup first")
-	}
-	secret, err := s.openTOTPSecret(ctx, u.ID, u.TOTPPendingSecret)
+	secret, err := s.pendingTOTPSecret(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +107,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, code st
 	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
 		return nil, err
 	}
-	if u.TOTPPendingSecret == "" {
-		return nil, strongroom.Errorf(strongroom.KindNotFound, "no authenticator setup in progress: POST /2fa/totp/setup first")
-	}
-	secret, err := s.openTOTPSecret(ctx, u.ID, u.TOTPPendingSecret)
+	secret, err := s.pendingTOTPSecret(ctx, u)
 	if err != nil {
 		return nil, err
 	}

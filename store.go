@@ -23,11 +23,16 @@ type Store interface {
 	Close() error
 }
 
-// Lockout is the login lockout policy: after MaxFailures consecutive
-// failures the account is locked until Window has passed since the last one.
+// Lockout is a lockout policy: after MaxFailures consecutive failures the
+// account is locked until Window has passed since the last one.
 type Lockout struct {
 	MaxFailures int
 	Window      time.Duration
+}
+
+// Locked reports whether failures, the newest at last, lock at now.
+func (p Lockout) Locked(failures int, last, now time.Time) bool {
+	return failures >= p.MaxFailures && last.After(now.Add(-p.Window))
 }
 
 // UserStore keeps accounts.
@@ -42,13 +47,27 @@ type UserStore interface {
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	UserByID(ctx context.Context, id string) (*User, error)
 	// ClaimLoginAttempt counts one failure before the password is checked,
-	// in one atomic update, so parallel guesses cannot exceed the limit. It
-	// returns KindLocked, with RetryAfter, if the account is locked.
-	ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, policy Lockout) error
+	// in one atomic update, so parallel guesses cannot exceed the limit, and
+	// returns the count with this one. It returns KindLocked, with
+	// RetryAfter, if the account is locked.
+	ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, policy Lockout) (int, error)
+	// ClaimUnknownLoginAttempt is ClaimLoginAttempt for a username that
+	// names no account, so an unknown name locks exactly like a known one.
+	ClaimUnknownLoginAttempt(ctx context.Context, username string, now time.Time, policy Lockout) error
 	// ResetLoginFailures clears the failure count after a correct password.
 	ResetLoginFailures(ctx context.Context, userID string) error
-	// SetSecondFactors writes the user's second-factor settings.
-	SetSecondFactors(ctx context.Context, userID string, f SecondFactors) error
+	// ClaimSecondFactorAttempt counts one failed second factor before the
+	// code is checked, like ClaimLoginAttempt, except that the count is
+	// forgotten only by ResetSecondFactorFailures, never by time: once
+	// locked, each further failure after the window locks again.
+	ClaimSecondFactorAttempt(ctx context.Context, userID string, now time.Time, policy Lockout) (int, error)
+	// ResetSecondFactorFailures clears that count after a correct factor.
+	ResetSecondFactorFailures(ctx context.Context, userID string) error
+	// SetSecondFactors writes the user's second-factor settings, only if
+	// they are still at version from (User.FactorsVersion), and moves the
+	// version on: KindConflict otherwise, so two changes made from the same
+	// read cannot silently undo each other.
+	SetSecondFactors(ctx context.Context, userID string, from int64, f SecondFactors) error
 	// UseTOTPStep records that a TOTP code of step was accepted, only if no
 	// code of that step or a later one was: KindConflict otherwise, so a
 	// code is accepted once, even by parallel requests.
@@ -90,6 +109,10 @@ var (
 	ErrEmailTaken    = &Error{Kind: KindConflict, Message: "email already registered"}
 )
 
+// ErrFactorsChanged refuses a change to the second factors made from a
+// read that another change has overtaken.
+var ErrFactorsChanged = &Error{Kind: KindConflict, Message: "the two-factor settings changed meanwhile; reload and try again"}
+
 // ErrStaleKey refuses a data key wrapped under a master-key version that a
 // rotation has moved past; wrap it again and retry.
 var ErrStaleKey = &Error{Kind: KindConflict, Message: "data key wrapped under an old master key version"}
@@ -126,17 +149,24 @@ type Purpose string
 const (
 	PurposeLogin  Purpose = "login"  // second step of a login, after the password
 	PurposeEnroll Purpose = "enroll" // turning email 2FA on, with a bearer token
+	PurposeUnlock Purpose = "unlock" // lifting a login lockout with a mailed code
 )
 
-// Challenge is a pending one-time code. Only its keyed hash is stored.
+// Challenge is a pending one-time code. Only keyed hashes are stored.
 type Challenge struct {
-	ID        string
-	UserID    string
-	Purpose   Purpose
-	CodeHash  string
-	Attempts  int
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	ID      string
+	UserID  string
+	Purpose Purpose
+	// CodeHash is the keyed hash of a mailed 6-digit code; "" when no code
+	// was mailed (then no code matches).
+	CodeHash string
+	// LookupHash is the keyed hash of what a client presents to name the
+	// challenge (a login challenge, an unlock code); "" if it has none.
+	// Unique among live challenges.
+	LookupHash string
+	Attempts   int
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // ChallengeStore keeps one-time-code challenges, at most one per user and
@@ -147,6 +177,9 @@ type ChallengeStore interface {
 	// Challenge returns the user's live challenge of that purpose, or
 	// KindNotFound if none is live at now.
 	Challenge(ctx context.Context, userID string, purpose Purpose, now time.Time) (*Challenge, error)
+	// ChallengeByLookup returns the live challenge with that LookupHash, or
+	// KindNotFound.
+	ChallengeByLookup(ctx context.Context, lookupHash string, now time.Time) (*Challenge, error)
 	// ClaimChallengeAttempt counts one try before the code is compared, in
 	// one atomic update; KindNotFound if the challenge is gone, expired or
 	// has used up max tries.

@@ -25,6 +25,13 @@ type User struct {
 	TOTPEnabled           bool   // an authenticator app is a second factor
 	TOTPPendingSecret     string // encrypted: a setup not yet confirmed
 	TOTPLastStep          int64  // the last TOTP step accepted, against replay
+	// FactorsVersion counts changes to the second-factor settings, so a
+	// change made from a stale read is refused instead of undoing another.
+	FactorsVersion int64
+	// SecondFactorFailures counts failed second factors in a row;
+	// LastSecondFactorFailure is the newest (zero if none).
+	SecondFactorFailures    int
+	LastSecondFactorFailure time.Time
 }
 
 // SecondFactors are a user's second-factor settings, written together;

@@ -27,12 +27,18 @@ type (
 		DataType string `json:"data_type" maxLength:"64" example:"card_number"`
 		Value    string `json:"value" maxLength:"16384" example:"1234567812345678" doc:"a card_number is exactly 16 digits"`
 	}
-	usernameBody struct {
-		Username string `json:"username" maxLength:"64" example:"testuser"`
+	sendOTPBody struct {
+		Username  string `json:"username" maxLength:"64" example:"testuser"`
+		Challenge string `json:"challenge,omitempty" maxLength:"64" doc:"without a bearer token: the challenge /login answered"`
 	}
 	otpBody struct {
+		Username  string `json:"username" maxLength:"64" example:"testuser"`
+		OTP       string `json:"otp" maxLength:"16" example:"123456" doc:"6 digits, or a recovery code"`
+		Challenge string `json:"challenge,omitempty" maxLength:"64" doc:"without a bearer token: the challenge /login answered"`
+	}
+	unlockBody struct {
 		Username string `json:"username" maxLength:"64" example:"testuser"`
-		OTP      string `json:"otp" maxLength:"16" example:"123456" doc:"6 digits, or a recovery code"`
+		Code     string `json:"code" maxLength:"16" example:"ABCDE-FGHIJ" doc:"the unlock code mailed when the account locked"`
 	}
 
 	messageOut struct {
@@ -43,7 +49,8 @@ type (
 	tokenBody struct {
 		AccessToken       string `json:"access_token,omitempty" doc:"present when the login is complete"`
 		TokenType         string `json:"token_type,omitempty" example:"bearer"`
-		TwoFactorRequired bool   `json:"two_factor_required,omitempty" doc:"true when a code was mailed and /verify-otp must follow"`
+		TwoFactorRequired bool   `json:"two_factor_required,omitempty" doc:"true when /verify-otp must follow, with the challenge"`
+		Challenge         string `json:"challenge,omitempty" doc:"with two_factor_required: binds /verify-otp and /send-otp to this login; single use, valid 5 minutes"`
 		Message           string `json:"message,omitempty"`
 	}
 	tokenOut struct{ Body tokenBody }
@@ -112,9 +119,11 @@ func (s *Server) routes() {
 
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "login", Method: http.MethodPost, Path: "/login", Tags: []string{"accounts"},
-		Summary:     "Log in with username and password",
-		Description: "Answers a bearer token, or, for an account with two-factor authentication, `{\"two_factor_required\": true}` after mailing a code for /verify-otp.",
-		Errors:      e(c401, c422, c429, c503),
+		Summary: "Log in with username and password",
+		Description: "Answers a bearer token, or, for an account with two-factor authentication, `{\"two_factor_required\": true, \"challenge\": ...}` " +
+			"(after mailing a code, if email is a factor): send the challenge with the code to /verify-otp. Unknown usernames and wrong passwords " +
+			"answer alike; five failures in a row lock the name for 15 minutes (429 with Retry-After) and mail the owner an unlock code for /unlock.",
+		Errors: e(c401, c422, c429, c503),
 	}), func(ctx context.Context, in *struct{ Body loginBody }) (*tokenOut, error) {
 		res, err := s.svc.Login(ctx, client(ctx), in.Body.Username, in.Body.Password)
 		if err != nil {
@@ -125,7 +134,7 @@ func (s *Server) routes() {
 			if res.CodeMailed {
 				msg = "OTP sent to your email"
 			}
-			return &tokenOut{Body: tokenBody{TwoFactorRequired: true, Message: msg}}, nil
+			return &tokenOut{Body: tokenBody{TwoFactorRequired: true, Challenge: res.Challenge, Message: msg}}, nil
 		}
 		return token(res.Token), nil
 	})
@@ -133,18 +142,19 @@ func (s *Server) routes() {
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "send-otp", Method: http.MethodPost, Path: "/send-otp", Tags: []string{"two-factor"},
 		Summary: "Mail a one-time code",
-		Description: "With a bearer token: starts email two-factor enrollment for that user. Without: re-sends the code of a login " +
-			"whose password was accepted. The answer is the same whether or not the user exists.",
-		Errors: e(c401, c403, c422, c429, c503),
+		Description: "With a bearer token: mails a code for email two-factor enrollment (or to confirm a change) to that user. " +
+			"Without: re-sends the code of the login that `challenge` names; without a valid challenge it is refused (401), " +
+			"the same whether or not the user exists, and nothing is sent.",
+		Errors: e(c401, c403, c409, c422, c429, c503),
 	}), func(ctx context.Context, in *struct {
 		Bearer
-		Body usernameBody
+		Body sendOTPBody
 	}) (*messageOut, error) {
 		p, err := s.optionalPrincipal("send-otp", in.Bearer)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.svc.SendOTP(ctx, p, client(ctx), in.Body.Username); err != nil {
+		if err := s.svc.SendOTP(ctx, p, client(ctx), in.Body.Username, in.Body.Challenge); err != nil {
 			return nil, httpError(s.log, "send-otp", err)
 		}
 		return message("OTP sent to your email"), nil
@@ -154,9 +164,11 @@ func (s *Server) routes() {
 		OperationID: "verify-otp", Method: http.MethodPost, Path: "/verify-otp", Tags: []string{"two-factor"},
 		Summary: "Check a second factor and get a token",
 		Description: "With a bearer token: completes email enrollment and turns two-factor authentication on. Without: completes " +
-			"a login whose password was accepted, with the mailed code, an authenticator-app code or a recovery code (XXXXX-XXXXX). " +
-			"Every code works once; five wrong tries burn the login.",
-		Errors: e(c401, c403, c422, c503),
+			"the login that `challenge` names (its password was accepted), with the mailed code, an authenticator-app code or a recovery " +
+			"code (XXXXX-XXXXX); without a valid challenge no code is looked at (401, the same whether or not the user exists). " +
+			"Every code works once; five wrong tries burn the login; ten wrong second factors in a row lock the second step " +
+			"for 15 minutes (429) and mail the owner.",
+		Errors: e(c401, c403, c409, c422, c429, c503),
 	}), func(ctx context.Context, in *struct {
 		Bearer
 		Body otpBody
@@ -165,11 +177,24 @@ func (s *Server) routes() {
 		if err != nil {
 			return nil, err
 		}
-		tok, err := s.svc.VerifyOTP(ctx, p, client(ctx), in.Body.Username, in.Body.OTP)
+		tok, err := s.svc.VerifyOTP(ctx, p, client(ctx), in.Body.Username, in.Body.Challenge, in.Body.OTP)
 		if err != nil {
 			return nil, httpError(s.log, "verify-otp", err)
 		}
 		return token(tok), nil
+	})
+
+	huma.Register(s.api, s.register(huma.Operation{
+		OperationID: "unlock", Method: http.MethodPost, Path: "/unlock", Tags: []string{"accounts"},
+		Summary: "Lift a login lockout with the mailed unlock code",
+		Description: "When an account locks after failed logins, its owner is mailed a single-use code, valid 15 minutes. " +
+			"A wrong code and an unknown username answer alike.",
+		Errors: e(c401, c422, c429, c503),
+	}), func(ctx context.Context, in *struct{ Body unlockBody }) (*messageOut, error) {
+		if err := s.svc.Unlock(ctx, client(ctx), in.Body.Username, in.Body.Code); err != nil {
+			return nil, httpError(s.log, "unlock", err)
+		}
+		return message("Account unlocked"), nil
 	})
 
 	s.recordRoutes(e(c401, c422, c503), e(c401, c404, c422, c503))

@@ -18,6 +18,10 @@ type (
 		ContentType string `header:"Content-Type"`
 		Body        []byte
 	}
+	setupBody struct {
+		Password string `json:"password" maxLength:"512"`
+		OTP      string `json:"otp,omitempty" maxLength:"16" doc:"required while two-factor authentication is on: an app code, a recovery code, or an email code from /send-otp"`
+	}
 	confirmBody struct {
 		OTP string `json:"otp" maxLength:"16" example:"123456" doc:"the app's current code"`
 	}
@@ -40,15 +44,19 @@ func (s *Server) twoFactorRoutes() {
 	)
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "totp-setup", Method: http.MethodPost, Path: "/2fa/totp/setup", Tags: []string{"two-factor"},
-		Summary:     "Start setting up an authenticator app",
-		Description: "Makes a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s). It takes effect after /2fa/totp/confirm.",
-		Security:    bearerSecurity, Errors: []int{c401, c503},
-	}), func(ctx context.Context, in *struct{ Bearer }) (*totpSetupOut, error) {
+		Summary: "Start setting up an authenticator app",
+		Description: "Makes a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s). It takes effect after /2fa/totp/confirm. " +
+			"Needs the password and, while a second factor is on, a current one: a bearer token alone cannot replace the authenticator.",
+		Security: bearerSecurity, Errors: []int{c401, c403, c409, c422, c429, c503},
+	}), func(ctx context.Context, in *struct {
+		Bearer
+		Body setupBody
+	}) (*totpSetupOut, error) {
 		p, err := s.principal("totp-setup", in.Bearer)
 		if err != nil {
 			return nil, err
 		}
-		secret, url, err := s.svc.SetupTOTP(ctx, p)
+		secret, url, err := s.svc.SetupTOTP(ctx, p, client(ctx), in.Body.Password, in.Body.OTP)
 		if err != nil {
 			return nil, httpError(s.log, "totp-setup", err)
 		}
@@ -77,8 +85,8 @@ func (s *Server) twoFactorRoutes() {
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "totp-confirm", Method: http.MethodPost, Path: "/2fa/totp/confirm", Tags: []string{"two-factor"},
 		Summary:     "Turn the authenticator app on with a correct code",
-		Description: "Answers 10 single-use recovery codes, shown this once and stored only hashed.",
-		Security:    bearerSecurity, Errors: []int{c401, c404, c422, c429, c503},
+		Description: "Answers 10 single-use recovery codes, shown this once and stored only hashed. The owner is mailed a notice.",
+		Security:    bearerSecurity, Errors: []int{c401, c404, c409, c422, c429, c503},
 	}), func(ctx context.Context, in *struct {
 		Bearer
 		Body confirmBody
@@ -99,7 +107,7 @@ func (s *Server) twoFactorRoutes() {
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "2fa-disable", Method: http.MethodPost, Path: "/2fa/disable", Tags: []string{"two-factor"},
 		Summary:     "Turn two-factor authentication off",
-		Description: "Needs the current password and a valid second factor. Deletes the recovery codes.",
+		Description: "Needs the current password and a valid second factor. Deletes the recovery codes. The owner is mailed a notice.",
 		Security:    bearerSecurity, Errors: []int{c401, c403, c409, c422, c429, c503},
 	}), func(ctx context.Context, in *struct {
 		Bearer

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -21,9 +22,11 @@ type challengeDoc struct {
 	UserID      bson.ObjectID `bson:"user_id"`
 	Purpose     string        `bson:"purpose"`
 	CodeHash    string        `bson:"code_hash"`
-	Attempts    int32         `bson:"attempts"`
-	CreatedAt   time.Time     `bson:"created_at"`
-	ExpiresAt   time.Time     `bson:"expires_at"`
+	// LookupHash is unique: a challenge without one gets "none:" and its id.
+	LookupHash string    `bson:"lookup_hash"`
+	Attempts   int32     `bson:"attempts"`
+	CreatedAt  time.Time `bson:"created_at"`
+	ExpiresAt  time.Time `bson:"expires_at"`
 }
 
 // PutChallenge replaces the user's challenge of that purpose, and deletes
@@ -37,24 +40,48 @@ func (db *DB) PutChallenge(ctx context.Context, c *strongroom.Challenge) error {
 		return mapErr("put challenge", err)
 	}
 	doc := challengeDoc{Key: c.UserID + ":" + string(c.Purpose), ChallengeID: c.ID, UserID: uid, Purpose: string(c.Purpose),
-		CodeHash: c.CodeHash, Attempts: int32(c.Attempts), CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
+		CodeHash: c.CodeHash, LookupHash: c.LookupHash, Attempts: int32(c.Attempts), CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
+	if doc.LookupHash == "" {
+		doc.LookupHash = noLookup + c.ID
+	}
 	_, err = db.challenges.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.Key}}, doc, options.Replace().SetUpsert(true))
 	return mapErr("put challenge", err)
 }
 
-// Challenge returns the user's live challenge of that purpose.
-func (db *DB) Challenge(ctx context.Context, userID string, purpose strongroom.Purpose, now time.Time) (*strongroom.Challenge, error) {
+// noLookup prefixes the lookup_hash of a challenge that has none (a hex
+// hash never starts with it).
+const noLookup = "none:"
+
+func (db *DB) findChallenge(ctx context.Context, filter bson.D) (*strongroom.Challenge, error) {
 	var d challengeDoc
-	err := db.challenges.FindOne(ctx, bson.D{{Key: "_id", Value: userID + ":" + string(purpose)},
-		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}}).Decode(&d)
+	err := db.challenges.FindOne(ctx, filter).Decode(&d)
 	if errors.Is(err, mdb.ErrNoDocuments) {
 		return nil, notFound("challenge")
 	}
 	if err != nil {
 		return nil, mapErr("read challenge", err)
 	}
-	return &strongroom.Challenge{ID: d.ChallengeID, UserID: d.UserID.Hex(), Purpose: strongroom.Purpose(d.Purpose), CodeHash: d.CodeHash,
-		Attempts: int(d.Attempts), CreatedAt: utc(d.CreatedAt), ExpiresAt: utc(d.ExpiresAt)}, nil
+	c := &strongroom.Challenge{ID: d.ChallengeID, UserID: d.UserID.Hex(), Purpose: strongroom.Purpose(d.Purpose), CodeHash: d.CodeHash,
+		LookupHash: d.LookupHash, Attempts: int(d.Attempts), CreatedAt: utc(d.CreatedAt), ExpiresAt: utc(d.ExpiresAt)}
+	if strings.HasPrefix(c.LookupHash, noLookup) {
+		c.LookupHash = ""
+	}
+	return c, nil
+}
+
+// Challenge returns the user's live challenge of that purpose.
+func (db *DB) Challenge(ctx context.Context, userID string, purpose strongroom.Purpose, now time.Time) (*strongroom.Challenge, error) {
+	return db.findChallenge(ctx, bson.D{{Key: "_id", Value: userID + ":" + string(purpose)},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}})
+}
+
+// ChallengeByLookup returns the live challenge with that lookup hash.
+func (db *DB) ChallengeByLookup(ctx context.Context, lookupHash string, now time.Time) (*strongroom.Challenge, error) {
+	if lookupHash == "" || strings.HasPrefix(lookupHash, noLookup) {
+		return nil, notFound("challenge")
+	}
+	return db.findChallenge(ctx, bson.D{{Key: "lookup_hash", Value: lookupHash},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}})
 }
 
 // ClaimChallengeAttempt counts one try, only while the challenge is live

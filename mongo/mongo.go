@@ -37,6 +37,7 @@ const (
 	Challenges    = "otp_challenges"
 	Rotation      = "key_rotation"
 	Settings      = "settings"
+	LoginFailures = "login_failures"
 )
 
 // DB is the MongoDB store.
@@ -45,7 +46,7 @@ type DB struct {
 	db     *mdb.Database
 	log    *slog.Logger
 
-	users, data, keys, challenges, rotation, settings, locks, recovery *mdb.Collection
+	users, data, keys, challenges, rotation, settings, locks, recovery, failures *mdb.Collection
 }
 
 // Open connects to the server at url, uses database name, and creates the
@@ -72,7 +73,7 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		client: client, db: d, log: log,
 		users: d.Collection(Users), data: d.Collection(SensitiveData), keys: d.Collection(UserKeys),
 		challenges: d.Collection(Challenges), rotation: d.Collection(Rotation), settings: d.Collection(Settings),
-		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes),
+		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes), failures: d.Collection(LoginFailures),
 	}
 	if err := db.ensureIndexes(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
@@ -111,13 +112,20 @@ func asc(keys ...string) bson.D {
 
 func (db *DB) ensureIndexes(ctx context.Context) error {
 	named := func(name string) *options.IndexOptionsBuilder { return options.Index().SetName(name) }
+	// Codes from before lookup_hash existed (they live 5 minutes) would
+	// collide in its unique index: they are dropped.
+	if _, err := db.challenges.DeleteMany(ctx, bson.D{{Key: "lookup_hash", Value: bson.D{{Key: "$exists", Value: false}}}}); err != nil {
+		return mapErr("drop old challenges", err)
+	}
 	for _, ix := range []index{
 		{coll: db.users, model: mdb.IndexModel{Keys: asc("username"), Options: named("username_1").SetUnique(true)}},
 		{coll: db.users, model: mdb.IndexModel{Keys: asc("email"), Options: named("email_1").SetUnique(true)}},
 		{coll: db.data, model: mdb.IndexModel{Keys: asc("user_id", "created_at", "_id"), Options: named("user_id_1_created_at_1__id_1")}},
 		{coll: db.keys, model: mdb.IndexModel{Keys: asc("kek_version", "_id"), Options: named("kek_version_1__id_1")}},
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("challenge_id"), Options: named("challenge_id_1").SetUnique(true)}},
+		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("lookup_hash"), Options: named("lookup_hash_1").SetUnique(true)}},
 		{coll: db.recovery, model: mdb.IndexModel{Keys: asc("user_id"), Options: named("user_id_1")}},
+		{coll: db.failures, model: mdb.IndexModel{Keys: asc("last_failed_attempt_time"), Options: named("last_failed_attempt_time_1")}},
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_ttl").SetExpireAfterSeconds(0)}, ttl: true},
 	} {
 		_, err := ix.coll.Indexes().CreateOne(ctx, ix.model)

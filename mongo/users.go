@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/strongroom/strongroom"
 )
@@ -28,6 +29,9 @@ type userDoc struct {
 	TOTPEnabled           bool          `bson:"totp_enabled"`
 	TOTPPendingSecret     *string       `bson:"totp_pending_secret"`
 	TOTPLastStep          int64         `bson:"totp_last_step"`
+	FactorsVersion        int64         `bson:"factors_version"`
+	OTPFailedAttempts     int32         `bson:"otp_failed_attempts"`
+	OTPLastFailedAttempt  *time.Time    `bson:"otp_last_failed_attempt_time"`
 }
 
 func (d *userDoc) user() *strongroom.User {
@@ -45,6 +49,10 @@ func (d *userDoc) user() *strongroom.User {
 		u.TOTPPendingSecret = *d.TOTPPendingSecret
 	}
 	u.EmailOTPEnabled, u.TOTPEnabled, u.TOTPLastStep = d.EmailOTPEnabled, d.TOTPEnabled, d.TOTPLastStep
+	u.FactorsVersion, u.SecondFactorFailures = d.FactorsVersion, int(d.OTPFailedAttempts)
+	if d.OTPLastFailedAttempt != nil {
+		u.LastSecondFactorFailure = utc(*d.OTPLastFailedAttempt)
+	}
 	return u
 }
 
@@ -145,25 +153,103 @@ func (db *DB) UserByID(ctx context.Context, id string) (*strongroom.User, error)
 
 // ClaimLoginAttempt counts a failure up front: a read and a write under
 // the user's lock, so parallel claims never lose a count.
-func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, p strongroom.Lockout) error {
+func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, p strongroom.Lockout) (int, error) {
 	o, err := oid(userID, "user")
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return db.withLock(ctx, "login:"+userID, func() error {
+	var n int
+	err = db.withLock(ctx, "login:"+userID, func() error {
 		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
 		if err != nil {
 			return err
 		}
-		n := u.FailedAttempts + 1
-		if u.LastFailedAttemptTime.IsZero() || !u.LastFailedAttemptTime.After(now.Add(-p.Window)) {
-			n = 1 // the last failure is older than the window: a new count
-		} else if u.FailedAttempts >= p.MaxFailures {
-			return strongroom.LockedUntil(u.LastFailedAttemptTime.Add(p.Window), now)
+		if n, err = claim(u.FailedAttempts, u.LastFailedAttemptTime, now, p, true); err != nil {
+			return err
 		}
 		_, err = db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{
 			{Key: "failed_attempts", Value: int32(n)}, {Key: "last_failed_attempt_time", Value: now}}}})
 		return mapErr("claim login attempt", err)
+	})
+	return n, err
+}
+
+// claim is the lockout rule: the count with one more failure at now, or
+// KindLocked. With expire, a count whose last failure is older than the
+// window starts again.
+func claim(failures int, last, now time.Time, p strongroom.Lockout, expire bool) (int, error) {
+	if p.Locked(failures, last, now) {
+		return 0, strongroom.LockedUntil(last.Add(p.Window), now)
+	}
+	if expire && (last.IsZero() || !last.After(now.Add(-p.Window))) {
+		return 1, nil
+	}
+	return failures + 1, nil
+}
+
+// failureDoc counts failed logins for a name that has no account; _id is
+// the username.
+type failureDoc struct {
+	Username              string    `bson:"_id"`
+	FailedAttempts        int32     `bson:"failed_attempts"`
+	LastFailedAttemptTime time.Time `bson:"last_failed_attempt_time"`
+}
+
+// ClaimUnknownLoginAttempt counts a failure for a name without an account,
+// under the name's lock, and drops counts past the window.
+func (db *DB) ClaimUnknownLoginAttempt(ctx context.Context, username string, now time.Time, p strongroom.Lockout) error {
+	if _, err := db.failures.DeleteMany(ctx, bson.D{{Key: "last_failed_attempt_time", Value: bson.D{{Key: "$lte", Value: now.Add(-p.Window)}}}}); err != nil {
+		return mapErr("claim login attempt", err)
+	}
+	return db.withLock(ctx, "login-name:"+username, func() error {
+		var d failureDoc
+		err := db.failures.FindOne(ctx, bson.D{{Key: "_id", Value: username}}).Decode(&d)
+		if err != nil && !errors.Is(err, mdb.ErrNoDocuments) {
+			return mapErr("claim login attempt", err)
+		}
+		n, err := claim(int(d.FailedAttempts), d.LastFailedAttemptTime, now, p, true)
+		if err != nil {
+			return err
+		}
+		_, err = db.failures.ReplaceOne(ctx, bson.D{{Key: "_id", Value: username}},
+			failureDoc{Username: username, FailedAttempts: int32(n), LastFailedAttemptTime: now}, options.Replace().SetUpsert(true))
+		return mapErr("claim login attempt", err)
+	})
+}
+
+// ClaimSecondFactorAttempt counts a failed second factor up front, under
+// the user's lock; only a reset forgets the count.
+func (db *DB) ClaimSecondFactorAttempt(ctx context.Context, userID string, now time.Time, p strongroom.Lockout) (int, error) {
+	o, err := oid(userID, "user")
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = db.withLock(ctx, "otp-failures:"+userID, func() error {
+		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
+		if err != nil {
+			return err
+		}
+		if n, err = claim(u.SecondFactorFailures, u.LastSecondFactorFailure, now, p, false); err != nil {
+			return err
+		}
+		_, err = db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{
+			{Key: "otp_failed_attempts", Value: int32(n)}, {Key: "otp_last_failed_attempt_time", Value: now}}}})
+		return mapErr("claim second factor attempt", err)
+	})
+	return n, err
+}
+
+// ResetSecondFactorFailures clears the count of failed second factors.
+func (db *DB) ResetSecondFactorFailures(ctx context.Context, userID string) error {
+	o, err := oid(userID, "user")
+	if err != nil {
+		return err
+	}
+	return db.withLock(ctx, "otp-failures:"+userID, func() error {
+		_, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "otp_failed_attempts", Value: bson.D{{Key: "$gt", Value: 0}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "otp_failed_attempts", Value: int32(0)}, {Key: "otp_last_failed_attempt_time", Value: nil}}}})
+		return mapErr("reset second factor failures", err)
 	})
 }
 
@@ -187,24 +273,28 @@ func nullable(s string) any {
 	return s
 }
 
-// SetSecondFactors writes the user's second-factor settings.
-func (db *DB) SetSecondFactors(ctx context.Context, userID string, f strongroom.SecondFactors) error {
+// SetSecondFactors writes the user's second-factor settings if they are
+// still at version from: a read and a write under the user's lock.
+func (db *DB) SetSecondFactors(ctx context.Context, userID string, from int64, f strongroom.SecondFactors) error {
 	o, err := oid(userID, "user")
 	if err != nil {
 		return err
 	}
-	res, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "email_otp_enabled", Value: f.EmailOTP}, {Key: "totp_enabled", Value: f.TOTP},
-		{Key: "totp_secret", Value: nullable(f.TOTPSecret)}, {Key: "totp_pending_secret", Value: nullable(f.TOTPPending)},
-		{Key: "two_factor_enabled", Value: f.EmailOTP || f.TOTP},
-	}}})
-	if err != nil {
+	return db.withLock(ctx, "factors:"+userID, func() error {
+		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
+		if err != nil {
+			return err
+		}
+		if u.FactorsVersion != from {
+			return strongroom.ErrFactorsChanged
+		}
+		_, err = db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}}, bson.D{{Key: "$set", Value: bson.D{
+			{Key: "email_otp_enabled", Value: f.EmailOTP}, {Key: "totp_enabled", Value: f.TOTP},
+			{Key: "totp_secret", Value: nullable(f.TOTPSecret)}, {Key: "totp_pending_secret", Value: nullable(f.TOTPPending)},
+			{Key: "two_factor_enabled", Value: f.EmailOTP || f.TOTP}, {Key: "factors_version", Value: from + 1},
+		}}})
 		return mapErr("set second factors", err)
-	}
-	if res.MatchedCount == 0 {
-		return notFound("user")
-	}
-	return nil
+	})
 }
 
 // UseTOTPStep moves the last accepted step forward, only forward, under

@@ -3,9 +3,12 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/password"
 )
 
@@ -65,18 +68,20 @@ func passwordErr(err error) error {
 	return strongroom.Internal("password", err)
 }
 
-// LoginResult is a token, or the news that a second factor is needed (a
-// code has been mailed).
+// LoginResult is a token, or the news that a second factor is needed.
 type LoginResult struct {
 	Token             string
 	TwoFactorRequired bool
-	CodeMailed        bool // the second factor is a mailed code (else an app or recovery code)
+	// Challenge binds the second step to this login: /verify-otp and
+	// /send-otp without a bearer token need it.
+	Challenge  string
+	CodeMailed bool // the second factor is a mailed code (else an app or recovery code)
 }
 
 // Login checks a password. Unknown users and wrong passwords get the same
-// error after the same work; the lockout counts the attempt before the
-// password is checked. client is the caller's address: a login that mails
-// a code counts against its mail limit.
+// error after the same work, and lock out alike; the lockout counts the
+// attempt before the password is checked. client is the caller's address:
+// a login that mails a code counts against its mail limit.
 func (s *Service) Login(ctx context.Context, client, username, pw string) (LoginResult, error) {
 	// A place in the hashing pool first: when the server is saturated with
 	// logins, the answer is a fast 503 that has cost no store work and has
@@ -87,15 +92,20 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 	}
 	defer slot.Release()
 	username = strongroom.NormalizeUsername(username)
+	now := s.now()
 	u, err := s.store.UserByUsername(ctx, username)
 	if strongroom.IsKind(err, strongroom.KindNotFound) {
+		if err := s.store.ClaimUnknownLoginAttempt(ctx, username, now, s.cfg.Lockout); err != nil {
+			return LoginResult{}, err
+		}
 		slot.VerifyDummy(pw)
 		return LoginResult{}, errLogin
 	}
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if err := s.store.ClaimLoginAttempt(ctx, u.ID, s.now(), s.cfg.Lockout); err != nil {
+	n, err := s.store.ClaimLoginAttempt(ctx, u.ID, now, s.cfg.Lockout)
+	if err != nil {
 		if strongroom.IsKind(err, strongroom.KindLocked) {
 			s.log.Warn("login refused: account locked", "user_id", u.ID)
 		}
@@ -103,27 +113,22 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
 		s.log.Info("login failed: wrong password", "user_id", u.ID)
+		s.passwordFailed(ctx, u, n)
 		return LoginResult{}, errLogin
 	}
 	if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
 		return LoginResult{}, err
 	}
 	if u.TwoFactorEnabled {
-		// The challenge records that the password was accepted; with email
-		// as a factor it also carries a mailed code.
-		if u.EmailOTPEnabled {
-			if err := limit(s.sendAddr, client, "requests"); err != nil {
-				return LoginResult{}, err
-			}
-			err = s.mailCode(ctx, u, strongroom.PurposeLogin)
-		} else {
-			_, _, err = s.newChallenge(ctx, u, strongroom.PurposeLogin)
+		if s.secondFactorLockout.Locked(u.SecondFactorFailures, u.LastSecondFactorFailure, now) {
+			return LoginResult{}, strongroom.LockedUntil(u.LastSecondFactorFailure.Add(s.secondFactorLockout.Window), now)
 		}
+		challenge, err := s.startSecondStep(ctx, client, u)
 		if err != nil {
 			return LoginResult{}, err
 		}
 		s.log.Info("login: password accepted, second factor required", "user_id", u.ID)
-		return LoginResult{TwoFactorRequired: true, CodeMailed: u.EmailOTPEnabled}, nil
+		return LoginResult{TwoFactorRequired: true, Challenge: challenge, CodeMailed: u.EmailOTPEnabled}, nil
 	}
 	tok, err := s.issue(u.ID)
 	if err != nil {
@@ -131,6 +136,89 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 	}
 	s.log.Info("login succeeded", "user_id", u.ID)
 	return LoginResult{Token: tok}, nil
+}
+
+// checkPassword checks the password of a signed-in user who asks for a
+// change, by the login's rules: a hashing slot first, then the lockout
+// counts the attempt, so busy answers cost the account nothing.
+func (s *Service) checkPassword(ctx context.Context, u *strongroom.User, pw string) error {
+	slot, err := s.cfg.Passwords.Reserve(ctx)
+	if err != nil {
+		return passwordErr(err)
+	}
+	defer slot.Release()
+	n, err := s.store.ClaimLoginAttempt(ctx, u.ID, s.now(), s.cfg.Lockout)
+	if err != nil {
+		return err
+	}
+	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
+		s.log.Info("wrong password for an account change", "user_id", u.ID)
+		s.passwordFailed(ctx, u, n)
+		return strongroom.Errorf(strongroom.KindUnauthorized, "incorrect password")
+	}
+	return s.store.ResetLoginFailures(ctx, u.ID)
+}
+
+// passwordFailed follows a wrong password that was the n-th failure in a
+// row: the one that locks the account mails its owner an unlock code, so
+// a stranger's guessing cannot keep the owner out.
+func (s *Service) passwordFailed(ctx context.Context, u *strongroom.User, n int) {
+	if n != s.cfg.Lockout.MaxFailures {
+		return
+	}
+	s.log.Warn("account locked after failed passwords", "user_id", u.ID)
+	ctx = context.WithoutCancel(ctx)
+	codes, err := otp.NewRecoveryCodes(s.rand, 1)
+	if err != nil {
+		s.log.Error("unlock code", "user_id", u.ID, "err", err)
+		return
+	}
+	now := s.now()
+	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeUnlock,
+		LookupHash: otp.UnlockHash(s.cfg.OTPKey, u.Username, codes[0]), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}
+	if err := s.store.PutChallenge(ctx, c); err != nil {
+		s.log.Error("could not store an unlock code", "user_id", u.ID, "err", err)
+		return
+	}
+	s.notify(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
+		"There were %d failed sign-ins to your Strongroom account in a row, so it is locked for %d minutes.\n\n"+
+			"If that was you, you can lift the lock now with this code (it works once, for %d minutes):\n\n    %s\n\n"+
+			"POST /unlock {\"username\": \"%s\", \"code\": \"%s\"}\n\n"+
+			"If it was not you, someone is guessing your password: the lock protects you, and you need do nothing.\n",
+		n, int(s.cfg.Lockout.Window/time.Minute), int(otp.UnlockTTL/time.Minute), codes[0], u.Username, codes[0]))
+}
+
+// errUnlock is the one answer to an unlock code that does not work, for
+// known and unknown users alike.
+var errUnlock = strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired unlock code")
+
+// Unlock lifts a login lockout with the code mailed to the owner when the
+// account locked. One lookup by the code's keyed hash answers for known
+// and unknown usernames alike; each code works once.
+func (s *Service) Unlock(ctx context.Context, client, username, code string) error {
+	if otp.NormalizeRecoveryCode(code) == "" {
+		return strongroom.Invalid("code", "code must be the 10-character unlock code from the mail (XXXXX-XXXXX)")
+	}
+	if err := limit(s.unlockAddr, client, "attempts"); err != nil {
+		return err
+	}
+	username = strongroom.NormalizeUsername(username)
+	c, err := s.store.ChallengeByLookup(ctx, otp.UnlockHash(s.cfg.OTPKey, username, code), s.now())
+	if strongroom.IsKind(err, strongroom.KindNotFound) || err == nil && c.Purpose != strongroom.PurposeUnlock {
+		s.log.Info("unlock refused")
+		return errUnlock
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
+		return codeErr(err, errUnlock)
+	}
+	if err := s.store.ResetLoginFailures(ctx, c.UserID); err != nil {
+		return err
+	}
+	s.log.Info("account unlocked with a mailed code", "user_id", c.UserID)
+	return nil
 }
 
 func (s *Service) issue(userID string) (string, error) {

@@ -63,6 +63,11 @@ type Service struct {
 	sendAddr   *ratelimit.Limiter // send-otp calls per client address
 	verifyUser *ratelimit.Limiter // code checks per account
 	verifyAddr *ratelimit.Limiter // code checks per client address
+	unlockAddr *ratelimit.Limiter // unlock tries per client address
+
+	// secondFactorLockout: 10 wrong second factors in a row lock the
+	// second step for 15 minutes, counted in the store.
+	secondFactorLockout strongroom.Lockout
 
 	unwraps atomic.Int64 // data keys unwrapped by the key manager
 }
@@ -115,6 +120,9 @@ func New(cfg Config) (*Service, error) {
 		sendAddr:   ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
 		verifyUser: ratelimit.New(30*time.Second, 10, 100_000, cfg.Now),
 		verifyAddr: ratelimit.New(2*time.Second, 30, 100_000, cfg.Now),
+		unlockAddr: ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+
+		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},
 	}, nil
 }
 

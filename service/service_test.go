@@ -122,20 +122,20 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "bob"); err != nil {
+	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	code := e.lastCode(t)
 	e.clock.Add(5*time.Minute + time.Second)
-	if _, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "bob", code); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
+	if _, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "bob", "", code); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
 		t.Fatalf("expired code: %v", err)
 	}
 	e.clock.Add(-5 * time.Minute) // a new code, used in time
-	if err := e.svc.SendOTP(ctx, p, "127.0.0.2", "bob"); err != nil {
+	if err := e.svc.SendOTP(ctx, p, "127.0.0.2", "bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(4 * time.Minute)
-	if _, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "bob", e.lastCode(t)); err != nil {
+	if _, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "bob", "", e.lastCode(t)); err != nil {
 		t.Fatalf("code within 5 minutes: %v", err)
 	}
 }
@@ -162,7 +162,7 @@ func TestCodeAcceptedOnceUnderRace(t *testing.T) {
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "dora", pw)
 	p, _ := e.svc.Authenticate(res.Token)
-	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "dora"); err != nil {
+	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "dora", ""); err != nil {
 		t.Fatal(err)
 	}
 	code := e.lastCode(t)
@@ -173,7 +173,7 @@ func TestCodeAcceptedOnceUnderRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if tok, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "dora", code); err == nil && tok != "" {
+			if tok, err := e.svc.VerifyOTP(ctx, p, "127.0.0.1", "dora", "", code); err == nil && tok != "" {
 				mu.Lock()
 				tokens++
 				mu.Unlock()
@@ -198,7 +198,7 @@ func TestUndeliveredCodeIsRemoved(t *testing.T) {
 	if err := os.RemoveAll(e.outbox); err != nil { // the outbox is gone: delivery fails
 		t.Fatal(err)
 	}
-	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "erin"); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+	if err := e.svc.SendOTP(ctx, p, "127.0.0.1", "erin", ""); !strongroom.IsKind(err, strongroom.KindUnavailable) {
 		t.Fatalf("SendOTP with a broken mailer: %v, want unavailable", err)
 	}
 	u, _ := e.store.UserByUsername(ctx, "erin")

@@ -38,11 +38,16 @@ func (s *Service) openTOTPSecret(ctx context.Context, userID, enc string) (strin
 }
 
 // SetupTOTP makes a new authenticator-app secret for the caller and keeps
-// it, encrypted, until ConfirmTOTP proves the app has it. It returns the
-// secret and its otpauth:// URL.
-func (s *Service) SetupTOTP(ctx context.Context, p *Principal) (secret, url string, err error) {
+// it, encrypted, until ConfirmTOTP proves the app has it. A bearer token
+// alone is not enough: it needs the password and, while a second factor
+// is on, a current one (code), so a stolen token cannot replace the
+// owner's authenticator. It returns the secret and its otpauth:// URL.
+func (s *Service) SetupTOTP(ctx context.Context, p *Principal, client, password, code string) (secret, url string, err error) {
 	u, err := s.principalUser(ctx, p, "")
 	if err != nil {
+		return "", "", err
+	}
+	if err := s.reauthenticate(ctx, u, client, password, code); err != nil {
 		return "", "", err
 	}
 	secret, url, err = otp.NewTOTP(s.rand, u.Username)
@@ -53,11 +58,43 @@ func (s *Service) SetupTOTP(ctx context.Context, p *Principal) (secret, url stri
 	if f.TOTPPending, err = s.sealTOTPSecret(ctx, u.ID, secret); err != nil {
 		return "", "", err
 	}
-	if err := s.store.SetSecondFactors(ctx, u.ID, f); err != nil {
+	if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, f); err != nil {
 		return "", "", err
 	}
 	s.log.Info("authenticator setup started", "user_id", u.ID)
 	return secret, url, nil
+}
+
+// reauthenticate checks, for a change asked for with a bearer token, the
+// password and, while a second factor is on, a current one. Wrong
+// passwords count in the login lockout, wrong codes in the second-factor
+// lockout.
+func (s *Service) reauthenticate(ctx context.Context, u *strongroom.User, client, password, code string) error {
+	code = strings.TrimSpace(code)
+	var recovery string
+	if u.TwoFactorEnabled {
+		if code == "" {
+			return strongroom.Invalid("otp", "otp is required while two-factor authentication is on: "+
+				"an authenticator-app code, a recovery code, or an email code from /send-otp")
+		}
+		var err error
+		if recovery, err = codeShape(code); err != nil {
+			return err
+		}
+	}
+	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
+		return err
+	}
+	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
+		return err
+	}
+	if err := s.checkPassword(ctx, u, password); err != nil {
+		return err
+	}
+	if !u.TwoFactorEnabled {
+		return nil
+	}
+	return s.checkCurrentFactor(ctx, u, code, recovery)
 }
 
 // pendingTOTPSecret is the secret of the user's authenticator setup in
@@ -117,7 +154,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, code st
 	}
 	// The confirming code is used up: it cannot also complete a login.
 	if err := s.store.UseTOTPStep(ctx, u.ID, step); err != nil {
-		return nil, codeErr(err)
+		return nil, codeErr(err, errCode)
 	}
 	codes, err := otp.NewRecoveryCodes(s.rand, otp.RecoveryCodes)
 	if err != nil {
@@ -127,15 +164,23 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, code st
 	for i, c := range codes {
 		hashes[i] = otp.RecoveryHash(s.cfg.OTPKey, u.ID, c)
 	}
+	// The factors first, from the read that found the pending secret: if
+	// another change came between, this one is refused whole and no code
+	// is replaced.
+	f := u.SecondFactors()
+	f.TOTP, f.TOTPSecret, f.TOTPPending = true, u.TOTPPendingSecret, ""
+	if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, f); err != nil {
+		return nil, err
+	}
 	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 		return nil, err
 	}
-	f := u.SecondFactors()
-	f.TOTP, f.TOTPSecret, f.TOTPPending = true, u.TOTPPendingSecret, ""
-	if err := s.store.SetSecondFactors(ctx, u.ID, f); err != nil {
-		return nil, err
-	}
 	s.log.Info("two-factor authentication by authenticator app enabled", "user_id", u.ID)
+	what := "An authenticator app was set up"
+	if u.TOTPEnabled {
+		what = "Your authenticator app was replaced"
+	}
+	s.notifyFactorChange(ctx, u, what, "New recovery codes were made at the same time; the earlier ones no longer work.")
 	return codes, nil
 }
 
@@ -144,58 +189,27 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, code st
 // factor: an app code, a recovery code, or an email code from send-otp.
 func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, client, password, code string) error {
 	code = strings.TrimSpace(code)
-	recovery, err := codeShape(code)
-	if err != nil {
+	if _, err := codeShape(code); err != nil {
 		return err
 	}
 	u, err := s.principalUser(ctx, p, "")
 	if err != nil {
 		return err
 	}
-	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
-		return err
-	}
-	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
-		return err
-	}
-	if err := s.store.ClaimLoginAttempt(ctx, u.ID, s.now(), s.cfg.Lockout); err != nil {
-		return err
-	}
-	ok, err := s.cfg.Passwords.Verify(ctx, password, u.HashedPassword, u.Salt)
-	if err != nil {
-		return passwordErr(err)
-	}
-	if !ok {
-		return strongroom.Errorf(strongroom.KindUnauthorized, "incorrect password")
-	}
-	if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
+	if err := s.reauthenticate(ctx, u, client, password, code); err != nil {
 		return err
 	}
 	if !u.TwoFactorEnabled {
 		return strongroom.Errorf(strongroom.KindConflict, "two-factor authentication is not on")
 	}
-	ok = false
-	if recovery == "" && u.EmailOTPEnabled {
-		if c, err := s.store.Challenge(ctx, u.ID, strongroom.PurposeEnroll, s.now()); err == nil {
-			if s.store.ClaimChallengeAttempt(ctx, c.ID, s.now(), otp.MaxAttempts) == nil && otp.Check(s.cfg.OTPKey, c.ID, code, c.CodeHash) {
-				ok = s.store.ConsumeChallenge(ctx, c.ID) == nil
-			}
-		}
-	}
-	if !ok {
-		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
-			return err
-		}
-	}
-	if !ok {
-		return errCode
-	}
-	if err := s.store.SetSecondFactors(ctx, u.ID, strongroom.SecondFactors{}); err != nil {
+	if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, strongroom.SecondFactors{}); err != nil {
 		return err
 	}
 	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
 		return err
 	}
 	s.log.Warn("two-factor authentication disabled", "user_id", u.ID)
+	s.notifyFactorChange(ctx, u, "Two-factor authentication was turned off",
+		"Signing in now needs only your password, and your recovery codes no longer work.")
 	return nil
 }

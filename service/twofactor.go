@@ -13,32 +13,76 @@ import (
 // errCode is the one answer to a wrong, expired, used or missing code.
 var errCode = strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired one-time code")
 
-// newChallenge stores a fresh challenge for the user and purpose, replacing
-// any earlier one, and returns its id and the code that goes with it (no
-// code is kept in clear: only its keyed hash is stored).
-func (s *Service) newChallenge(ctx context.Context, u *strongroom.User, purpose strongroom.Purpose) (id, code string, err error) {
-	code, err = otp.NewCode(s.rand)
+// errChallenge is the one answer to a second step without a valid login
+// challenge, whether or not the user exists.
+var errChallenge = strongroom.Errorf(strongroom.KindUnauthorized,
+	"invalid or expired login challenge: log in with your password first and send the challenge it answers")
+
+// startSecondStep records that u's password was accepted and returns the
+// challenge that binds the second step to this client. With email as a
+// factor it mails a code too; otherwise no code exists (an app or a
+// recovery code completes the login).
+func (s *Service) startSecondStep(ctx context.Context, client string, u *strongroom.User) (string, error) {
+	challenge, err := otp.NewChallenge(s.rand)
 	if err != nil {
-		return "", "", strongroom.Internal("new code", err)
+		return "", strongroom.Internal("new challenge", err)
 	}
 	now := s.now()
-	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(otp.TTL)}
-	c.CodeHash = otp.Hash(s.cfg.OTPKey, c.ID, code)
-	if err := s.store.PutChallenge(ctx, c); err != nil {
-		return "", "", err
+	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeLogin,
+		LookupHash: otp.ChallengeHash(s.cfg.OTPKey, challenge), CreatedAt: now, ExpiresAt: now.Add(otp.ChallengeTTL)}
+	if u.EmailOTPEnabled {
+		if err := limit(s.sendAddr, client, "requests"); err != nil {
+			return "", err
+		}
+		err = s.mailCode(ctx, u, c)
+	} else {
+		err = s.store.PutChallenge(ctx, c)
 	}
-	return c.ID, code, nil
+	if err != nil {
+		return "", err
+	}
+	return challenge, nil
 }
 
-// mailCode makes a fresh code for the user and purpose and mails it. If
-// the mail cannot be sent the code is removed, so no code exists that its
-// owner never received.
-func (s *Service) mailCode(ctx context.Context, u *strongroom.User, purpose strongroom.Purpose) error {
+// loginChallenge returns the pending login that challenge names, and its
+// user, if that user is username. Nothing else is looked at, and the
+// answer to anything else is errChallenge, so it tells nothing about which
+// accounts exist.
+func (s *Service) loginChallenge(ctx context.Context, username, challenge string) (*strongroom.Challenge, *strongroom.User, error) {
+	if !otp.ValidChallenge(challenge) {
+		return nil, nil, errChallenge
+	}
+	c, err := s.store.ChallengeByLookup(ctx, otp.ChallengeHash(s.cfg.OTPKey, challenge), s.now())
+	if err != nil {
+		return nil, nil, codeErr(err, errChallenge)
+	}
+	if c.Purpose != strongroom.PurposeLogin {
+		return nil, nil, errChallenge
+	}
+	u, err := s.store.UserByID(ctx, c.UserID)
+	if err != nil {
+		return nil, nil, codeErr(err, errChallenge)
+	}
+	if u.Username != strongroom.NormalizeUsername(username) {
+		return nil, nil, errChallenge
+	}
+	return c, u, nil
+}
+
+// mailCode gives challenge c a fresh code, stores it (replacing the user's
+// challenge of that purpose) and mails the code. If the mail cannot be
+// sent the challenge is removed, so no code exists that its owner never
+// received.
+func (s *Service) mailCode(ctx context.Context, u *strongroom.User, c *strongroom.Challenge) error {
 	if err := limit(s.sendUser, u.ID, "codes requested"); err != nil {
 		return err
 	}
-	id, code, err := s.newChallenge(ctx, u, purpose)
+	code, err := otp.NewCode(s.rand)
 	if err != nil {
+		return strongroom.Internal("new code", err)
+	}
+	c.CodeHash = otp.Hash(s.cfg.OTPKey, c.ID, code)
+	if err := s.store.PutChallenge(ctx, c); err != nil {
 		return err
 	}
 	m := strongroom.Mail{
@@ -48,53 +92,50 @@ func (s *Service) mailCode(ctx context.Context, u *strongroom.User, purpose stro
 			"If you did not ask for it, someone knows your password: change it.\n", code, int(otp.TTL/time.Minute)),
 	}
 	if err := s.cfg.Mailer.Send(ctx, m); err != nil {
-		if cerr := s.store.ConsumeChallenge(context.WithoutCancel(ctx), id); cerr != nil && !strongroom.IsKind(cerr, strongroom.KindNotFound) {
+		if cerr := s.store.ConsumeChallenge(context.WithoutCancel(ctx), c.ID); cerr != nil && !strongroom.IsKind(cerr, strongroom.KindNotFound) {
 			s.log.Error("could not remove an unsent code", "user_id", u.ID, "err", cerr)
 		}
-		s.log.Error("one-time code not delivered", "user_id", u.ID, "purpose", string(purpose), "err", err)
+		s.log.Error("one-time code not delivered", "user_id", u.ID, "purpose", string(c.Purpose), "err", err)
 		if strongroom.ErrorKind(err) != strongroom.KindUnavailable {
 			err = strongroom.Unavailable("the code could not be mailed; try again later", err)
 		}
 		return err
 	}
-	s.log.Info("one-time code sent", "user_id", u.ID, "purpose", string(purpose))
+	s.log.Info("one-time code sent", "user_id", u.ID, "purpose", string(c.Purpose))
 	return nil
 }
 
-// SendOTP mails a one-time code. With a bearer token (p) it starts email
-// 2FA enrollment for that user. Without one it re-sends the code of a login
-// whose password was already accepted, for an account with email as a
-// factor; for anyone else it does nothing, with the same answer, so it
-// tells nothing about which accounts exist. client is the caller's address.
-func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username string) error {
+// SendOTP mails a one-time code. With a bearer token (p) it mails a code
+// for that user's email enrollment (or to confirm a change). Without one it
+// re-sends the code of the login that challenge names, for an account with
+// email as a factor; without a valid challenge it is refused before
+// anything else is looked at, and nothing is spent or sent. client is the
+// caller's address.
+func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username, challenge string) error {
 	if err := limit(s.sendAddr, client, "requests"); err != nil {
 		return err
 	}
-	username = strongroom.NormalizeUsername(username)
 	if p != nil {
-		u, err := s.principalUser(ctx, p, username)
+		u, err := s.principalUser(ctx, p, strongroom.NormalizeUsername(username))
 		if err != nil {
 			return err
 		}
-		return s.mailCode(ctx, u, strongroom.PurposeEnroll)
+		now := s.now()
+		return s.mailCode(ctx, u, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeEnroll,
+			CreatedAt: now, ExpiresAt: now.Add(otp.TTL)})
 	}
-	u, err := s.store.UserByUsername(ctx, username)
-	if strongroom.IsKind(err, strongroom.KindNotFound) {
-		return nil
-	}
+	c, u, err := s.loginChallenge(ctx, username, challenge)
 	if err != nil {
 		return err
 	}
 	if !u.EmailOTPEnabled {
-		return nil
+		return strongroom.Errorf(strongroom.KindConflict, "no code is mailed for this account: use your authenticator app or a recovery code")
 	}
-	if _, err := s.store.Challenge(ctx, u.ID, strongroom.PurposeLogin, s.now()); err != nil {
-		if strongroom.IsKind(err, strongroom.KindNotFound) {
-			return nil
-		}
-		return err
-	}
-	return s.mailCode(ctx, u, strongroom.PurposeLogin)
+	// The same login, a new code: the tries already made still count and
+	// the login still ends when it would have.
+	now := s.now()
+	return s.mailCode(ctx, u, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeLogin,
+		LookupHash: c.LookupHash, Attempts: c.Attempts, CreatedAt: now, ExpiresAt: c.ExpiresAt})
 }
 
 // principalUser returns the token's user, checking that the body's
@@ -126,11 +167,13 @@ func codeShape(code string) (recovery string, err error) {
 }
 
 // VerifyOTP checks a second factor and returns a token. With a bearer token
-// it completes email enrollment and turns email 2FA on; without one it
-// completes a login whose password was accepted within the last 5 minutes,
-// with a mailed code, an authenticator-app code or a recovery code. Every
-// code works once; five wrong tries burn the challenge.
-func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username, code string) (string, error) {
+// it completes email enrollment and turns email 2FA on. Without one it
+// completes the login that challenge names (its password was accepted
+// within the last 5 minutes) with the mailed code, an authenticator-app
+// code or a recovery code; without a valid challenge no code is looked
+// at. Every code works once; five wrong tries burn the login, and ten
+// wrong second factors in a row lock the second step.
+func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username, challenge, code string) (string, error) {
 	code = strings.TrimSpace(code)
 	recovery, err := codeShape(code)
 	if err != nil {
@@ -139,59 +182,108 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
 		return "", err
 	}
-	username = strongroom.NormalizeUsername(username)
-	var u *strongroom.User
-	purpose := strongroom.PurposeLogin
 	if p != nil {
-		purpose = strongroom.PurposeEnroll
-		u, err = s.principalUser(ctx, p, username)
-	} else {
-		u, err = s.store.UserByUsername(ctx, username)
-		if strongroom.IsKind(err, strongroom.KindNotFound) {
-			return "", errCode
+		return s.verifyEnrollment(ctx, p, username, code)
+	}
+	c, u, err := s.loginChallenge(ctx, username, challenge)
+	if err != nil {
+		return "", err
+	}
+	// Budgets of the account are spent only by someone who holds its
+	// challenge: by now, someone who knew the password.
+	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
+		return "", err
+	}
+	now := s.now()
+	if err := s.store.ClaimChallengeAttempt(ctx, c.ID, now, otp.MaxAttempts); err != nil {
+		return "", codeErr(err, errCode)
+	}
+	n, err := s.store.ClaimSecondFactorAttempt(ctx, u.ID, now, s.secondFactorLockout)
+	if err != nil {
+		return "", err
+	}
+	ok := recovery == "" && c.CodeHash != "" && otp.Check(s.cfg.OTPKey, c.ID, code, c.CodeHash)
+	if !ok {
+		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
+			return "", err
 		}
 	}
+	if !ok {
+		s.secondFactorFailed(ctx, u, n)
+		return "", errCode
+	}
+	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
+		return "", codeErr(err, errCode)
+	}
+	if err := s.store.ResetSecondFactorFailures(ctx, u.ID); err != nil {
+		return "", err
+	}
+	tok, err := s.issue(u.ID)
+	if err != nil {
+		return "", err
+	}
+	s.log.Info("second factor accepted", "user_id", u.ID, "purpose", string(c.Purpose))
+	return tok, nil
+}
+
+// verifyEnrollment completes email enrollment with the code mailed by
+// /send-otp with a bearer token, and answers a fresh token.
+func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, username, code string) (string, error) {
+	u, err := s.principalUser(ctx, p, strongroom.NormalizeUsername(username))
 	if err != nil {
 		return "", err
 	}
 	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
 		return "", err
 	}
-	now := s.now()
-	c, err := s.store.Challenge(ctx, u.ID, purpose, now)
+	ok, err := s.mailedCode(ctx, u, strongroom.PurposeEnroll, code)
 	if err != nil {
-		return "", codeErr(err)
-	}
-	if err := s.store.ClaimChallengeAttempt(ctx, c.ID, now, otp.MaxAttempts); err != nil {
-		return "", codeErr(err)
-	}
-	ok := recovery == "" && otp.Check(s.cfg.OTPKey, c.ID, code, c.CodeHash)
-	if !ok && purpose == strongroom.PurposeLogin {
-		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
-			return "", err
-		}
+		return "", err
 	}
 	if !ok {
-		s.log.Info("one-time code refused", "user_id", u.ID, "purpose", string(purpose))
+		s.log.Info("one-time code refused", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
 		return "", errCode
 	}
-	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
-		return "", codeErr(err)
-	}
-	if purpose == strongroom.PurposeEnroll && !u.EmailOTPEnabled {
+	if !u.EmailOTPEnabled {
 		f := u.SecondFactors()
 		f.EmailOTP = true
-		if err := s.store.SetSecondFactors(ctx, u.ID, f); err != nil {
+		if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, f); err != nil {
 			return "", err
 		}
 		s.log.Info("two-factor authentication by email enabled", "user_id", u.ID)
+		s.notifyFactorChange(ctx, u, "Two-factor authentication by email was turned on",
+			"From now on, signing in needs your password and a code mailed to this address.")
 	}
 	tok, err := s.issue(u.ID)
 	if err != nil {
 		return "", err
 	}
-	s.log.Info("second factor accepted", "user_id", u.ID, "purpose", string(purpose))
+	s.log.Info("second factor accepted", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
 	return tok, nil
+}
+
+// mailedCode checks code against the user's live mailed code of that
+// purpose (one try of its five) and uses it up if it matches.
+func (s *Service) mailedCode(ctx context.Context, u *strongroom.User, purpose strongroom.Purpose, code string) (bool, error) {
+	now := s.now()
+	c, err := s.store.Challenge(ctx, u.ID, purpose, now)
+	if err == nil {
+		err = s.store.ClaimChallengeAttempt(ctx, c.ID, now, otp.MaxAttempts)
+	}
+	if strongroom.IsKind(err, strongroom.KindNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if c.CodeHash == "" || !otp.Check(s.cfg.OTPKey, c.ID, code, c.CodeHash) {
+		return false, nil
+	}
+	err = s.store.ConsumeChallenge(ctx, c.ID)
+	if strongroom.IsKind(err, strongroom.KindNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // appOrRecoveryCode checks code as the user's recovery code (recovery is
@@ -227,9 +319,70 @@ func (s *Service) appOrRecoveryCode(ctx context.Context, u *strongroom.User, cod
 	return err == nil, err
 }
 
-func codeErr(err error) error {
-	if strongroom.IsKind(err, strongroom.KindNotFound) {
+// checkCurrentFactor checks, for a change asked for with a bearer token,
+// a second factor the user has now: an app code, a recovery code, or an
+// email code from /send-otp. Failures count toward the second-factor
+// lockout.
+func (s *Service) checkCurrentFactor(ctx context.Context, u *strongroom.User, code, recovery string) error {
+	n, err := s.store.ClaimSecondFactorAttempt(ctx, u.ID, s.now(), s.secondFactorLockout)
+	if err != nil {
+		return err
+	}
+	ok := false
+	if recovery == "" && u.EmailOTPEnabled {
+		if ok, err = s.mailedCode(ctx, u, strongroom.PurposeEnroll, code); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		s.secondFactorFailed(ctx, u, n)
 		return errCode
+	}
+	return s.store.ResetSecondFactorFailures(ctx, u.ID)
+}
+
+// secondFactorFailed follows a wrong second factor that was the n-th in a
+// row: each one that locks the second step mails the owner, since whoever
+// tries knows the password.
+func (s *Service) secondFactorFailed(ctx context.Context, u *strongroom.User, n int) {
+	s.log.Info("second factor refused", "user_id", u.ID, "failures", n)
+	if n%s.secondFactorLockout.MaxFailures != 0 {
+		return
+	}
+	s.log.Warn("second step locked after failed codes", "user_id", u.ID, "failures", n)
+	s.notify(ctx, u, "Sign-in to Strongroom locked: wrong codes", fmt.Sprintf(
+		"Someone gave your Strongroom password correctly and then %d wrong second-factor codes in a row,\n"+
+			"so signing in is locked for %d minutes (each further wrong code locks it again).\n\n"+
+			"If that was not you, someone knows your password: change it as soon as you can sign in.\n",
+		n, int(s.secondFactorLockout.Window/time.Minute)))
+}
+
+// notifyFactorChange tells the owner that a second factor changed. The
+// mail holds no secret.
+func (s *Service) notifyFactorChange(ctx context.Context, u *strongroom.User, what, detail string) {
+	s.notify(ctx, u, "Strongroom: "+strings.ToLower(what[:1])+what[1:], what+" on your Strongroom account ("+u.Username+") at "+
+		s.now().UTC().Format(time.RFC1123)+".\n\n"+detail+"\n\n"+
+		"If this was not you, someone has your password and a way into your account: sign in, change your password\n"+
+		"and review your two-factor settings.\n")
+}
+
+// notify mails the owner a notice. A notice that cannot be sent is logged
+// and does not undo what it reports.
+func (s *Service) notify(ctx context.Context, u *strongroom.User, subject, body string) {
+	if err := s.cfg.Mailer.Send(context.WithoutCancel(ctx), strongroom.Mail{To: u.Email, Subject: subject, Body: body}); err != nil {
+		s.log.Warn("notice not delivered", "user_id", u.ID, "subject", subject, "err", err)
+	}
+}
+
+// codeErr turns a store's KindNotFound into the operation's answer.
+func codeErr(err, answer error) error {
+	if strongroom.IsKind(err, strongroom.KindNotFound) {
+		return answer
 	}
 	return err
 }

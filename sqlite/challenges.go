@@ -21,21 +21,21 @@ func (db *DB) PutChallenge(ctx context.Context, c *strongroom.Challenge) error {
 		c.CreatedAt.UnixMilli(), c.UserID, string(c.Purpose)); err != nil {
 		return mapErr("put challenge", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO otp_challenges (id, user_id, purpose, code_hash, attempts, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, c.ID, c.UserID, string(c.Purpose), c.CodeHash, c.Attempts, c.CreatedAt.UnixMilli(), c.ExpiresAt.UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO otp_challenges (id, user_id, purpose, code_hash, lookup_hash, attempts, created_at, expires_at)
+		VALUES (?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?)`, c.ID, c.UserID, string(c.Purpose), c.CodeHash, c.LookupHash, c.Attempts,
+		c.CreatedAt.UnixMilli(), c.ExpiresAt.UnixMilli()); err != nil {
 		return mapErr("put challenge", err)
 	}
 	return mapErr("put challenge", tx.Commit())
 }
 
-// Challenge returns the user's live challenge of that purpose.
-func (db *DB) Challenge(ctx context.Context, userID string, purpose strongroom.Purpose, now time.Time) (*strongroom.Challenge, error) {
+const challengeColumns = "id, user_id, purpose, code_hash, COALESCE(lookup_hash, ''), attempts, created_at, expires_at"
+
+func scanChallenge(row *sql.Row) (*strongroom.Challenge, error) {
 	var c strongroom.Challenge
 	var p string
 	var created, expires int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, user_id, purpose, code_hash, attempts, created_at, expires_at
-		FROM otp_challenges WHERE user_id = ? AND purpose = ? AND expires_at > ?`, userID, string(purpose), now.UnixMilli()).
-		Scan(&c.ID, &c.UserID, &p, &c.CodeHash, &c.Attempts, &created, &expires)
+	err := row.Scan(&c.ID, &c.UserID, &p, &c.CodeHash, &c.LookupHash, &c.Attempts, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("challenge")
 	}
@@ -45,6 +45,18 @@ func (db *DB) Challenge(ctx context.Context, userID string, purpose strongroom.P
 	c.Purpose = strongroom.Purpose(p)
 	c.CreatedAt, c.ExpiresAt = time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
 	return &c, nil
+}
+
+// Challenge returns the user's live challenge of that purpose.
+func (db *DB) Challenge(ctx context.Context, userID string, purpose strongroom.Purpose, now time.Time) (*strongroom.Challenge, error) {
+	return scanChallenge(db.r.QueryRowContext(ctx, "SELECT "+challengeColumns+
+		" FROM otp_challenges WHERE user_id = ? AND purpose = ? AND expires_at > ?", userID, string(purpose), now.UnixMilli()))
+}
+
+// ChallengeByLookup returns the live challenge with that lookup hash.
+func (db *DB) ChallengeByLookup(ctx context.Context, lookupHash string, now time.Time) (*strongroom.Challenge, error) {
+	return scanChallenge(db.r.QueryRowContext(ctx, "SELECT "+challengeColumns+
+		" FROM otp_challenges WHERE lookup_hash = ? AND expires_at > ?", lookupHash, now.UnixMilli()))
 }
 
 // ClaimChallengeAttempt counts one try, only while the challenge is live

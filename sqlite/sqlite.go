@@ -206,6 +206,18 @@ CREATE TABLE recovery_codes (
 	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE
 );
 CREATE INDEX recovery_codes_user_id ON recovery_codes(user_id);
+`, `
+ALTER TABLE users ADD COLUMN factors_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN otp_failed_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN otp_last_failed_attempt_time INTEGER;
+ALTER TABLE otp_challenges ADD COLUMN lookup_hash TEXT;
+CREATE UNIQUE INDEX otp_challenges_lookup_hash ON otp_challenges(lookup_hash);
+CREATE TABLE login_failures (
+	username TEXT PRIMARY KEY,
+	failed_attempts INTEGER NOT NULL,
+	last_failed_attempt_time INTEGER NOT NULL
+);
+CREATE INDEX login_failures_last ON login_failures(last_failed_attempt_time);
 `}
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -46,15 +46,17 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 
 const userColumns = `id, username, email, hashed_password, salt, failed_attempts, last_failed_attempt_time,
 	COALESCE(totp_secret, ''), two_factor_enabled, is_admin, created_at,
-	email_otp_enabled, totp_enabled, COALESCE(totp_pending_secret, ''), totp_last_step`
+	email_otp_enabled, totp_enabled, COALESCE(totp_pending_secret, ''), totp_last_step,
+	factors_version, otp_failed_attempts, otp_last_failed_attempt_time`
 
 func scanUser(row *sql.Row) (*strongroom.User, error) {
 	var u strongroom.User
-	var last sql.NullInt64
+	var last, lastOTP sql.NullInt64
 	var created int64
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.HashedPassword, &u.Salt, &u.FailedAttempts, &last,
 		&u.TOTPSecret, &u.TwoFactorEnabled, &u.IsAdmin, &created,
-		&u.EmailOTPEnabled, &u.TOTPEnabled, &u.TOTPPendingSecret, &u.TOTPLastStep)
+		&u.EmailOTPEnabled, &u.TOTPEnabled, &u.TOTPPendingSecret, &u.TOTPLastStep,
+		&u.FactorsVersion, &u.SecondFactorFailures, &lastOTP)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user")
 	}
@@ -62,6 +64,7 @@ func scanUser(row *sql.Row) (*strongroom.User, error) {
 		return nil, mapErr("read user", err)
 	}
 	u.LastFailedAttemptTime = fromMS(last)
+	u.LastSecondFactorFailure = fromMS(lastOTP)
 	u.CreatedAt = time.UnixMilli(created).UTC()
 	return &u, nil
 }
@@ -79,25 +82,55 @@ func (db *DB) UserByID(ctx context.Context, id string) (*strongroom.User, error)
 // ClaimLoginAttempt counts a failure up front in one UPDATE that only
 // applies while the account is not locked; a count older than the window
 // starts again at 1.
-func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, p strongroom.Lockout) error {
+func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, p strongroom.Lockout) (int, error) {
 	cutoff := now.Add(-p.Window).UnixMilli()
-	res, err := db.w.ExecContext(ctx, `UPDATE users SET
+	var n int
+	err := db.w.QueryRowContext(ctx, `UPDATE users SET
 		failed_attempts = CASE WHEN last_failed_attempt_time IS NULL OR last_failed_attempt_time <= ?1
 			THEN 1 ELSE failed_attempts + 1 END,
 		last_failed_attempt_time = ?2
-		WHERE id = ?3 AND NOT (failed_attempts >= ?4 AND last_failed_attempt_time > ?1)`,
-		cutoff, now.UnixMilli(), userID, p.MaxFailures)
+		WHERE id = ?3 AND NOT (failed_attempts >= ?4 AND last_failed_attempt_time > ?1)
+		RETURNING failed_attempts`,
+		cutoff, now.UnixMilli(), userID, p.MaxFailures).Scan(&n)
+	if err == nil {
+		return n, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, mapErr("claim login attempt", err)
+	}
+	u, err := db.UserByID(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	return 0, strongroom.LockedUntil(u.LastFailedAttemptTime.Add(p.Window), now)
+}
+
+// ClaimUnknownLoginAttempt counts a failure for a name without an account
+// in login_failures, by the same rule, and drops counts past the window.
+func (db *DB) ClaimUnknownLoginAttempt(ctx context.Context, username string, now time.Time, p strongroom.Lockout) error {
+	cutoff := now.Add(-p.Window).UnixMilli()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr("claim login attempt", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if _, err := tx.ExecContext(ctx, "DELETE FROM login_failures WHERE last_failed_attempt_time <= ?", cutoff); err != nil {
+		return mapErr("claim login attempt", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO login_failures (username, failed_attempts, last_failed_attempt_time) VALUES (?1, 1, ?2)
+		ON CONFLICT (username) DO UPDATE SET failed_attempts = failed_attempts + 1, last_failed_attempt_time = ?2
+		WHERE failed_attempts < ?3`, username, now.UnixMilli(), p.MaxFailures)
 	if err != nil {
 		return mapErr("claim login attempt", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
-		return nil
+		return mapErr("claim login attempt", tx.Commit())
 	}
-	u, err := db.UserByID(ctx, userID)
-	if err != nil {
-		return err
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT last_failed_attempt_time FROM login_failures WHERE username = ?", username).Scan(&last); err != nil {
+		return mapErr("claim login attempt", err)
 	}
-	return strongroom.LockedUntil(u.LastFailedAttemptTime.Add(p.Window), now)
+	return strongroom.LockedUntil(time.UnixMilli(last).Add(p.Window), now)
 }
 
 // ResetLoginFailures clears the failure count.
@@ -106,16 +139,49 @@ func (db *DB) ResetLoginFailures(ctx context.Context, userID string) error {
 	return mapErr("reset login failures", err)
 }
 
-// SetSecondFactors writes the user's second-factor settings.
-func (db *DB) SetSecondFactors(ctx context.Context, userID string, f strongroom.SecondFactors) error {
+// ClaimSecondFactorAttempt counts a failed second factor up front; only a
+// reset forgets the count.
+func (db *DB) ClaimSecondFactorAttempt(ctx context.Context, userID string, now time.Time, p strongroom.Lockout) (int, error) {
+	var n int
+	err := db.w.QueryRowContext(ctx, `UPDATE users SET otp_failed_attempts = otp_failed_attempts + 1,
+		otp_last_failed_attempt_time = ?1
+		WHERE id = ?2 AND NOT (otp_failed_attempts >= ?3 AND otp_last_failed_attempt_time > ?4)
+		RETURNING otp_failed_attempts`, now.UnixMilli(), userID, p.MaxFailures, now.Add(-p.Window).UnixMilli()).Scan(&n)
+	if err == nil {
+		return n, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, mapErr("claim second factor attempt", err)
+	}
+	u, err := db.UserByID(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	return 0, strongroom.LockedUntil(u.LastSecondFactorFailure.Add(p.Window), now)
+}
+
+// ResetSecondFactorFailures clears the count of failed second factors.
+func (db *DB) ResetSecondFactorFailures(ctx context.Context, userID string) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE users SET otp_failed_attempts = 0, otp_last_failed_attempt_time = NULL
+		WHERE id = ? AND otp_failed_attempts != 0`, userID)
+	return mapErr("reset second factor failures", err)
+}
+
+// SetSecondFactors writes the user's second-factor settings if they are
+// still at version from.
+func (db *DB) SetSecondFactors(ctx context.Context, userID string, from int64, f strongroom.SecondFactors) error {
 	res, err := db.w.ExecContext(ctx, `UPDATE users SET email_otp_enabled = ?, totp_enabled = ?, totp_secret = NULLIF(?, ''),
-		totp_pending_secret = NULLIF(?, ''), two_factor_enabled = ? WHERE id = ?`,
-		f.EmailOTP, f.TOTP, f.TOTPSecret, f.TOTPPending, f.EmailOTP || f.TOTP, userID)
+		totp_pending_secret = NULLIF(?, ''), two_factor_enabled = ?, factors_version = factors_version + 1
+		WHERE id = ? AND factors_version = ?`,
+		f.EmailOTP, f.TOTP, f.TOTPSecret, f.TOTPPending, f.EmailOTP || f.TOTP, userID, from)
 	if err != nil {
 		return mapErr("set second factors", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("user")
+		if _, err := db.UserByID(ctx, userID); err != nil {
+			return err
+		}
+		return strongroom.ErrFactorsChanged
 	}
 	return nil
 }

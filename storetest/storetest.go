@@ -32,6 +32,11 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"TOTPSteps", testTOTPSteps},
 		{"RecoveryCodes", testRecoveryCodes},
+		{"UnknownNameLockout", testUnknownNameLockout},
+		{"SecondFactorLockout", testSecondFactorLockout},
+		{"ConcurrentSecondFactorLockout", testConcurrentSecondFactorLockout},
+		{"ChallengeLookup", testChallengeLookup},
+		{"ConcurrentFactorChanges", testConcurrentFactorChanges},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open(t)) })
 	}
@@ -116,20 +121,29 @@ func testUsers(t *testing.T, s strongroom.Store) {
 	wantKind(t, err, strongroom.KindNotFound, "unknown id")
 
 	f := strongroom.SecondFactors{EmailOTP: true, TOTPPending: "01pending"}
-	if err := s.SetSecondFactors(ctx, second.ID, f); err != nil {
+	if err := s.SetSecondFactors(ctx, second.ID, 0, f); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, second.ID); !got.TwoFactorEnabled || got.SecondFactors() != f {
 		t.Fatalf("after SetSecondFactors: %+v, two_factor_enabled %v", got.SecondFactors(), got.TwoFactorEnabled)
 	}
+	// A change made from the stale read is refused and changes nothing.
+	err = s.SetSecondFactors(ctx, second.ID, 0, strongroom.SecondFactors{TOTP: true, TOTPSecret: "01stale"})
+	if !errors.Is(err, strongroom.ErrFactorsChanged) {
+		t.Fatalf("SetSecondFactors from a stale version: %v, want ErrFactorsChanged", err)
+	}
+	if got, _ := s.UserByID(ctx, second.ID); got.SecondFactors() != f || got.FactorsVersion != 1 {
+		t.Fatalf("a refused change changed the factors: %+v, version %d", got.SecondFactors(), got.FactorsVersion)
+	}
+	wantKind(t, s.SetSecondFactors(ctx, strongroom.NewID(t0), 0, f), strongroom.KindNotFound, "factors of an unknown user")
 	f = strongroom.SecondFactors{TOTP: true, TOTPSecret: "01secret"}
-	if err := s.SetSecondFactors(ctx, second.ID, f); err != nil {
+	if err := s.SetSecondFactors(ctx, second.ID, 1, f); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, second.ID); !got.TwoFactorEnabled || got.SecondFactors() != f {
 		t.Fatalf("after SetSecondFactors: %+v", got.SecondFactors())
 	}
-	if err := s.SetSecondFactors(ctx, second.ID, strongroom.SecondFactors{}); err != nil {
+	if err := s.SetSecondFactors(ctx, second.ID, 2, strongroom.SecondFactors{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, second.ID); got.TwoFactorEnabled || got.TOTPSecret != "" {
@@ -146,12 +160,13 @@ func testLockout(t *testing.T, s strongroom.Store) {
 	p := strongroom.Lockout{MaxFailures: 5, Window: 15 * time.Minute}
 	now := t0
 	for i := 1; i <= 5; i++ {
-		if err := s.ClaimLoginAttempt(ctx, u.ID, now, p); err != nil {
-			t.Fatalf("attempt %d refused: %v", i, err)
+		n, err := s.ClaimLoginAttempt(ctx, u.ID, now, p)
+		if err != nil || n != i {
+			t.Fatalf("attempt %d: count %d, %v", i, n, err)
 		}
 		now = now.Add(time.Second)
 	}
-	err := s.ClaimLoginAttempt(ctx, u.ID, now, p)
+	_, err := s.ClaimLoginAttempt(ctx, u.ID, now, p)
 	wantKind(t, err, strongroom.KindLocked, "sixth attempt")
 	var e *strongroom.Error
 	if !errors.As(err, &e) || e.RetryAfter <= 14*time.Minute || e.RetryAfter > 15*time.Minute {
@@ -162,9 +177,10 @@ func testLockout(t *testing.T, s strongroom.Store) {
 	}
 	// Still locked just before the window ends, free after it.
 	last := t0.Add(4 * time.Second)
-	wantKind(t, s.ClaimLoginAttempt(ctx, u.ID, last.Add(15*time.Minute-time.Second), p), strongroom.KindLocked, "within window")
-	if err := s.ClaimLoginAttempt(ctx, u.ID, last.Add(15*time.Minute+time.Second), p); err != nil {
-		t.Fatalf("attempt after the window refused: %v", err)
+	_, err = s.ClaimLoginAttempt(ctx, u.ID, last.Add(15*time.Minute-time.Second), p)
+	wantKind(t, err, strongroom.KindLocked, "within window")
+	if n, err := s.ClaimLoginAttempt(ctx, u.ID, last.Add(15*time.Minute+time.Second), p); err != nil || n != 1 {
+		t.Fatalf("attempt after the window: count %d, %v; want a fresh count of 1", n, err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); got.FailedAttempts != 1 {
 		t.Fatalf("failed_attempts = %d after the window, want a fresh count of 1", got.FailedAttempts)
@@ -187,7 +203,7 @@ func testConcurrentLockout(t *testing.T, s strongroom.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.ClaimLoginAttempt(ctx, u.ID, t0, p)
+			_, err := s.ClaimLoginAttempt(ctx, u.ID, t0, p)
 			switch {
 			case err == nil:
 				ok.Add(1)

@@ -118,7 +118,9 @@ func New(cfg Config) (*Service, error) {
 		// new codes (each with 5 tries) does not buy many new guesses.
 		sendUser:   ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
 		sendAddr:   ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
-		verifyUser: ratelimit.New(30*time.Second, 10, 100_000, cfg.Now),
+		// Per account, above the durable second-factor lockout (10 in a
+		// row), which is what bounds guessing.
+		verifyUser: ratelimit.New(30*time.Second, 20, 100_000, cfg.Now),
 		verifyAddr: ratelimit.New(2*time.Second, 30, 100_000, cfg.Now),
 		unlockAddr: ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
 

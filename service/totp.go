@@ -152,9 +152,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, code st
 	if !ok {
 		return nil, errCode
 	}
-	// The confirming code is used up: it cannot also complete a login.
-	if err := s.store.UseTOTPStep(ctx, u.ID, step); err != nil {
-		return nil, codeErr(err, errCode)
+	// The confirming code is used up: it cannot also complete a login. A
+	// step already used (by the old app's code that allowed this setup, in
+	// the same 30 seconds) is used up as well.
+	if err := s.store.UseTOTPStep(ctx, u.ID, step); err != nil && !strongroom.IsKind(err, strongroom.KindConflict) {
+		return nil, err
 	}
 	codes, err := otp.NewRecoveryCodes(s.rand, otp.RecoveryCodes)
 	if err != nil {

@@ -193,14 +193,19 @@ func testTwoFactorRefusals(t *testing.T, cfg Config) {
 	s.register("dave", seedPassword)
 	carol, dave := s.login("carol", seedPassword), s.login("dave", seedPassword)
 
-	// Without a bearer token and without a password-verified login, no code
-	// is mailed and none is accepted.
-	s.do("POST", "/send-otp", "", map[string]string{"username": "carol"}).want(t, 200, "send-otp without login").
-		wantBody(t, `{"message": "OTP sent to your email"}`)
-	s.do("POST", "/send-otp", "", map[string]string{"username": "nobody"}).want(t, 200, "send-otp for unknown user").
-		wantBody(t, `{"message": "OTP sent to your email"}`)
+	// Without a bearer token and without a login challenge, no code is
+	// mailed and none is accepted, with one answer for known and unknown
+	// users.
+	a := s.do("POST", "/send-otp", "", map[string]string{"username": "carol"}).want(t, 401, "send-otp without a challenge")
+	b := s.do("POST", "/send-otp", "", map[string]string{"username": "nobody"}).want(t, 401, "send-otp for an unknown user")
+	if a.Raw != b.Raw {
+		t.Fatalf("send-otp answers a known and an unknown user differently:\n%s\n%s", a.Raw, b.Raw)
+	}
 	s.do("POST", "/verify-otp", "", map[string]string{"username": "carol", "otp": "123456"}).want(t, 401, "verify without challenge")
 	s.do("POST", "/verify-otp", "", map[string]string{"username": "nobody", "otp": "123456"}).want(t, 401, "verify for unknown user")
+	if n := len(s.mails("carol@example.com")); n != 0 {
+		t.Fatalf("%d mails to carol without a login or token", n)
+	}
 
 	// A token cannot enroll another account.
 	s.do("POST", "/send-otp", dave, map[string]string{"username": "carol"}).want(t, 403, "enroll another user")
@@ -242,7 +247,7 @@ func TestSendOTPIsRateLimited(t *testing.T) {
 				t.Fatal("429 without Retry-After")
 			}
 		} else {
-			r.want(t, 200, "send-otp")
+			r.want(t, 401, "send-otp without a challenge")
 		}
 	}
 	if !limited {
@@ -276,7 +281,7 @@ func TestRateLimitsBehindTrustedProxy(t *testing.T) {
 		return res.StatusCode
 	}
 	for i := 0; i < 30; i++ {
-		if got := send(fmt.Sprintf("198.51.100.%d", i+1)); got != 200 {
+		if got := send(fmt.Sprintf("198.51.100.%d", i+1)); got != 401 {
 			t.Fatalf("client %d, its first request: %d", i+1, got)
 		}
 	}

@@ -88,9 +88,15 @@ func testConfig(t testing.TB, dataDir string) Config {
 // startServer runs Main as the serve command does and stops it at the end.
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	return startServerAt(t, cfg, nil)
+}
+
+// startServerAt is startServer on the clock now (time.Now if nil).
+func startServerAt(t testing.TB, cfg Config, now func() time.Time) *testServer {
+	t.Helper()
 	logs := &syncBuffer{}
 	m := NewMain()
-	m.Config = cfg
+	m.Config, m.Now = cfg, now
 	m.Log = slogTo(logs)
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -200,25 +206,34 @@ func (s *testServer) login(username, password string) string {
 
 var codeRE = regexp.MustCompile(`code is (\d{6})`)
 
-// lastCode reads the newest mail to addr in the outbox and returns its code.
-func (s *testServer) lastCode(addr string) string {
+// mails returns the messages to addr in the outbox, oldest first.
+func (s *testServer) mails(addr string) []string {
 	s.t.Helper()
 	files, _ := filepath.Glob(filepath.Join(s.Config.DataDir, "outbox", "*.eml"))
-	for i := len(files) - 1; i >= 0; i-- {
-		b, err := os.ReadFile(files[i])
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		if !strings.Contains(string(b), "\r\nTo: "+addr+"\r\n") {
-			continue
+		if strings.Contains(string(b), "\r\nTo: "+addr+"\r\n") {
+			out = append(out, string(b))
 		}
-		m := codeRE.FindStringSubmatch(string(b))
-		if m == nil {
-			s.t.Fatalf("mail without a code: %s", b)
-		}
-		return m[1]
 	}
-	s.t.Fatalf("no mail to %s in the outbox", addr)
+	return out
+}
+
+// lastCode returns the code of the newest mail to addr that carries one
+// (notices carry none).
+func (s *testServer) lastCode(addr string) string {
+	s.t.Helper()
+	mails := s.mails(addr)
+	for i := len(mails) - 1; i >= 0; i-- {
+		if m := codeRE.FindStringSubmatch(mails[i]); m != nil {
+			return m[1]
+		}
+	}
+	s.t.Fatalf("no mail with a code to %s in the outbox", addr)
 	return ""
 }
 

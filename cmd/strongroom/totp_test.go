@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -28,24 +27,21 @@ func oathtool(t *testing.T, secret string, at time.Time) string {
 
 func TestAuthenticatorApp(t *testing.T) { forEachStore(t, testAuthenticatorApp) }
 
+// newTOTPClock is a test clock 5 seconds into a TOTP step.
+func newTOTPClock() *testclock.Clock {
+	return testclock.New(time.Now().Truncate(30 * time.Second).Add(5 * time.Second))
+}
+
 func testAuthenticatorApp(t *testing.T, cfg Config) {
-	clk := testclock.New(time.Now().Truncate(30 * time.Second).Add(5 * time.Second))
-	logs := &syncBuffer{}
-	m := NewMain()
-	m.Config, m.Now = cfg, clk.Now
-	m.Log = slogTo(logs)
-	if err := m.Run(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	s := &testServer{Main: m, t: t, URL: "http://" + m.Addr, Logs: logs}
+	clk := newTOTPClock()
+	s := startServerAt(t, cfg, clk.Now)
 
 	s.register("appuser", seedPassword)
 	tok := s.login("appuser", seedPassword)
 	s.do("GET", "/2fa/totp/qr", tok, nil).want(t, 404, "QR before setup")
-	s.do("POST", "/2fa/totp/setup", "", nil).want(t, 401, "setup without a token")
+	s.do("POST", "/2fa/totp/setup", "", map[string]string{"password": seedPassword}).want(t, 401, "setup without a token")
 
-	r := s.do("POST", "/2fa/totp/setup", tok, nil).want(t, 200, "setup")
+	r := s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword}).want(t, 200, "setup")
 	secret, _ := r.JSON["secret"].(string)
 	url, _ := r.JSON["otpauth_url"].(string)
 	if len(secret) != 32 || !strings.HasPrefix(url, "otpauth://totp/") || !strings.Contains(url, "secret="+secret) {
@@ -79,26 +75,36 @@ func testAuthenticatorApp(t *testing.T, cfg Config) {
 		t.Fatalf("stored: totp %v 2fa %v secret encrypted %v", u.TOTPEnabled, u.TwoFactorEnabled, strings.HasPrefix(u.TOTPSecret, "01"))
 	}
 
+	var challenge string
 	login := func() {
 		t.Helper()
 		r := s.do("POST", "/login", "", map[string]string{"username": "appuser", "password": seedPassword}).want(t, 200, "login")
-		if r.JSON["two_factor_required"] != true || r.JSON["access_token"] != nil {
+		challenge, _ = r.JSON["challenge"].(string)
+		if r.JSON["two_factor_required"] != true || r.JSON["access_token"] != nil || challenge == "" {
 			t.Fatalf("login answered %s", r.Raw)
 		}
 	}
 	verify := func(code string) response {
-		return s.do("POST", "/verify-otp", "", map[string]string{"username": "appuser", "otp": code})
+		return s.do("POST", "/verify-otp", "", map[string]string{"username": "appuser", "otp": code, "challenge": challenge})
 	}
 
 	login()
-	if files, _ := filepath.Glob(filepath.Join(cfg.DataDir, "outbox", "*.eml")); len(files) != 0 {
-		t.Fatal("a login with an app as the only factor mailed a code")
+	for _, m := range s.mails("appuser@example.com") {
+		if codeRE.MatchString(m) {
+			t.Fatal("a login with an app as the only factor mailed a code")
+		}
+	}
+	// No code exists behind the owner's back either: the pending login has
+	// no mailed code.
+	if c, err := s.Store.Challenge(t.Context(), u.ID, "login", clk.Now()); err != nil || c.CodeHash != "" {
+		t.Fatalf("the pending login of an app-only account: %+v, %v; want no code", c, err)
 	}
 	verify(first).want(t, 401, "the confirming code again")
 
 	// A fresh code works, once, even when sent twice in parallel.
 	clk.Add(30 * time.Second)
 	second := oathtool(t, secret, clk.Now())
+	login()
 	var wg sync.WaitGroup
 	statuses := make([]int, 2)
 	for i := range statuses {

@@ -70,25 +70,27 @@ func walkthrough(t *testing.T, s *testServer) (secrets []string) {
 		t.Fatalf("verify-otp answer %s", r.Raw)
 	}
 
-	// With 2FA on, the password alone gives no token ...
+	// With 2FA on, the password alone gives no token: it answers a
+	// challenge that the second step must carry ...
 	r = s.do("POST", "/login", "", map[string]string{"username": seedUser, "password": seedPassword}).want(t, 200, "login with 2FA")
-	if r.JSON["two_factor_required"] != true || r.JSON["access_token"] != nil {
+	challenge, _ := r.JSON["challenge"].(string)
+	if r.JSON["two_factor_required"] != true || r.JSON["access_token"] != nil || len(challenge) < 22 {
 		t.Fatalf("login of a 2FA account answered %s", r.Raw)
 	}
 	firstCode := s.lastCode("test@example.com")
 	// A lost code can be sent again without a token; the new one replaces it.
-	s.do("POST", "/send-otp", "", map[string]string{"username": seedUser}).want(t, 200, "re-send login code")
+	s.do("POST", "/send-otp", "", map[string]string{"username": seedUser, "challenge": challenge}).want(t, 200, "re-send login code")
 	loginCode := s.lastCode("test@example.com")
 	if loginCode != firstCode {
-		s.do("POST", "/verify-otp", "", map[string]string{"username": seedUser, "otp": firstCode}).want(t, 401, "replaced code")
+		s.do("POST", "/verify-otp", "", map[string]string{"username": seedUser, "otp": firstCode, "challenge": challenge}).want(t, 401, "replaced code")
 	}
 	// ... the mailed code does, once.
-	r = s.do("POST", "/verify-otp", "", map[string]string{"username": seedUser, "otp": loginCode}).want(t, 200, "verify login code")
+	r = s.do("POST", "/verify-otp", "", map[string]string{"username": seedUser, "otp": loginCode, "challenge": challenge}).want(t, 200, "verify login code")
 	tok3, _ := r.JSON["access_token"].(string)
 	s.do("GET", "/sensitive-data", tok3, nil).want(t, 200, "token from 2FA login works")
-	s.do("POST", "/verify-otp", "", map[string]string{"username": seedUser, "otp": loginCode}).want(t, 401, "code replay")
+	s.do("POST", "/verify-otp", "", map[string]string{"username": seedUser, "otp": loginCode, "challenge": challenge}).want(t, 401, "code replay")
 
-	return []string{seedPassword, seedCard, seedCard2, keptCard, enrollCode, firstCode, loginCode, tok, tok2, tok3}
+	return []string{seedPassword, seedCard, seedCard2, keptCard, enrollCode, firstCode, loginCode, tok, tok2, tok3, challenge}
 }
 
 func TestWalkthrough(t *testing.T) {

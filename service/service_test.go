@@ -24,6 +24,7 @@ import (
 
 type env struct {
 	svc    *service.Service
+	hasher *password.Hasher
 	store  strongroom.Store
 	clock  *testclock.Clock
 	outbox string
@@ -62,7 +63,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{svc: svc, store: db, clock: clk, outbox: filepath.Join(dir, "outbox")}
+	return &env{svc: svc, hasher: hasher, store: db, clock: clk, outbox: filepath.Join(dir, "outbox")}
 }
 
 const pw = "StrongP@ssw0rd1!"
@@ -204,5 +205,68 @@ func TestUndeliveredCodeIsRemoved(t *testing.T) {
 	u, _ := e.store.UserByUsername(ctx, "erin")
 	if _, err := e.store.Challenge(ctx, u.ID, strongroom.PurposeEnroll, e.clock.Now()); !strongroom.IsKind(err, strongroom.KindNotFound) {
 		t.Fatalf("an unsent code is still stored: %v", err)
+	}
+}
+
+// A busy hashing pool is not a wrong password: changes that check the
+// password take a hashing slot before the lockout counts, so busy answers
+// with the right password never lock the account.
+func TestBusyAnswersDoNotCountAsFailures(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "fran", "fran@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.Login(ctx, "127.0.0.1", "fran", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.svc.Authenticate(res.Token)
+	var held []*password.Slot // the pool is full
+	for {
+		busy, cancel := context.WithTimeout(ctx, time.Millisecond)
+		slot, err := e.hasher.Reserve(busy)
+		cancel()
+		if err != nil {
+			break
+		}
+		held = append(held, slot)
+	}
+	for i := 0; i < 6; i++ {
+		busy, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+		err := e.svc.DisableTwoFactor(busy, p, "127.0.0.1", pw, "123456")
+		_, _, err2 := e.svc.SetupTOTP(busy, p, "127.0.0.1", pw, "")
+		cancel()
+		if !strongroom.IsKind(err, strongroom.KindUnavailable) || !strongroom.IsKind(err2, strongroom.KindUnavailable) {
+			t.Fatalf("try %d with a full pool: %v, %v; want unavailable", i+1, err, err2)
+		}
+	}
+	for _, s := range held {
+		s.Release()
+	}
+	if _, err := e.svc.Login(ctx, "127.0.0.1", "fran", pw); err != nil {
+		t.Fatalf("login after 12 busy answers: %v", err)
+	}
+}
+
+// An unlock code works for 15 minutes.
+func TestUnlockCodeExpires(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "gus", "gus@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		_, _ = e.svc.Login(ctx, "127.0.0.1", "gus", "Wrong!pass1")
+	}
+	files, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("%d mails, want the unlock code", len(files))
+	}
+	b, _ := os.ReadFile(files[0])
+	code := regexp.MustCompile(`\b[A-Z2-7]{5}-[A-Z2-7]{5}\b`).FindString(string(b))
+	e.clock.Add(15*time.Minute + time.Second)
+	if err := e.svc.Unlock(ctx, "127.0.0.1", "gus", code); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
+		t.Fatalf("an unlock code after 15 minutes: %v", err)
 	}
 }

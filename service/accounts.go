@@ -113,7 +113,7 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
 		s.log.Info("login failed: wrong password", "user_id", u.ID)
-		s.passwordFailed(ctx, u, n)
+		s.passwordFailed(u, n)
 		return LoginResult{}, errLogin
 	}
 	if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
@@ -153,7 +153,7 @@ func (s *Service) checkPassword(ctx context.Context, u *strongroom.User, pw stri
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
 		s.log.Info("wrong password for an account change", "user_id", u.ID)
-		s.passwordFailed(ctx, u, n)
+		s.passwordFailed(u, n)
 		return strongroom.Errorf(strongroom.KindUnauthorized, "incorrect password")
 	}
 	return s.store.ResetLoginFailures(ctx, u.ID)
@@ -162,12 +162,16 @@ func (s *Service) checkPassword(ctx context.Context, u *strongroom.User, pw stri
 // passwordFailed follows a wrong password that was the n-th failure in a
 // row: the one that locks the account mails its owner an unlock code, so
 // a stranger's guessing cannot keep the owner out.
-func (s *Service) passwordFailed(ctx context.Context, u *strongroom.User, n int) {
+func (s *Service) passwordFailed(u *strongroom.User, n int) {
 	if n != s.cfg.Lockout.MaxFailures {
 		return
 	}
 	s.log.Warn("account locked after failed passwords", "user_id", u.ID)
-	ctx = context.WithoutCancel(ctx)
+	s.afterAnswer(func(ctx context.Context) { s.mailUnlockCode(ctx, u, n) })
+}
+
+// mailUnlockCode stores a fresh unlock code for u and mails it.
+func (s *Service) mailUnlockCode(ctx context.Context, u *strongroom.User, n int) {
 	codes, err := otp.NewRecoveryCodes(s.rand, 1)
 	if err != nil {
 		s.log.Error("unlock code", "user_id", u.ID, "err", err)
@@ -180,7 +184,7 @@ func (s *Service) passwordFailed(ctx context.Context, u *strongroom.User, n int)
 		s.log.Error("could not store an unlock code", "user_id", u.ID, "err", err)
 		return
 	}
-	s.notify(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
+	s.send(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
 		"There were %d failed sign-ins to your Strongroom account in a row, so it is locked for %d minutes.\n\n"+
 			"If that was you, you can lift the lock now with this code (it works once, for %d minutes):\n\n    %s\n\n"+
 			"POST /unlock {\"username\": \"%s\", \"code\": \"%s\"}\n\n"+

@@ -259,6 +259,7 @@ func TestUnlockCodeExpires(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		_, _ = e.svc.Login(ctx, "127.0.0.1", "gus", "Wrong!pass1")
 	}
+	e.svc.Wait() // the unlock code is mailed after the answer
 	files, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
 	if len(files) != 1 {
 		t.Fatalf("%d mails, want the unlock code", len(files))

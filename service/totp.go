@@ -182,7 +182,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, code st
 	if u.TOTPEnabled {
 		what = "Your authenticator app was replaced"
 	}
-	s.notifyFactorChange(ctx, u, what, "New recovery codes were made at the same time; the earlier ones no longer work.")
+	s.notifyFactorChange(u, what, "New recovery codes were made at the same time; the earlier ones no longer work.")
 	return codes, nil
 }
 
@@ -211,7 +211,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, client, pa
 		return err
 	}
 	s.log.Warn("two-factor authentication disabled", "user_id", u.ID)
-	s.notifyFactorChange(ctx, u, "Two-factor authentication was turned off",
+	s.notifyFactorChange(u, "Two-factor authentication was turned off",
 		"Signing in now needs only your password, and your recovery codes no longer work.")
 	return nil
 }

@@ -209,7 +209,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 		}
 	}
 	if !ok {
-		s.secondFactorFailed(ctx, u, n)
+		s.secondFactorFailed(u, n)
 		return "", errCode
 	}
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
@@ -251,7 +251,7 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, username, 
 			return "", err
 		}
 		s.log.Info("two-factor authentication by email enabled", "user_id", u.ID)
-		s.notifyFactorChange(ctx, u, "Two-factor authentication by email was turned on",
+		s.notifyFactorChange(u, "Two-factor authentication by email was turned on",
 			"From now on, signing in needs your password and a code mailed to this address.")
 	}
 	tok, err := s.issue(u.ID)
@@ -340,7 +340,7 @@ func (s *Service) checkCurrentFactor(ctx context.Context, u *strongroom.User, co
 		}
 	}
 	if !ok {
-		s.secondFactorFailed(ctx, u, n)
+		s.secondFactorFailed(u, n)
 		return errCode
 	}
 	return s.store.ResetSecondFactorFailures(ctx, u.ID)
@@ -349,13 +349,13 @@ func (s *Service) checkCurrentFactor(ctx context.Context, u *strongroom.User, co
 // secondFactorFailed follows a wrong second factor that was the n-th in a
 // row: each one that locks the second step mails the owner, since whoever
 // tries knows the password.
-func (s *Service) secondFactorFailed(ctx context.Context, u *strongroom.User, n int) {
+func (s *Service) secondFactorFailed(u *strongroom.User, n int) {
 	s.log.Info("second factor refused", "user_id", u.ID, "failures", n)
 	if n%s.secondFactorLockout.MaxFailures != 0 {
 		return
 	}
 	s.log.Warn("second step locked after failed codes", "user_id", u.ID, "failures", n)
-	s.notify(ctx, u, "Sign-in to Strongroom locked: wrong codes", fmt.Sprintf(
+	s.notify(u, "Sign-in to Strongroom locked: wrong codes", fmt.Sprintf(
 		"Someone gave your Strongroom password correctly and then %d wrong second-factor codes in a row,\n"+
 			"so signing in is locked for %d minutes (each further wrong code locks it again).\n\n"+
 			"If that was not you, someone knows your password: change it as soon as you can sign in.\n",
@@ -364,17 +364,21 @@ func (s *Service) secondFactorFailed(ctx context.Context, u *strongroom.User, n 
 
 // notifyFactorChange tells the owner that a second factor changed. The
 // mail holds no secret.
-func (s *Service) notifyFactorChange(ctx context.Context, u *strongroom.User, what, detail string) {
-	s.notify(ctx, u, "Strongroom: "+strings.ToLower(what[:1])+what[1:], what+" on your Strongroom account ("+u.Username+") at "+
+func (s *Service) notifyFactorChange(u *strongroom.User, what, detail string) {
+	s.notify(u, "Strongroom: "+strings.ToLower(what[:1])+what[1:], what+" on your Strongroom account ("+u.Username+") at "+
 		s.now().UTC().Format(time.RFC1123)+".\n\n"+detail+"\n\n"+
 		"If this was not you, someone has your password and a way into your account: sign in, change your password\n"+
 		"and review your two-factor settings.\n")
 }
 
-// notify mails the owner a notice. A notice that cannot be sent is logged
-// and does not undo what it reports.
-func (s *Service) notify(ctx context.Context, u *strongroom.User, subject, body string) {
-	if err := s.cfg.Mailer.Send(context.WithoutCancel(ctx), strongroom.Mail{To: u.Email, Subject: subject, Body: body}); err != nil {
+// notify mails the owner a notice after the answer. A notice that cannot
+// be sent is logged and does not undo what it reports.
+func (s *Service) notify(u *strongroom.User, subject, body string) {
+	s.afterAnswer(func(ctx context.Context) { s.send(ctx, u, subject, body) })
+}
+
+func (s *Service) send(ctx context.Context, u *strongroom.User, subject, body string) {
+	if err := s.cfg.Mailer.Send(ctx, strongroom.Mail{To: u.Email, Subject: subject, Body: body}); err != nil {
 		s.log.Warn("notice not delivered", "user_id", u.ID, "subject", subject, "err", err)
 	}
 }

@@ -69,13 +69,19 @@ func secretsAtRest(t *testing.T, s *testServer) [][]byte {
 func TestNothingInClearAtRest(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, testConfig(t, dir))
-	walkthrough(t, s)
+	seen := walkthrough(t, s)
 	secrets := secretsAtRest(t, s)
+	// The login challenge is stored only as a keyed hash.
+	challenge := seen[len(seen)-1]
+	raw, err := base64.RawURLEncoding.DecodeString(challenge)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("challenge %q is not 32 bytes of base64url", challenge)
+	}
+	secrets = append(append(secrets, forms([]byte(challenge))...), forms(raw)...)
 	u, err := s.Store.UserByUsername(context.Background(), seedUser)
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	// While the server runs, the database and its WAL are private files.
 	live, _ := filepath.Glob(filepath.Join(dir, "strongroom.db*"))
 	if len(live) < 2 {

@@ -209,6 +209,9 @@ var codeRE = regexp.MustCompile(`code is (\d{6})`)
 // mails returns the messages to addr in the outbox, oldest first.
 func (s *testServer) mails(addr string) []string {
 	s.t.Helper()
+	if s.Service != nil {
+		s.Service.Wait() // notices are mailed after the answer
+	}
 	files, _ := filepath.Glob(filepath.Join(s.Config.DataDir, "outbox", "*.eml"))
 	var out []string
 	for _, f := range files {

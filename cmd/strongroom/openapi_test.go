@@ -11,7 +11,7 @@ import (
 
 // The API every client relies on: the seed's endpoints and our extensions.
 var wantRoutes = []string{
-	"POST /register", "POST /login", "POST /send-otp", "POST /verify-otp",
+	"POST /register", "POST /login", "POST /send-otp", "POST /verify-otp", "POST /unlock",
 	"POST /sensitive-data", "GET /sensitive-data", "GET /sensitive-data/{id}",
 	"PUT /sensitive-data/{id}", "DELETE /sensitive-data/{id}",
 	"POST /rotate-master-key", "GET /rotate-master-key",

@@ -63,7 +63,8 @@ func TestTwoFactorOverSMTP(t *testing.T) {
 		t.Fatalf("login answered %s", r.Raw)
 	}
 	codes = smtpCodes(srv, "mailer@example.com")
-	s.do("POST", "/verify-otp", "", map[string]string{"username": "mailer", "otp": codes[len(codes)-1]}).want(t, 200, "2FA login")
+	s.do("POST", "/verify-otp", "", map[string]string{"username": "mailer", "otp": codes[len(codes)-1], "challenge": r.JSON["challenge"].(string)}).
+		want(t, 200, "2FA login")
 	for _, c := range codes {
 		if regexp.MustCompile(`(^|[^0-9A-Za-z])` + c + `([^0-9A-Za-z]|$)`).MatchString(s.Logs.String()) {
 			t.Fatal("a code reached the log")

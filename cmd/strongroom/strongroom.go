@@ -295,6 +295,9 @@ func (m *Main) Close() error {
 		}
 		m.server = nil
 	}
+	if m.Service != nil {
+		m.Service.Wait() // notices still being mailed may write to the store
+	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 		m.Store = nil

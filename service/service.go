@@ -70,7 +70,7 @@ type Service struct {
 	// second step for 15 minutes, counted in the store.
 	secondFactorLockout strongroom.Lockout
 
-	unwraps atomic.Int64 // data keys unwrapped by the key manager
+	unwraps atomic.Int64   // data keys unwrapped by the key manager
 	later   sync.WaitGroup // notices being sent after their answer
 }
 
@@ -118,8 +118,8 @@ func New(cfg Config) (*Service, error) {
 		log:   cfg.Log,
 		// At most 3 codes at once and 10 an hour per account, so asking for
 		// new codes (each with 5 tries) does not buy many new guesses.
-		sendUser:   ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
-		sendAddr:   ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+		sendUser: ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
+		sendAddr: ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
 		// Per account, above the durable second-factor lockout (10 in a
 		// row), which is what bounds guessing.
 		verifyUser: ratelimit.New(30*time.Second, 20, 100_000, cfg.Now),

@@ -262,7 +262,9 @@ func fromAddr(ip string) *http.Client {
 // A stranger who knows only a username cannot spend the account's
 // budgets: after a swarm of token-less, challenge-less requests from many
 // addresses, the owner's own login and code still go through.
-func TestAccountBudgetsNeedCredentials(t *testing.T) { forEachStore(t, testAccountBudgetsNeedCredentials) }
+func TestAccountBudgetsNeedCredentials(t *testing.T) {
+	forEachStore(t, testAccountBudgetsNeedCredentials)
+}
 
 func testAccountBudgetsNeedCredentials(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -293,7 +295,9 @@ func testAccountBudgetsNeedCredentials(t *testing.T, cfg Config) {
 
 // An unknown username locks exactly like a known one; the owner of a
 // locked account is mailed a code that lifts the lock.
-func TestUnknownNamesLockAndOwnersUnlock(t *testing.T) { forEachStore(t, testUnknownNamesLockAndOwnersUnlock) }
+func TestUnknownNamesLockAndOwnersUnlock(t *testing.T) {
+	forEachStore(t, testUnknownNamesLockAndOwnersUnlock)
+}
 
 func testUnknownNamesLockAndOwnersUnlock(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)

@@ -150,6 +150,10 @@ const (
 	PurposeLogin  Purpose = "login"  // second step of a login, after the password
 	PurposeEnroll Purpose = "enroll" // turning email 2FA on, with a bearer token
 	PurposeUnlock Purpose = "unlock" // lifting a login lockout with a mailed code
+	// PurposeUnlocked lets the address that unlocked an account log in
+	// despite a lock put back by others.
+	PurposeUnlocked  Purpose = "unlocked"
+	PurposeTOTPSetup Purpose = "totp_setup" // an authenticator setup waiting for its confirm
 )
 
 // Challenge is a pending one-time code. Only keyed hashes are stored.

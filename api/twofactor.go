@@ -12,6 +12,7 @@ type (
 		Body struct {
 			Secret     string `json:"secret" doc:"base32, for typing into an authenticator app"`
 			OTPAuthURL string `json:"otpauth_url" example:"otpauth://totp/Strongroom:testuser?secret=...&issuer=Strongroom"`
+			SetupID    string `json:"setup_id" doc:"names this setup for /2fa/totp/qr and /2fa/totp/confirm; valid 15 minutes"`
 		}
 	}
 	qrOut struct {
@@ -23,7 +24,12 @@ type (
 		OTP      string `json:"otp,omitempty" maxLength:"16" doc:"required while two-factor authentication is on: an app code, a recovery code, or an email code from /send-otp"`
 	}
 	confirmBody struct {
-		OTP string `json:"otp" maxLength:"16" example:"123456" doc:"the app's current code"`
+		SetupID string `json:"setup_id" maxLength:"64" doc:"from /2fa/totp/setup"`
+		OTP     string `json:"otp" maxLength:"16" example:"123456" doc:"the app's current code"`
+	}
+	qrIn struct {
+		Bearer
+		SetupID string `query:"setup_id" maxLength:"64" required:"true" doc:"from /2fa/totp/setup"`
 	}
 	confirmOut struct {
 		Body struct {
@@ -56,26 +62,26 @@ func (s *Server) twoFactorRoutes() {
 		if err != nil {
 			return nil, err
 		}
-		secret, url, err := s.svc.SetupTOTP(ctx, p, client(ctx), in.Body.Password, in.Body.OTP)
+		setup, err := s.svc.SetupTOTP(ctx, p, client(ctx), in.Body.Password, in.Body.OTP)
 		if err != nil {
 			return nil, httpError(s.log, "totp-setup", err)
 		}
 		out := &totpSetupOut{}
-		out.Body.Secret, out.Body.OTPAuthURL = secret, url
+		out.Body.Secret, out.Body.OTPAuthURL, out.Body.SetupID = setup.Secret, setup.URL, setup.ID
 		return out, nil
 	})
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "totp-qr", Method: http.MethodGet, Path: "/2fa/totp/qr", Tags: []string{"two-factor"},
 		Summary:  "The pending authenticator setup as a QR code (PNG)",
-		Security: bearerSecurity, Errors: []int{c401, c404, c503},
+		Security: bearerSecurity, Errors: []int{c401, c404, c422, c503},
 		Responses: map[string]*huma.Response{"200": {Description: "PNG image", Content: map[string]*huma.MediaType{"image/png": {}}}},
-	}, func(ctx context.Context, in *struct{ Bearer }) (*qrOut, error) {
+	}, func(ctx context.Context, in *qrIn) (*qrOut, error) {
 		p, err := s.principal("totp-qr", in.Bearer)
 		if err != nil {
 			return nil, err
 		}
-		png, err := s.svc.TOTPQRCode(ctx, p)
+		png, err := s.svc.TOTPQRCode(ctx, p, in.SetupID)
 		if err != nil {
 			return nil, httpError(s.log, "totp-qr", err)
 		}
@@ -95,7 +101,7 @@ func (s *Server) twoFactorRoutes() {
 		if err != nil {
 			return nil, err
 		}
-		codes, err := s.svc.ConfirmTOTP(ctx, p, client(ctx), in.Body.OTP)
+		codes, err := s.svc.ConfirmTOTP(ctx, p, client(ctx), in.Body.SetupID, in.Body.OTP)
 		if err != nil {
 			return nil, httpError(s.log, "totp-confirm", err)
 		}

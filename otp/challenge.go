@@ -47,6 +47,23 @@ func ChallengeHash(key []byte, challenge string) string {
 	return lookupHash(key, "login-challenge", challenge)
 }
 
+// SetupTTL is how long an authenticator setup may wait for its confirm.
+const SetupTTL = 15 * time.Minute
+
+// SetupHash is the stored form of an authenticator setup's id (made like
+// a challenge): only the client that started the setup can show its QR
+// code or confirm it, not whoever else holds the bearer token.
+func SetupHash(key []byte, setupID string) string {
+	return lookupHash(key, "totp-setup", setupID)
+}
+
+// BypassHash is the stored form of the pass that /unlock gives the client
+// address it came from: for a while, that address may log in despite a
+// lock that strangers put back.
+func BypassHash(key []byte, username, client string) string {
+	return lookupHash(key, "unlocked", username+"\x00"+client)
+}
+
 // UnlockTTL is how long a mailed unlock code works.
 const UnlockTTL = 15 * time.Minute
 

@@ -96,7 +96,10 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 	u, err := s.store.UserByUsername(ctx, username)
 	if strongroom.IsKind(err, strongroom.KindNotFound) {
 		if err := s.store.ClaimUnknownLoginAttempt(ctx, username, now, s.cfg.Lockout); err != nil {
-			return LoginResult{}, err
+			// The same lookup a locked account makes: it finds nothing.
+			if _, berr := s.bypass(ctx, username, client, err); berr != nil {
+				return LoginResult{}, berr
+			}
 		}
 		slot.VerifyDummy(pw)
 		return LoginResult{}, errLogin
@@ -105,16 +108,25 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		return LoginResult{}, err
 	}
 	n, err := s.store.ClaimLoginAttempt(ctx, u.ID, now, s.cfg.Lockout)
+	var pass *strongroom.Challenge
 	if err != nil {
-		if strongroom.IsKind(err, strongroom.KindLocked) {
-			s.log.Warn("login refused: account locked", "user_id", u.ID)
+		if pass, err = s.bypass(ctx, username, client, err); err != nil {
+			s.log.Info("login refused: account locked", "user_id", u.ID)
+			return LoginResult{}, err
 		}
-		return LoginResult{}, err
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
 		s.log.Info("login failed: wrong password", "user_id", u.ID)
-		s.passwordFailed(u, n)
+		if pass == nil {
+			s.passwordFailed(u, n)
+		}
 		return LoginResult{}, errLogin
+	}
+	if pass != nil {
+		s.log.Info("login through a lock, from the address that unlocked the account", "user_id", u.ID)
+		if err := s.store.ConsumeChallenge(ctx, pass.ID); err != nil && !strongroom.IsKind(err, strongroom.KindNotFound) {
+			return LoginResult{}, err
+		}
 	}
 	if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
 		return LoginResult{}, err
@@ -123,12 +135,12 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		if s.secondFactorLockout.Locked(u.SecondFactorFailures, u.LastSecondFactorFailure, now) {
 			return LoginResult{}, strongroom.LockedUntil(u.LastSecondFactorFailure.Add(s.secondFactorLockout.Window), now)
 		}
-		challenge, err := s.startSecondStep(ctx, client, u)
+		challenge, mailed, err := s.startSecondStep(ctx, client, u)
 		if err != nil {
 			return LoginResult{}, err
 		}
 		s.log.Info("login: password accepted, second factor required", "user_id", u.ID)
-		return LoginResult{TwoFactorRequired: true, Challenge: challenge, CodeMailed: u.EmailOTPEnabled}, nil
+		return LoginResult{TwoFactorRequired: true, Challenge: challenge, CodeMailed: mailed}, nil
 	}
 	tok, err := s.issue(u.ID)
 	if err != nil {
@@ -192,6 +204,29 @@ func (s *Service) mailUnlockCode(ctx context.Context, u *strongroom.User, n int)
 		n, int(s.cfg.Lockout.Window/time.Minute), int(otp.UnlockTTL/time.Minute), codes[0], u.Username, codes[0]))
 }
 
+// bypass decides a login refused with locked (a lockout) for username
+// from client: if that address unlocked the account with the mailed code
+// within the last 15 minutes, it may try its password anyway (5 tries),
+// so strangers who lock the account again cannot keep its owner out. It
+// returns the pass that lets the login go on, or locked.
+func (s *Service) bypass(ctx context.Context, username, client string, locked error) (*strongroom.Challenge, error) {
+	if !strongroom.IsKind(locked, strongroom.KindLocked) {
+		return nil, locked
+	}
+	now := s.now()
+	c, err := s.store.ChallengeByLookup(ctx, otp.BypassHash(s.cfg.OTPKey, username, client), now)
+	if err == nil && c.Purpose == strongroom.PurposeUnlocked {
+		err = s.store.ClaimChallengeAttempt(ctx, c.ID, now, otp.MaxAttempts)
+		if err == nil {
+			return c, nil
+		}
+	}
+	if err != nil && !strongroom.IsKind(err, strongroom.KindNotFound) {
+		return nil, err
+	}
+	return nil, locked
+}
+
 // errUnlock is the one answer to an unlock code that does not work, for
 // known and unknown users alike.
 var errUnlock = strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired unlock code")
@@ -219,6 +254,13 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 		return codeErr(err, errUnlock)
 	}
 	if err := s.store.ResetLoginFailures(ctx, c.UserID); err != nil {
+		return err
+	}
+	// Strangers may lock the account again at once: this address keeps a
+	// way in for as long as the code would have lasted.
+	now := s.now()
+	if err := s.store.PutChallenge(ctx, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: c.UserID, Purpose: strongroom.PurposeUnlocked,
+		LookupHash: otp.BypassHash(s.cfg.OTPKey, username, client), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}); err != nil {
 		return err
 	}
 	s.log.Info("account unlocked with a mailed code", "user_id", c.UserID)

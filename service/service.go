@@ -53,18 +53,24 @@ type Config struct {
 
 // Service implements Strongroom's operations.
 type Service struct {
-	cfg        Config
-	store      strongroom.Store
-	keys       strongroom.KeyManager
-	deks       *keycache.Cache
-	now        func() time.Time
-	rand       io.Reader
-	log        *slog.Logger
-	sendUser   *ratelimit.Limiter // codes mailed per account
-	sendAddr   *ratelimit.Limiter // send-otp calls per client address
-	verifyUser *ratelimit.Limiter // code checks per account
-	verifyAddr *ratelimit.Limiter // code checks per client address
-	unlockAddr *ratelimit.Limiter // unlock tries per client address
+	cfg   Config
+	store strongroom.Store
+	keys  strongroom.KeyManager
+	deks  *keycache.Cache
+	now   func() time.Time
+	rand  io.Reader
+	log   *slog.Logger
+	// Per-account budgets come in pairs: one for the second step of a
+	// login (spent only by whoever holds its challenge) and one for what a
+	// bearer token asks (enrollment, changes), so a stolen token cannot
+	// spend the owner's way in.
+	sendLogin   *ratelimit.Limiter // login codes mailed per account
+	sendChange  *ratelimit.Limiter // codes mailed per account at a token's request
+	verifyLogin *ratelimit.Limiter // second factors checked per account, logging in
+	verifyToken *ratelimit.Limiter // codes and passwords checked per account for a token
+	sendAddr    *ratelimit.Limiter // send-otp calls per client address
+	verifyAddr  *ratelimit.Limiter // code checks per client address
+	unlockAddr  *ratelimit.Limiter // unlock tries per client address
 
 	// secondFactorLockout: 10 wrong second factors in a row lock the
 	// second step for 15 minutes, counted in the store.
@@ -118,13 +124,15 @@ func New(cfg Config) (*Service, error) {
 		log:   cfg.Log,
 		// At most 3 codes at once and 10 an hour per account, so asking for
 		// new codes (each with 5 tries) does not buy many new guesses.
-		sendUser: ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
-		sendAddr: ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+		sendLogin:  ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
+		sendChange: ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
+		sendAddr:   ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
 		// Per account, above the durable second-factor lockout (10 in a
 		// row), which is what bounds guessing.
-		verifyUser: ratelimit.New(30*time.Second, 20, 100_000, cfg.Now),
-		verifyAddr: ratelimit.New(2*time.Second, 30, 100_000, cfg.Now),
-		unlockAddr: ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+		verifyLogin: ratelimit.New(30*time.Second, 20, 100_000, cfg.Now),
+		verifyToken: ratelimit.New(30*time.Second, 20, 100_000, cfg.Now),
+		verifyAddr:  ratelimit.New(2*time.Second, 30, 100_000, cfg.Now),
+		unlockAddr:  ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
 
 		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},
 	}, nil

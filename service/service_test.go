@@ -235,7 +235,7 @@ func TestBusyAnswersDoNotCountAsFailures(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		busy, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
 		err := e.svc.DisableTwoFactor(busy, p, "127.0.0.1", pw, "123456")
-		_, _, err2 := e.svc.SetupTOTP(busy, p, "127.0.0.1", pw, "")
+		_, err2 := e.svc.SetupTOTP(busy, p, "127.0.0.1", pw, "")
 		cancel()
 		if !strongroom.IsKind(err, strongroom.KindUnavailable) || !strongroom.IsKind(err2, strongroom.KindUnavailable) {
 			t.Fatalf("try %d with a full pool: %v, %v; want unavailable", i+1, err, err2)

@@ -37,32 +37,49 @@ func (s *Service) openTOTPSecret(ctx context.Context, userID, enc string) (strin
 	return string(pt), nil
 }
 
+// TOTPSetup is a started authenticator setup.
+type TOTPSetup struct {
+	Secret string // base32
+	URL    string // otpauth://
+	// ID names this setup: GET /2fa/totp/qr and /2fa/totp/confirm need
+	// it, so a bearer token alone can neither read the secret nor confirm.
+	ID string
+}
+
 // SetupTOTP makes a new authenticator-app secret for the caller and keeps
-// it, encrypted, until ConfirmTOTP proves the app has it. A bearer token
-// alone is not enough: it needs the password and, while a second factor
-// is on, a current one (code), so a stolen token cannot replace the
-// owner's authenticator. It returns the secret and its otpauth:// URL.
-func (s *Service) SetupTOTP(ctx context.Context, p *Principal, client, password, code string) (secret, url string, err error) {
+// it, encrypted, until ConfirmTOTP proves the app has it (within 15
+// minutes). A bearer token alone is not enough: it needs the password and,
+// while a second factor is on, a current one (code), so a stolen token
+// cannot replace the owner's authenticator.
+func (s *Service) SetupTOTP(ctx context.Context, p *Principal, client, password, code string) (TOTPSetup, error) {
 	u, err := s.principalUser(ctx, p, "")
 	if err != nil {
-		return "", "", err
+		return TOTPSetup{}, err
 	}
 	if err := s.reauthenticate(ctx, u, client, password, code); err != nil {
-		return "", "", err
+		return TOTPSetup{}, err
 	}
-	secret, url, err = otp.NewTOTP(s.rand, u.Username)
-	if err != nil {
-		return "", "", strongroom.Internal("totp setup", err)
+	var out TOTPSetup
+	if out.Secret, out.URL, err = otp.NewTOTP(s.rand, u.Username); err != nil {
+		return TOTPSetup{}, strongroom.Internal("totp setup", err)
+	}
+	if out.ID, err = otp.NewChallenge(s.rand); err != nil {
+		return TOTPSetup{}, strongroom.Internal("totp setup", err)
 	}
 	f := u.SecondFactors()
-	if f.TOTPPending, err = s.sealTOTPSecret(ctx, u.ID, secret); err != nil {
-		return "", "", err
+	if f.TOTPPending, err = s.sealTOTPSecret(ctx, u.ID, out.Secret); err != nil {
+		return TOTPSetup{}, err
 	}
 	if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, f); err != nil {
-		return "", "", err
+		return TOTPSetup{}, err
+	}
+	now := s.now()
+	if err := s.store.PutChallenge(ctx, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeTOTPSetup,
+		LookupHash: otp.SetupHash(s.cfg.OTPKey, out.ID), CreatedAt: now, ExpiresAt: now.Add(otp.SetupTTL)}); err != nil {
+		return TOTPSetup{}, err
 	}
 	s.log.Info("authenticator setup started", "user_id", u.ID)
-	return secret, url, nil
+	return out, nil
 }
 
 // reauthenticate checks, for a change asked for with a bearer token, the
@@ -85,7 +102,7 @@ func (s *Service) reauthenticate(ctx context.Context, u *strongroom.User, client
 	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
 		return err
 	}
-	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
+	if err := limit(s.verifyToken, u.ID, "attempts"); err != nil {
 		return err
 	}
 	if err := s.checkPassword(ctx, u, password); err != nil {
@@ -97,22 +114,37 @@ func (s *Service) reauthenticate(ctx context.Context, u *strongroom.User, client
 	return s.checkCurrentFactor(ctx, u, code, recovery)
 }
 
-// pendingTOTPSecret is the secret of the user's authenticator setup in
-// progress, or KindNotFound.
-func (s *Service) pendingTOTPSecret(ctx context.Context, u *strongroom.User) (string, error) {
-	if u.TOTPPendingSecret == "" {
-		return "", strongroom.Errorf(strongroom.KindNotFound, "no authenticator setup in progress: POST /2fa/totp/setup first")
+// errNoSetup answers a setup id that names no live setup of the caller.
+var errNoSetup = strongroom.Errorf(strongroom.KindNotFound,
+	"no such authenticator setup in progress (they last 15 minutes): POST /2fa/totp/setup first")
+
+// pendingSetup returns the caller's authenticator setup that setupID names
+// and its secret, or errNoSetup. Nothing is spent before it is found.
+func (s *Service) pendingSetup(ctx context.Context, p *Principal, setupID string) (*strongroom.User, *strongroom.Challenge, string, error) {
+	u, err := s.principalUser(ctx, p, "")
+	if err != nil {
+		return nil, nil, "", err
 	}
-	return s.openTOTPSecret(ctx, u.ID, u.TOTPPendingSecret)
+	if !otp.ValidChallenge(setupID) || u.TOTPPendingSecret == "" {
+		return nil, nil, "", errNoSetup
+	}
+	c, err := s.store.ChallengeByLookup(ctx, otp.SetupHash(s.cfg.OTPKey, setupID), s.now())
+	if err != nil {
+		return nil, nil, "", codeErr(err, errNoSetup)
+	}
+	if c.UserID != u.ID || c.Purpose != strongroom.PurposeTOTPSetup {
+		return nil, nil, "", errNoSetup
+	}
+	secret, err := s.openTOTPSecret(ctx, u.ID, u.TOTPPendingSecret)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return u, c, secret, nil
 }
 
 // TOTPQRCode returns the pending setup's otpauth:// URL as a PNG QR code.
-func (s *Service) TOTPQRCode(ctx context.Context, p *Principal) ([]byte, error) {
-	u, err := s.principalUser(ctx, p, "")
-	if err != nil {
-		return nil, err
-	}
-	secret, err := s.pendingTOTPSecret(ctx, u)
+func (s *Service) TOTPQRCode(ctx context.Context, p *Principal, setupID string) ([]byte, error) {
+	u, _, secret, err := s.pendingSetup(ctx, p, setupID)
 	if err != nil {
 		return nil, err
 	}
@@ -128,29 +160,32 @@ func (s *Service) TOTPQRCode(ctx context.Context, p *Principal) ([]byte, error) 
 }
 
 // ConfirmTOTP turns the authenticator app on once it shows a correct code
-// for the pending secret, and returns 10 new recovery codes, shown this
-// once and stored only hashed (earlier recovery codes stop working).
-func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, code string) ([]string, error) {
+// for the pending secret of the setup that setupID names (5 tries), and
+// returns 10 new recovery codes, shown this once and stored only hashed
+// (earlier recovery codes stop working).
+func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID, code string) ([]string, error) {
 	if !otp.ValidFormat(code) {
 		return nil, strongroom.Invalid("otp", "otp must be 6 digits")
-	}
-	u, err := s.principalUser(ctx, p, "")
-	if err != nil {
-		return nil, err
 	}
 	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
 		return nil, err
 	}
-	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
-		return nil, err
-	}
-	secret, err := s.pendingTOTPSecret(ctx, u)
+	u, c, secret, err := s.pendingSetup(ctx, p, setupID)
 	if err != nil {
 		return nil, err
+	}
+	if err := limit(s.verifyToken, u.ID, "attempts"); err != nil {
+		return nil, err
+	}
+	if err := s.store.ClaimChallengeAttempt(ctx, c.ID, s.now(), otp.MaxAttempts); err != nil {
+		return nil, codeErr(err, errNoSetup)
 	}
 	step, ok := otp.MatchTOTP(secret, code, s.now())
 	if !ok {
 		return nil, errCode
+	}
+	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
+		return nil, codeErr(err, errNoSetup)
 	}
 	// The confirming code is used up: it cannot also complete a login. A
 	// step already used (by the old app's code that allowed this setup, in

@@ -19,29 +19,34 @@ var errChallenge = strongroom.Errorf(strongroom.KindUnauthorized,
 	"invalid or expired login challenge: log in with your password first and send the challenge it answers")
 
 // startSecondStep records that u's password was accepted and returns the
-// challenge that binds the second step to this client. With email as a
-// factor it mails a code too; otherwise no code exists (an app or a
-// recovery code completes the login).
-func (s *Service) startSecondStep(ctx context.Context, client string, u *strongroom.User) (string, error) {
-	challenge, err := otp.NewChallenge(s.rand)
+// challenge that binds the second step to this client, and whether a code
+// was mailed. With email as a factor it mails a code; otherwise no code
+// exists (an app or a recovery code completes the login). When the mail
+// budget is spent and the user has an app, the login goes on without mail.
+func (s *Service) startSecondStep(ctx context.Context, client string, u *strongroom.User) (challenge string, mailed bool, err error) {
+	challenge, err = otp.NewChallenge(s.rand)
 	if err != nil {
-		return "", strongroom.Internal("new challenge", err)
+		return "", false, strongroom.Internal("new challenge", err)
 	}
 	now := s.now()
 	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeLogin,
 		LookupHash: otp.ChallengeHash(s.cfg.OTPKey, challenge), CreatedAt: now, ExpiresAt: now.Add(otp.ChallengeTTL)}
 	if u.EmailOTPEnabled {
-		if err := limit(s.sendAddr, client, "requests"); err != nil {
-			return "", err
+		err = limit(s.sendAddr, client, "requests")
+		if err == nil {
+			err = s.mailCode(ctx, u, c)
 		}
-		err = s.mailCode(ctx, u, c)
+		mailed = err == nil
+		if strongroom.IsKind(err, strongroom.KindLocked) && u.TOTPEnabled {
+			err = s.store.PutChallenge(ctx, c)
+		}
 	} else {
 		err = s.store.PutChallenge(ctx, c)
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return challenge, nil
+	return challenge, mailed, nil
 }
 
 // loginChallenge returns the pending login that challenge names, and its
@@ -74,7 +79,11 @@ func (s *Service) loginChallenge(ctx context.Context, username, challenge string
 // sent the challenge is removed, so no code exists that its owner never
 // received.
 func (s *Service) mailCode(ctx context.Context, u *strongroom.User, c *strongroom.Challenge) error {
-	if err := limit(s.sendUser, u.ID, "codes requested"); err != nil {
+	budget := s.sendChange
+	if c.Purpose == strongroom.PurposeLogin {
+		budget = s.sendLogin
+	}
+	if err := limit(budget, u.ID, "codes requested"); err != nil {
 		return err
 	}
 	code, err := otp.NewCode(s.rand)
@@ -191,7 +200,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	}
 	// Budgets of the account are spent only by someone who holds its
 	// challenge: by now, someone who knew the password.
-	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
+	if err := limit(s.verifyLogin, u.ID, "attempts"); err != nil {
 		return "", err
 	}
 	now := s.now()
@@ -233,7 +242,7 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, username, 
 	if err != nil {
 		return "", err
 	}
-	if err := limit(s.verifyUser, u.ID, "attempts"); err != nil {
+	if err := limit(s.verifyToken, u.ID, "attempts"); err != nil {
 		return "", err
 	}
 	ok, err := s.mailedCode(ctx, u, strongroom.PurposeEnroll, code)

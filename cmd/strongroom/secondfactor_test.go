@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -25,8 +26,10 @@ func enableApp(t *testing.T, s *testServer, clk *testclock.Clock, user string) (
 	t.Helper()
 	s.register(user, seedPassword)
 	tok = s.login(user, seedPassword)
-	secret, _ = s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword}).want(t, 200, "setup").JSON["secret"].(string)
-	r := s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, secret, clk.Now())}).want(t, 200, "confirm")
+	setup := s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword}).want(t, 200, "setup")
+	secret, _ = setup.JSON["secret"].(string)
+	r := s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, secret, clk.Now()), "setup_id": setup.JSON["setup_id"].(string)}).
+		want(t, 200, "confirm")
 	for _, c := range r.JSON["recovery_codes"].([]any) {
 		codes = append(codes, c.(string))
 	}
@@ -154,8 +157,19 @@ func testStolenTokenCannotReplaceTheAuthenticator(t *testing.T, cfg Config) {
 	clk.Add(30 * time.Second)
 	mailsBefore := len(s.mails("owner@example.com"))
 	r := s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword, "otp": oathtool(t, secret, clk.Now())}).want(t, 200, "setup by the owner")
-	newSecret := r.JSON["secret"].(string)
-	r = s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, newSecret, clk.Now())}).want(t, 200, "confirm the new app")
+	newSecret, setupID := r.JSON["secret"].(string), r.JSON["setup_id"].(string)
+	// The setup is the owner's: the token alone can neither show its QR
+	// code nor confirm it.
+	s.do("GET", "/2fa/totp/qr", tok, nil).want(t, 422, "QR code without the setup id")
+	s.do("GET", "/2fa/totp/qr?setup_id="+strings.Repeat("A", 43), tok, nil).want(t, 404, "QR code with a made-up setup id")
+	s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, newSecret, clk.Now())}).want(t, 422, "confirm without the setup id")
+	s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, newSecret, clk.Now()), "setup_id": strings.Repeat("A", 43)}).
+		want(t, 404, "confirm with a made-up setup id")
+	if res := s.do("GET", "/2fa/totp/qr?setup_id="+setupID, tok, nil); res.Status != 200 {
+		t.Fatalf("the owner's QR code: %d", res.Status)
+	}
+	r = s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, newSecret, clk.Now()), "setup_id": setupID}).want(t, 200, "confirm the new app")
+	s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, newSecret, clk.Now()), "setup_id": setupID}).want(t, 404, "the setup id again")
 	clk.Add(30 * time.Second)
 	s.verify("owner", s.startLogin("owner"), codes[0]).want(t, 401, "an old recovery code after the replacement")
 	s.verify("owner", s.startLogin("owner"), oathtool(t, secret, clk.Now())).want(t, 401, "the old app after the replacement")
@@ -253,6 +267,18 @@ func testSecondFactorGuessingLocks(t *testing.T, cfg Config) {
 	}
 }
 
+// postFrom posts a JSON body from the loopback address ip.
+func postFrom(t *testing.T, ip, url, body string) (int, string) {
+	t.Helper()
+	res, err := fromAddr(ip).Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(raw)
+}
+
 // fromAddr is a client whose requests come from the loopback address ip.
 func fromAddr(ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
@@ -291,6 +317,36 @@ func testAccountBudgetsNeedCredentials(t *testing.T, cfg Config) {
 	}
 	c := s.startLogin("drained") // mails a code: the mail budget is whole
 	s.verify("drained", c, s.lastCode("drained@example.com")).want(t, 200, "the owner's code after the swarm")
+
+	// Nor can a stolen token spend the owner's way in: the budgets of a
+	// login are not those of a token's requests.
+	junk := strings.Repeat("A", 43)
+	for i := 0; i < 25; i++ {
+		s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": "000000", "setup_id": junk})
+	}
+	for i := 0; i < 5; i++ {
+		s.do("POST", "/send-otp", tok, map[string]string{"username": "drained"})
+	}
+	c = s.startLogin("drained")
+	s.verify("drained", c, s.lastCode("drained@example.com")).want(t, 200, "the owner's code after a token's requests")
+}
+
+// An account with both an app and email: when its login mails are spent,
+// a login still goes on, with the app.
+func TestSpentMailBudgetLeavesTheApp(t *testing.T) {
+	clk := newTOTPClock()
+	s := startServerAt(t, storeConfig(t, "sqlite"), clk.Now)
+	secret, _, tok := enableApp(t, s, clk, "both")
+	s.do("POST", "/send-otp", tok, map[string]string{"username": "both"}).want(t, 200, "enroll email")
+	s.do("POST", "/verify-otp", tok, map[string]string{"username": "both", "otp": s.lastCode("both@example.com")}).want(t, 200, "enroll email")
+	for i := 0; i < 3; i++ {
+		s.startLogin("both") // each mails a code
+	}
+	r := s.do("POST", "/login", "", map[string]string{"username": "both", "password": seedPassword}).want(t, 200, "login with the mail budget spent")
+	if r.JSON["message"] == "OTP sent to your email" {
+		t.Fatalf("login answered %s", r.Raw)
+	}
+	s.verify("both", r.JSON["challenge"].(string), oathtool(t, secret, clk.Now())).want(t, 200, "the app code")
 }
 
 // An unknown username locks exactly like a known one; the owner of a
@@ -335,8 +391,21 @@ func testUnknownNamesLockAndOwnersUnlock(t *testing.T, cfg Config) {
 	}
 	unlock("victim", "no").want(t, 422, "a malformed code")
 	unlock("victim", strings.ToLower(code)).want(t, 200, "the mailed code").wantBody(t, `{"message": "Account unlocked"}`)
-	s.login("victim", seedPassword)
 	unlock("victim", code).want(t, 401, "the code again")
+
+	// A stranger locks the account again at once, from another address;
+	// the address that unlocked it still gets in (and only with the
+	// password), any other address does not.
+	for i := 0; i < 5; i++ {
+		if st, _ := postFrom(t, "127.0.0.2", s.URL+"/login", `{"username":"victim","password":"Wrong!pass1"}`); st != 401 {
+			t.Fatalf("the stranger's guess %d after the unlock: %d", i+1, st)
+		}
+	}
+	if st, _ := postFrom(t, "127.0.0.3", s.URL+"/login", `{"username":"victim","password":"`+seedPassword+`"}`); st != 429 {
+		t.Fatalf("another address during the new lock: %d, want 429", st)
+	}
+	guess("victim").want(t, 401, "a wrong password from the unlocking address is checked, not refused")
+	s.login("victim", seedPassword)
 	if strings.Contains(s.Logs.String(), code) {
 		t.Fatal("the log holds the unlock code")
 	}

@@ -38,16 +38,17 @@ func testAuthenticatorApp(t *testing.T, cfg Config) {
 
 	s.register("appuser", seedPassword)
 	tok := s.login("appuser", seedPassword)
-	s.do("GET", "/2fa/totp/qr", tok, nil).want(t, 404, "QR before setup")
+	s.do("GET", "/2fa/totp/qr?setup_id="+strings.Repeat("A", 43), tok, nil).want(t, 404, "QR before setup")
 	s.do("POST", "/2fa/totp/setup", "", map[string]string{"password": seedPassword}).want(t, 401, "setup without a token")
 
 	r := s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword}).want(t, 200, "setup")
 	secret, _ := r.JSON["secret"].(string)
 	url, _ := r.JSON["otpauth_url"].(string)
+	setupID, _ := r.JSON["setup_id"].(string)
 	if len(secret) != 32 || !strings.HasPrefix(url, "otpauth://totp/") || !strings.Contains(url, "secret="+secret) {
 		t.Fatalf("setup answered %s", r.Raw)
 	}
-	req, _ := http.NewRequest("GET", s.URL+"/2fa/totp/qr", nil)
+	req, _ := http.NewRequest("GET", s.URL+"/2fa/totp/qr?setup_id="+setupID, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	res, err := client.Do(req)
 	if err != nil {
@@ -61,11 +62,11 @@ func testAuthenticatorApp(t *testing.T, cfg Config) {
 
 	// A wrong code does not turn TOTP on.
 	wrong := oathtool(t, secret, clk.Now().Add(-5*time.Minute))
-	s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": wrong}).want(t, 401, "confirm with a wrong code")
+	s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": wrong, "setup_id": setupID}).want(t, 401, "confirm with a wrong code")
 	s.login("appuser", seedPassword) // still a one-step login
 
 	first := oathtool(t, secret, clk.Now())
-	r = s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": first}).want(t, 200, "confirm")
+	r = s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": first, "setup_id": setupID}).want(t, 200, "confirm")
 	codes, _ := r.JSON["recovery_codes"].([]any)
 	if len(codes) != 10 {
 		t.Fatalf("confirm answered %s", r.Raw)

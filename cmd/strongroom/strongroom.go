@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -20,6 +18,7 @@ import (
 	"github.com/strongroom/strongroom/api"
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/mongo"
+	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/outbox"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/service"
@@ -139,10 +138,8 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	otpKey := hmac.New(sha256.New, []byte(cfg.Pepper))
-	otpKey.Write([]byte("strongroom/otp-key/v1"))
 	m.Service, err = service.New(service.Config{
-		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otpKey.Sum(nil),
+		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otp.DeriveKey([]byte(cfg.Pepper)),
 		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		Log: m.Log, Now: m.Now,
 	})

@@ -130,16 +130,16 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hasher, err := password.New([]byte(cfg.Pepper), cfg.BcryptCost)
+	hasher, err := password.New(cfg.Pepper.Bytes(), cfg.BcryptCost)
 	if err != nil {
 		return err
 	}
-	tokens, err := token.NewIssuer([]byte(cfg.JWTSecret), token.DefaultTTL, nil)
+	tokens, err := token.NewIssuer(cfg.JWTSecret.Bytes(), token.DefaultTTL, nil)
 	if err != nil {
 		return err
 	}
 	m.Service, err = service.New(service.Config{
-		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otp.DeriveKey([]byte(cfg.Pepper)),
+		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otp.DeriveKey(cfg.Pepper.Bytes()),
 		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		Log: m.Log, Now: m.Now,
 	})
@@ -152,7 +152,7 @@ func (m *Main) openKeys(ctx context.Context) (strongroom.KeyManager, error) {
 	cfg := &m.Config
 	if cfg.VaultAddr != "" {
 		k, err := vault.Open(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey,
-			Token: cfg.VaultToken, RoleID: cfg.VaultRoleID, SecretID: cfg.VaultSecretID, Log: m.Log})
+			Token: cfg.VaultToken.Reveal(), RoleID: cfg.VaultRoleID, SecretID: cfg.VaultSecretID.Reveal(), Log: m.Log})
 		if err != nil {
 			return nil, fmt.Errorf("Vault key manager at %s: %w", cfg.VaultAddr, err)
 		}
@@ -176,7 +176,7 @@ func (m *Main) openMailer() (strongroom.Mailer, error) {
 	if cfg.SMTPServer == "" {
 		return outbox.New(filepath.Join(cfg.DataDir, "outbox"), cfg.EmailFrom, nil, m.Log)
 	}
-	sc := smtp.Config{Host: cfg.SMTPServer, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+	sc := smtp.Config{Host: cfg.SMTPServer, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword.Reveal(),
 		From: cfg.EmailFrom, ImplicitTLS: cfg.SMTPTLS == "implicit", NoTLS: cfg.SMTPTLS == "off", Timeout: cfg.SMTPTimeout}
 	if cfg.SMTPCAFile != "" {
 		pem, err := os.ReadFile(cfg.SMTPCAFile)
@@ -193,8 +193,8 @@ func (m *Main) openMailer() (strongroom.Mailer, error) {
 
 // openStore opens MongoDB when MONGODB_URL is set, else the SQLite file.
 func (m *Main) openStore(ctx context.Context) (strongroom.Store, error) {
-	if m.Config.MongoDBURL != "" {
-		db, err := mongo.Open(ctx, m.Config.MongoDBURL, m.Config.DBName, 0, m.Log)
+	if m.Config.MongoDBURL.IsSet() {
+		db, err := mongo.Open(ctx, m.Config.MongoDBURL.Reveal(), m.Config.DBName, 0, m.Log)
 		if err != nil {
 			return nil, fmt.Errorf("MongoDB store (database %s): %w", m.Config.DBName, err)
 		}
@@ -226,7 +226,7 @@ func (m *Main) keysName() string {
 }
 
 func (m *Main) storeName() string {
-	if m.Config.MongoDBURL != "" {
+	if m.Config.MongoDBURL.IsSet() {
 		return "mongodb"
 	}
 	return "sqlite"
@@ -307,13 +307,13 @@ func (m *Main) Close() error {
 // with a privileged VAULT_TOKEN).
 func (m *Main) VaultSetup(ctx context.Context) error {
 	cfg := m.Config
-	if cfg.VaultAddr == "" || cfg.VaultToken == "" {
+	if cfg.VaultAddr == "" || !cfg.VaultToken.IsSet() {
 		return errors.New("vault-setup needs VAULT_ADDR and a VAULT_TOKEN allowed to mount engines and write policies")
 	}
 	if m.AppRole && (m.RoleIDFile == "" || m.SecretIDFile == "") {
 		return errors.New("vault-setup -approle needs -role-id-file and -secret-id-file")
 	}
-	res, err := vault.Setup(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey, Token: cfg.VaultToken}, m.AppRole)
+	res, err := vault.Setup(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey, Token: cfg.VaultToken.Reveal()}, m.AppRole)
 	for _, line := range res.Done {
 		fmt.Fprintln(m.Stdout, line)
 	}

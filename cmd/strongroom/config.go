@@ -30,7 +30,7 @@ type Config struct {
 	// TrustedProxies (STRONGROOM_TRUSTED_PROXIES, comma-separated CIDRs) are
 	// the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
-	Production     bool         // STRONGROOM_ENV=production
+	Production     bool         // STRONGROOM_ENV=production, in any case
 	BcryptCost     int          // STRONGROOM_BCRYPT_COST, default 12, at least 10
 	JWTSecret      secret.Value // JWT_SECRET (or JWT_SECRET_FILE)
 	Pepper         secret.Value // PEPPER (or PEPPER_FILE)
@@ -111,7 +111,13 @@ func (e *Env) Get(name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s_FILE: %w", name, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		// An empty file is a mistake (a secret not yet written, a wrong
+		// mount), not a request to fall back to a default or generate one.
+		return "", fmt.Errorf("%s_FILE: %s is empty", name, file)
+	}
+	return v, nil
 }
 
 // LoadConfig reads and validates the configuration.
@@ -190,7 +196,7 @@ func LoadConfig(e *Env) (Config, error) {
 	str("STRONGROOM_ENV", &env)
 	str("STRONGROOM_ADMINS", &admins)
 	str("STRONGROOM_BCRYPT_COST", &cost)
-	c.Production = env == "production"
+	c.Production = strings.EqualFold(strings.TrimSpace(env), "production")
 	for _, a := range strings.Split(admins, ",") {
 		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
 			c.Admins = append(c.Admins, a)
@@ -213,6 +219,11 @@ func LoadConfig(e *Env) (Config, error) {
 	}
 	if c.Pepper.IsSet() && c.Pepper.Len() < 16 {
 		errs = append(errs, errors.New("PEPPER is too short: use at least 16 characters (openssl rand -base64 16)"))
+	}
+	if c.JWTSecret.IsSet() && c.JWTSecret.Equal(c.Pepper) {
+		// One secret doing two jobs: whoever learns it (from a token's
+		// signing key, say) holds the pepper too.
+		errs = append(errs, errors.New("JWT_SECRET and PEPPER are the same: give each its own random value"))
 	}
 	if c.Production && (!c.JWTSecret.IsSet() || !c.Pepper.IsSet()) {
 		errs = append(errs, errors.New("STRONGROOM_ENV=production needs JWT_SECRET and PEPPER set"))

@@ -76,6 +76,9 @@ func TestConfigRefuses(t *testing.T) {
 		"proxy not a CIDR":           {"STRONGROOM_TRUSTED_PROXIES": "10.0.0.1"},
 		"SMTP_PORT not a port":       {"SMTP_PORT": "smtp"},
 		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
+		"production in capitals":     {"STRONGROOM_ENV": "PRODUCTION"},
+		"production capitalized":     {"STRONGROOM_ENV": "Production"},
+		"JWT secret equal to pepper": {"JWT_SECRET": "s3cr#t-shared-0123456789abcdef0123", "PEPPER": "s3cr#t-shared-0123456789abcdef0123"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := LoadConfig(envFrom(t, vars, ""))
@@ -148,6 +151,49 @@ func TestConfigNeverShowsSecrets(t *testing.T) {
 			if strings.Contains(out, v) || strings.Contains(out, "s3cr3t") || strings.Contains(out, fmt.Sprintf("%x", v)) {
 				t.Errorf("%s shown: %s", name, out)
 			}
+		}
+	}
+}
+
+// A NAME_FILE naming an empty file (or one of only whitespace) is an
+// error that names the variable and the file, never a silent fallback to
+// a generated secret.
+func TestEmptySecretFileRefused(t *testing.T) {
+	for _, content := range []string{"", " \n\t\n"} {
+		path := filepath.Join(t.TempDir(), "jwt")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadConfig(envFrom(t, map[string]string{"JWT_SECRET_FILE": path}, ""))
+		if err == nil || !strings.Contains(err.Error(), "JWT_SECRET_FILE") || !strings.Contains(err.Error(), "empty") {
+			t.Errorf("file %q: err = %v; want one naming JWT_SECRET_FILE and saying it is empty", content, err)
+		}
+	}
+}
+
+func TestProductionIsCaseInsensitive(t *testing.T) {
+	for _, env := range []string{"production", "Production", "PRODUCTION", " production "} {
+		c, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env,
+			"JWT_SECRET": "0123456789abcdef0123456789abcdef", "PEPPER": "fedcba9876543210"}, ""))
+		if err != nil || !c.Production {
+			t.Errorf("STRONGROOM_ENV=%q: production %v, %v", env, c.Production, err)
+		}
+	}
+	for _, env := range []string{"", "development", "productionx"} {
+		if c, _ := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env}, "")); c.Production {
+			t.Errorf("STRONGROOM_ENV=%q is production", env)
+		}
+	}
+}
+
+// The same value for JWT_SECRET and PEPPER is refused in every mode, with
+// a message that says so (and does not repeat the value).
+func TestJWTSecretEqualToPepperRefused(t *testing.T) {
+	const shared = "s3cr#t-shared-0123456789abcdef0123"
+	for _, env := range []string{"", "production"} {
+		_, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env, "JWT_SECRET": shared, "PEPPER": shared}, ""))
+		if err == nil || !strings.Contains(err.Error(), "JWT_SECRET and PEPPER are the same") || strings.Contains(err.Error(), "s3cr#t") {
+			t.Errorf("STRONGROOM_ENV=%q: err = %v", env, err)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,6 +59,7 @@ type Main struct {
 	server *http.Server
 	debug  *http.Server
 	served chan error
+	chmod  func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
 }
 
 // NewMain returns a Main with default settings.
@@ -107,6 +109,13 @@ func (m *Main) open(ctx context.Context) error {
 	cfg := &m.Config
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
+	}
+	chmod := m.chmod
+	if chmod == nil {
+		chmod = os.Chmod
+	}
+	if err := securePermissions(cfg.DataDir, m.Log, chmod); err != nil {
+		return err
 	}
 	made, err := cfg.fillSecrets()
 	if err != nil {

@@ -60,6 +60,8 @@ type Main struct {
 	debug  *http.Server
 	served chan error
 	chmod  func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
+	// handlerTimeout bounds a request's work (30 s if zero); tests shorten it.
+	handlerTimeout time.Duration
 }
 
 // NewMain returns a Main with default settings.
@@ -253,7 +255,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Addr = ln.Addr().String()
 	m.server = &http.Server{
-		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), 30*time.Second),
+		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), m.handlerTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -274,6 +276,9 @@ func (m *Main) Run(ctx context.Context) error {
 // requestTimeout bounds every request except a master-key rotation, which
 // may take long and resumes if cut short.
 func requestTimeout(h http.Handler, d time.Duration) http.Handler {
+	if d == 0 {
+		d = 30 * time.Second
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/rotate-master-key" {
 			ctx, cancel := context.WithTimeout(r.Context(), d)

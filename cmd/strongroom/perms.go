@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/strongroom/strongroom/localkms"
+	"github.com/strongroom/strongroom/sqlite"
 )
 
 // privateOnly are the permission bits the data directory and its files
@@ -14,25 +18,33 @@ import (
 // can read the keyring and the database can decrypt every record.
 const privateOnly fs.FileMode = 0o077
 
-// securePermissions makes the data directory and each entry directly in it
-// (the database and its WAL, the keyring and its lock, the secrets file,
-// the outbox) private to the user the server runs as, removing group and
-// other bits and logging a warning for each one it tightened. An entry it
-// cannot tighten (owned by someone else, a read-only filesystem) stops the
-// start with an error saying what to fix. chmod is os.Chmod outside tests.
+// ownFiles are the entries Strongroom keeps in the data directory. Only
+// these are tightened: the directory may be shared by mistake (a home
+// directory, /var/lib), and other programs' files are not ours to change.
+var ownFiles = []string{
+	secretsFile,
+	localkms.FileName, localkms.FileName + ".lock",
+	sqlite.FileName, sqlite.FileName + "-wal", sqlite.FileName + "-shm",
+	"outbox",
+}
+
+// securePermissions makes the data directory and Strongroom's entries in
+// it (ownFiles: the database and its WAL, the keyring and its lock, the
+// secrets file, the outbox) private to the user the server runs as,
+// removing group and other bits and logging a warning for each one it
+// tightened. One it cannot tighten (owned by someone else, a read-only
+// filesystem) stops the start with an error saying what to fix. chmod is
+// os.Chmod outside tests.
 func securePermissions(dir string, log *slog.Logger, chmod func(string, fs.FileMode) error) error {
 	if err := tighten(dir, log, chmod); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	for _, e := range entries {
-		if e.Type()&fs.ModeSymlink != 0 {
-			continue // its target is not ours to change; what we create is never a link
+	for _, name := range ownFiles {
+		path := filepath.Join(dir, name)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			continue // not made yet
 		}
-		if err := tighten(filepath.Join(dir, e.Name()), log, chmod); err != nil {
+		if err := tighten(path, log, chmod); err != nil {
 			return err
 		}
 	}

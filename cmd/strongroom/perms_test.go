@@ -30,6 +30,9 @@ func openDataDir(t *testing.T) (dir string, files []string) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Chmod(filepath.Join(dir, "outbox"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +52,10 @@ func mode(t *testing.T, path string) fs.FileMode {
 // private at start, with a warning per path.
 func TestDataDirPermissionsTightened(t *testing.T) {
 	dir, files := openDataDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "not-ours.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dir, "not-ours.txt"), 0o644) // whatever the umask
 	s := startServer(t, testConfig(t, dir))
 	if got := mode(t, dir); got != 0o700 {
 		t.Errorf("data dir mode %04o, want 0700", got)
@@ -58,8 +65,16 @@ func TestDataDirPermissionsTightened(t *testing.T) {
 			t.Errorf("%s mode %04o, want 0600", f, got)
 		}
 	}
+	if got := mode(t, filepath.Join(dir, "outbox")); got != 0o700 {
+		t.Errorf("outbox mode %04o, want 0700", got)
+	}
+	// Only Strongroom's own files: another program's file in a shared
+	// directory is left alone.
+	if got := mode(t, filepath.Join(dir, "not-ours.txt")); got != 0o644 {
+		t.Errorf("a foreign file's mode changed to %04o", got)
+	}
 	logs := s.Logs.String()
-	for _, p := range append(files, "") {
+	for _, p := range append(files, "", "outbox") {
 		want := `"path":"` + filepath.Join(dir, p) + `","mode_was":"`
 		if !strings.Contains(logs, want) {
 			t.Errorf("no warning for %s in the log:\n%s", filepath.Join(dir, p), logs)

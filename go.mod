@@ -2,6 +2,8 @@ module github.com/strongroom/strongroom
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/danielgtaylor/huma/v2 v2.37.2
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6

@@ -8,6 +8,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -71,28 +72,70 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.noRoute(w, r)
 		return
 	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
-		s.mux.ServeHTTP(w, r)
+		s.serveMux(sw, r)
 		return
 	}
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	s.mux.ServeHTTP(sw, r) // sets r.Pattern
+	s.serveMux(sw, r) // sets r.Pattern
 	// The access log (debug level: STRONGROOM_LOG_LEVEL=debug) names the
 	// route pattern, not the URL: no ids, no query.
 	s.log.Debug("request", "method", r.Method, "route", r.Pattern, "status", sw.status,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000, "client", host)
 }
 
-// statusWriter remembers the status code for the access log.
+// serveMux serves the request through the routes. A client that hangs up
+// while its answer is written is not an error of ours: huma answers a
+// failed write with a panic unless the request's context was cancelled,
+// which it is not when the request's time limit ran out first (a slow
+// reader of a large list, then gone), and net/http would log that panic
+// with a stack trace. Such a panic, the write error itself, ends the
+// request quietly as 499 (client closed request); any other panic goes on.
+func (s *Server) serveMux(sw *statusWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if err, ok := p.(error); ok && sw.writeErr != nil && errors.Is(err, sw.writeErr) {
+				sw.status = 499
+				return
+			}
+			panic(p)
+		}
+	}()
+	s.mux.ServeHTTP(sw, r)
+}
+
+// statusWriter remembers the status code for the access log, and keeps a
+// status set after the header has gone out from reaching net/http: when a
+// client hangs up mid-answer, huma's write fails and it sets the status to
+// 499 (client closed request) to say so, which net/http would log as a
+// "superfluous response.WriteHeader call" warning with a source location
+// on every hang-up. The status cannot reach the client either way.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	sent     bool  // the header has been written
+	writeErr error // the first failed write: the client is gone
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
+	if w.sent {
+		return
+	}
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		w.sent = true // a 1xx other than 101 is followed by the real status
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.sent = true
+	n, err := w.ResponseWriter.Write(b)
+	if err != nil && w.writeErr == nil {
+		w.writeErr = err
+	}
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the real writer.

@@ -50,7 +50,22 @@ func ValidFormat(s string) bool {
 	return true
 }
 
-// Hash returns the stored form of a code for one challenge.
+// keyLabel names the OTP key's derivation; changing it changes every
+// stored code and recovery-code hash.
+const keyLabel = "strongroom/otp-key/v1"
+
+// DeriveKey returns the key the stored hashes of mailed codes and recovery
+// codes are made with: HMAC-SHA256(pepper, "strongroom/otp-key/v1"). It is
+// derived from the pepper so that there is no third secret to keep, and
+// under a label of its own so that it is never the pepper itself.
+func DeriveKey(pepper []byte) []byte {
+	m := hmac.New(sha256.New, pepper)
+	m.Write([]byte(keyLabel))
+	return m.Sum(nil)
+}
+
+// Hash returns the stored form of a code for one challenge:
+// hex(HMAC-SHA256(key, challengeID ‖ 0x00 ‖ code)).
 func Hash(key []byte, challengeID, code string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(challengeID))

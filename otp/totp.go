@@ -125,7 +125,8 @@ func NormalizeRecoveryCode(s string) string {
 	return s[:5] + "-" + s[5:]
 }
 
-// RecoveryHash is the stored form of a user's recovery code.
+// RecoveryHash is the stored form of a user's recovery code:
+// hex(HMAC-SHA256(key, "recovery" ‖ 0x00 ‖ userID ‖ 0x00 ‖ the normalized code)).
 func RecoveryHash(key []byte, userID, code string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("recovery\x00" + userID + "\x00" + NormalizeRecoveryCode(code)))

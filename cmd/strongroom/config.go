@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/password"
+	"github.com/strongroom/strongroom/secret"
 )
 
 // Config is everything Strongroom reads from its environment. It is read
-// once, here, and passed to constructors.
+// once, here, and passed to constructors. Its secrets are secret.Values, so
+// a Config can be printed, logged or encoded without showing them.
 type Config struct {
 	Addr      string   // STRONGROOM_ADDR, default ":8000"
 	DataDir   string   // STRONGROOM_DATA_DIR, default "./data"
@@ -28,29 +30,30 @@ type Config struct {
 	// TrustedProxies (STRONGROOM_TRUSTED_PROXIES, comma-separated CIDRs) are
 	// the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
-	Production     bool   // STRONGROOM_ENV=production
-	BcryptCost     int    // STRONGROOM_BCRYPT_COST, default 12, at least 10
-	JWTSecret      string // JWT_SECRET (or JWT_SECRET_FILE)
-	Pepper         string // PEPPER (or PEPPER_FILE)
-	EmailFrom      string // EMAIL_FROM, default "strongroom@localhost"
+	Production     bool         // STRONGROOM_ENV=production, in any case
+	BcryptCost     int          // STRONGROOM_BCRYPT_COST, default 12, at least 10
+	JWTSecret      secret.Value // JWT_SECRET (or JWT_SECRET_FILE)
+	Pepper         secret.Value // PEPPER (or PEPPER_FILE)
+	EmailFrom      string       // EMAIL_FROM, default "strongroom@localhost"
 
 	// Production parts, chosen when set.
-	MongoDBURL string // MONGODB_URL: use the MongoDB store
-	DBName     string // DB_NAME, default "secure_api"
-	VaultAddr  string // VAULT_ADDR: use the Vault Transit key manager
-	VaultToken string // VAULT_TOKEN (or VAULT_TOKEN_FILE)
+	MongoDBURL secret.Value // MONGODB_URL: use the MongoDB store (it may hold a password)
+	DBName     string       // DB_NAME, default "secure_api"
+	VaultAddr  string       // VAULT_ADDR: use the Vault Transit key manager
+	VaultToken secret.Value // VAULT_TOKEN (or VAULT_TOKEN_FILE)
 	// AppRole login instead of a token: VAULT_ROLE_ID and VAULT_SECRET_ID
 	// (or their _FILE forms).
-	VaultRoleID, VaultSecretID string
-	VaultMount                 string        // VAULT_TRANSIT_MOUNT, default "transit"
-	VaultKey                   string        // VAULT_TRANSIT_KEY, default "strongroom-master"
-	SMTPServer                 string        // SMTP_SERVER: send mail over SMTP instead of the outbox
-	SMTPPort                   int           // SMTP_PORT, default 587 (465: implicit TLS)
-	SMTPUsername               string        // SMTP_USERNAME
-	SMTPPassword               string        // SMTP_PASSWORD (or SMTP_PASSWORD_FILE)
-	SMTPTLS                    string        // SMTP_TLS: "" (STARTTLS required, implicit on 465), "implicit", or "off"
-	SMTPCAFile                 string        // SMTP_CA_FILE: PEM roots to trust instead of the system's
-	SMTPTimeout                time.Duration // SMTP_TIMEOUT, default 10s: one delivery, connect to QUIT
+	VaultRoleID   string
+	VaultSecretID secret.Value
+	VaultMount    string        // VAULT_TRANSIT_MOUNT, default "transit"
+	VaultKey      string        // VAULT_TRANSIT_KEY, default "strongroom-master"
+	SMTPServer    string        // SMTP_SERVER: send mail over SMTP instead of the outbox
+	SMTPPort      int           // SMTP_PORT, default 587 (465: implicit TLS)
+	SMTPUsername  string        // SMTP_USERNAME
+	SMTPPassword  secret.Value  // SMTP_PASSWORD (or SMTP_PASSWORD_FILE)
+	SMTPTLS       string        // SMTP_TLS: "" (STARTTLS required, implicit on 465), "implicit", or "off"
+	SMTPCAFile    string        // SMTP_CA_FILE: PEM roots to trust instead of the system's
+	SMTPTimeout   time.Duration // SMTP_TIMEOUT, default 10s: one delivery, connect to QUIT
 }
 
 // Env looks names up in the process environment, then in a .env file.
@@ -108,7 +111,13 @@ func (e *Env) Get(name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s_FILE: %w", name, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		// An empty file is a mistake (a secret not yet written, a wrong
+		// mount), not a request to fall back to a default or generate one.
+		return "", fmt.Errorf("%s_FILE: %s is empty", name, file)
+	}
+	return v, nil
 }
 
 // LoadConfig reads and validates the configuration.
@@ -123,6 +132,11 @@ func LoadConfig(e *Env) (Config, error) {
 		} else if v != "" {
 			*dst = v
 		}
+	}
+	sec := func(name string, dst *secret.Value) {
+		var v string
+		str(name, &v)
+		*dst = secret.New(v)
 	}
 	str("STRONGROOM_ADDR", &c.Addr)
 	str("STRONGROOM_DATA_DIR", &c.DataDir)
@@ -140,20 +154,20 @@ func LoadConfig(e *Env) (Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix)
 	}
-	str("JWT_SECRET", &c.JWTSecret)
-	str("PEPPER", &c.Pepper)
+	sec("JWT_SECRET", &c.JWTSecret)
+	sec("PEPPER", &c.Pepper)
 	str("EMAIL_FROM", &c.EmailFrom)
-	str("MONGODB_URL", &c.MongoDBURL)
+	sec("MONGODB_URL", &c.MongoDBURL)
 	str("DB_NAME", &c.DBName)
 	str("VAULT_ADDR", &c.VaultAddr)
-	str("VAULT_TOKEN", &c.VaultToken)
+	sec("VAULT_TOKEN", &c.VaultToken)
 	str("VAULT_ROLE_ID", &c.VaultRoleID)
-	str("VAULT_SECRET_ID", &c.VaultSecretID)
+	sec("VAULT_SECRET_ID", &c.VaultSecretID)
 	str("VAULT_TRANSIT_MOUNT", &c.VaultMount)
 	str("VAULT_TRANSIT_KEY", &c.VaultKey)
 	str("SMTP_SERVER", &c.SMTPServer)
 	str("SMTP_USERNAME", &c.SMTPUsername)
-	str("SMTP_PASSWORD", &c.SMTPPassword)
+	sec("SMTP_PASSWORD", &c.SMTPPassword)
 	str("SMTP_TLS", &c.SMTPTLS)
 	str("SMTP_CA_FILE", &c.SMTPCAFile)
 	var smtpPort string
@@ -182,7 +196,7 @@ func LoadConfig(e *Env) (Config, error) {
 	str("STRONGROOM_ENV", &env)
 	str("STRONGROOM_ADMINS", &admins)
 	str("STRONGROOM_BCRYPT_COST", &cost)
-	c.Production = env == "production"
+	c.Production = strings.EqualFold(strings.TrimSpace(env), "production")
 	for _, a := range strings.Split(admins, ",") {
 		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
 			c.Admins = append(c.Admins, a)
@@ -200,34 +214,24 @@ func LoadConfig(e *Env) (Config, error) {
 			errs = append(errs, errors.New("STRONGROOM_DEBUG_ADDR must be a loopback address such as 127.0.0.1:6060"))
 		}
 	}
-	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+	if c.JWTSecret.IsSet() && c.JWTSecret.Len() < 32 {
 		errs = append(errs, errors.New("JWT_SECRET is too short: use at least 32 characters (openssl rand -base64 32)"))
 	}
-	if c.Pepper != "" && len(c.Pepper) < 16 {
+	if c.Pepper.IsSet() && c.Pepper.Len() < 16 {
 		errs = append(errs, errors.New("PEPPER is too short: use at least 16 characters (openssl rand -base64 16)"))
 	}
-	if c.Production && (c.JWTSecret == "" || c.Pepper == "") {
+	if c.JWTSecret.IsSet() && c.JWTSecret.Equal(c.Pepper) {
+		// One secret doing two jobs: whoever learns it (from a token's
+		// signing key, say) holds the pepper too.
+		errs = append(errs, errors.New("JWT_SECRET and PEPPER are the same: give each its own random value"))
+	}
+	if c.Production && (!c.JWTSecret.IsSet() || !c.Pepper.IsSet()) {
 		errs = append(errs, errors.New("STRONGROOM_ENV=production needs JWT_SECRET and PEPPER set"))
 	}
-	if c.VaultAddr != "" && c.VaultToken == "" && (c.VaultRoleID == "" || c.VaultSecretID == "") {
+	if c.VaultAddr != "" && !c.VaultToken.IsSet() && (c.VaultRoleID == "" || !c.VaultSecretID.IsSet()) {
 		errs = append(errs, errors.New("VAULT_ADDR is set: set VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID"))
 	}
 	return c, errors.Join(errs...)
-}
-
-// String shows the configuration with secrets redacted.
-func (c Config) String() string {
-	red := func(s string) string {
-		if s == "" {
-			return "(unset)"
-		}
-		return "<redacted>"
-	}
-	return fmt.Sprintf("addr=%s data_dir=%s admins=%v production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s "+
-		"vault_addr=%s vault_token=%s vault_role_id=%s vault_secret_id=%s vault_transit=%s/%s smtp=%s:%d smtp_username=%s smtp_password=%s smtp_tls=%q",
-		c.Addr, c.DataDir, c.Admins, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName,
-		c.VaultAddr, red(c.VaultToken), c.VaultRoleID, red(c.VaultSecretID), c.VaultMount, c.VaultKey,
-		c.SMTPServer, c.SMTPPort, c.SMTPUsername, red(c.SMTPPassword), c.SMTPTLS)
 }
 
 // secretsFile holds the secrets generated on the embedded default.
@@ -237,7 +241,7 @@ const secretsFile = "secrets.json"
 // the data dir (0600), so tokens and passwords survive a restart. It
 // returns the names it generated.
 func (c *Config) fillSecrets() ([]string, error) {
-	if c.JWTSecret != "" && c.Pepper != "" {
+	if c.JWTSecret.IsSet() && c.Pepper.IsSet() {
 		return nil, nil
 	}
 	path := filepath.Join(c.DataDir, secretsFile)
@@ -250,20 +254,20 @@ func (c *Config) fillSecrets() ([]string, error) {
 		return nil, err
 	}
 	var made []string
-	for name, dst := range map[string]*string{"JWT_SECRET": &c.JWTSecret, "PEPPER": &c.Pepper} {
-		if *dst != "" {
+	for name, dst := range map[string]*secret.Value{"JWT_SECRET": &c.JWTSecret, "PEPPER": &c.Pepper} {
+		if dst.IsSet() {
 			continue
 		}
 		if v := saved[name]; v != "" {
-			*dst = v
+			*dst = secret.New(v)
 			continue
 		}
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return nil, err
 		}
-		*dst = base64.StdEncoding.EncodeToString(b[:])
-		saved[name] = *dst
+		*dst = secret.New(base64.StdEncoding.EncodeToString(b[:]))
+		saved[name] = dst.Reveal()
 		made = append(made, name)
 	}
 	if len(made) == 0 {

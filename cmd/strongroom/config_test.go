@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,17 +52,14 @@ func TestConfigSources(t *testing.T) {
 	if c.Addr != "127.0.0.1:9000" {
 		t.Errorf("Addr = %q: the environment must win over .env", c.Addr)
 	}
-	if c.DataDir != "/var/lib/strongroom" || c.JWTSecret != "0123456789abcdef0123456789abcdef" {
+	if c.DataDir != "/var/lib/strongroom" || c.JWTSecret.Reveal() != "0123456789abcdef0123456789abcdef" {
 		t.Errorf(".env not read: %q", c.DataDir)
 	}
-	if c.Pepper != "pepper-from-a-file-0123" {
+	if c.Pepper.Reveal() != "pepper-from-a-file-0123" {
 		t.Errorf("PEPPER_FILE not read")
 	}
 	if strings.Join(c.Admins, ",") != "ops,alice" {
 		t.Errorf("Admins = %q", c.Admins)
-	}
-	if s := c.String(); strings.Contains(s, "0123456789abcdef") || strings.Contains(s, "pepper-from") || !strings.Contains(s, "<redacted>") {
-		t.Errorf("String() shows a secret: %s", s)
 	}
 }
 
@@ -75,6 +76,9 @@ func TestConfigRefuses(t *testing.T) {
 		"proxy not a CIDR":           {"STRONGROOM_TRUSTED_PROXIES": "10.0.0.1"},
 		"SMTP_PORT not a port":       {"SMTP_PORT": "smtp"},
 		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
+		"production in capitals":     {"STRONGROOM_ENV": "PRODUCTION"},
+		"production capitalized":     {"STRONGROOM_ENV": "Production"},
+		"JWT secret equal to pepper": {"JWT_SECRET": "s3cr#t-shared-0123456789abcdef0123", "PEPPER": "s3cr#t-shared-0123456789abcdef0123"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := LoadConfig(envFrom(t, vars, ""))
@@ -92,7 +96,7 @@ func TestGeneratedSecretsPersist(t *testing.T) {
 	dir := t.TempDir()
 	c := Config{DataDir: dir}
 	made, err := c.fillSecrets()
-	if err != nil || len(made) != 2 || len(c.JWTSecret) < 32 || len(c.Pepper) < 16 {
+	if err != nil || len(made) != 2 || c.JWTSecret.Len() < 32 || c.Pepper.Len() < 16 {
 		t.Fatalf("fillSecrets = %v, %v", made, err)
 	}
 	fi, _ := os.Stat(filepath.Join(dir, secretsFile))
@@ -100,7 +104,96 @@ func TestGeneratedSecretsPersist(t *testing.T) {
 		t.Fatalf("secrets file mode %v", fi.Mode().Perm())
 	}
 	again := Config{DataDir: dir}
-	if made, _ := again.fillSecrets(); len(made) != 0 || again.JWTSecret != c.JWTSecret || again.Pepper != c.Pepper {
+	if made, _ := again.fillSecrets(); len(made) != 0 || !again.JWTSecret.Equal(c.JWTSecret) || !again.Pepper.Equal(c.Pepper) {
 		t.Fatal("secrets changed on the second start")
+	}
+}
+
+// Every secret in the configuration is a secret.Value: printing, logging
+// or encoding a whole Config shows none of them.
+func TestConfigNeverShowsSecrets(t *testing.T) {
+	secrets := map[string]string{
+		"JWT_SECRET":      "jwt-s3cr3t-0123456789abcdef0123456789",
+		"PEPPER":          "pepper-s3cr3t-0123456789",
+		"VAULT_TOKEN":     "hvs.vault-token-s3cr3t",
+		"VAULT_SECRET_ID": "vault-secret-id-s3cr3t",
+		"SMTP_PASSWORD":   "smtp-password-s3cr3t",
+		"MONGODB_URL":     "mongodb://user:mongo-password-s3cr3t@db.example.com/",
+	}
+	vars := map[string]string{"VAULT_ADDR": "http://127.0.0.1:8200", "VAULT_ROLE_ID": "role"}
+	for k, v := range secrets {
+		vars[k] = v
+	}
+	c, err := LoadConfig(envFrom(t, vars, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.VaultSecretID.Reveal() != secrets["VAULT_SECRET_ID"] || c.SMTPPassword.Reveal() != secrets["SMTP_PASSWORD"] {
+		t.Fatal("secrets not read")
+	}
+	var outs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+		outs = append(outs, fmt.Sprintf(verb, c), fmt.Sprintf(verb, &c))
+	}
+	var jsonLog, textLog bytes.Buffer
+	slog.New(slog.NewJSONHandler(&jsonLog, nil)).Info("config", "config", c, "pepper", c.Pepper)
+	slog.New(slog.NewTextHandler(&textLog, nil)).Info("config", "config", c, "pepper", c.Pepper)
+	j, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs = append(outs, jsonLog.String(), textLog.String(), string(j))
+	for _, out := range outs {
+		if !strings.Contains(out, "redacted") {
+			t.Errorf("no secret shown as redacted: %s", out)
+		}
+		for name, v := range secrets {
+			if strings.Contains(out, v) || strings.Contains(out, "s3cr3t") || strings.Contains(out, fmt.Sprintf("%x", v)) {
+				t.Errorf("%s shown: %s", name, out)
+			}
+		}
+	}
+}
+
+// A NAME_FILE naming an empty file (or one of only whitespace) is an
+// error that names the variable and the file, never a silent fallback to
+// a generated secret.
+func TestEmptySecretFileRefused(t *testing.T) {
+	for _, content := range []string{"", " \n\t\n"} {
+		path := filepath.Join(t.TempDir(), "jwt")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadConfig(envFrom(t, map[string]string{"JWT_SECRET_FILE": path}, ""))
+		if err == nil || !strings.Contains(err.Error(), "JWT_SECRET_FILE") || !strings.Contains(err.Error(), "empty") {
+			t.Errorf("file %q: err = %v; want one naming JWT_SECRET_FILE and saying it is empty", content, err)
+		}
+	}
+}
+
+func TestProductionIsCaseInsensitive(t *testing.T) {
+	for _, env := range []string{"production", "Production", "PRODUCTION", " production "} {
+		c, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env,
+			"JWT_SECRET": "0123456789abcdef0123456789abcdef", "PEPPER": "fedcba9876543210"}, ""))
+		if err != nil || !c.Production {
+			t.Errorf("STRONGROOM_ENV=%q: production %v, %v", env, c.Production, err)
+		}
+	}
+	for _, env := range []string{"", "development", "productionx"} {
+		if c, _ := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env}, "")); c.Production {
+			t.Errorf("STRONGROOM_ENV=%q is production", env)
+		}
+	}
+}
+
+// The same value for JWT_SECRET and PEPPER is refused in every mode, with
+// a message that says so (and does not repeat the value).
+func TestJWTSecretEqualToPepperRefused(t *testing.T) {
+	const shared = "s3cr#t-shared-0123456789abcdef0123"
+	for _, env := range []string{"", "production"} {
+		_, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env, "JWT_SECRET": shared, "PEPPER": shared}, ""))
+		if err == nil || !strings.Contains(err.Error(), "JWT_SECRET and PEPPER are the same") || strings.Contains(err.Error(), "s3cr#t") {
+			t.Errorf("STRONGROOM_ENV=%q: err = %v", env, err)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/internal/testserver"
+	"github.com/strongroom/strongroom/secret"
 )
 
 // TestMain lets a test run this program as a child process (to kill it
@@ -40,7 +41,7 @@ var stores = []string{"sqlite", "mongodb"}
 func storeConfig(t testing.TB, store string) Config {
 	cfg := testConfig(t, t.TempDir())
 	if store == "mongodb" {
-		cfg.MongoDBURL = testserver.MongoDBURL(t)
+		cfg.MongoDBURL = secret.New(testserver.MongoDBURL(t))
 		cfg.DBName = testserver.DatabaseName("e2e")
 	}
 	return cfg

@@ -23,7 +23,7 @@ func TestMongoCollectionsAtRest(t *testing.T) {
 	secrets := secretsAtRest(t, s)
 
 	ctx := context.Background()
-	client, err := mdb.Connect(options.Client().ApplyURI(cfg.MongoDBURL))
+	client, err := mdb.Connect(options.Client().ApplyURI(cfg.MongoDBURL.Reveal()))
 	if err != nil {
 		t.Fatal(err)
 	}

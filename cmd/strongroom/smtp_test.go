@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/internal/testserver"
+	"github.com/strongroom/strongroom/secret"
 )
 
 // withSMTP points cfg at a test SMTP server (STARTTLS with a test
@@ -22,7 +23,7 @@ func withSMTP(t *testing.T, cfg Config, mode testserver.SMTPMode) (Config, *test
 	if err := os.WriteFile(ca, srv.CAPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg.SMTPServer, cfg.SMTPPort, cfg.SMTPUsername, cfg.SMTPPassword, cfg.SMTPCAFile = srv.Host, srv.Port, srv.Username, srv.Password, ca
+	cfg.SMTPServer, cfg.SMTPPort, cfg.SMTPUsername, cfg.SMTPPassword, cfg.SMTPCAFile = srv.Host, srv.Port, srv.Username, secret.New(srv.Password), ca
 	cfg.SMTPTimeout = time.Second
 	return cfg, srv
 }

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"github.com/strongroom/strongroom/api"
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/mongo"
+	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/outbox"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/service"
@@ -59,6 +59,9 @@ type Main struct {
 	server *http.Server
 	debug  *http.Server
 	served chan error
+	chmod  func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
+	// handlerTimeout bounds a request's work (30 s if zero); tests shorten it.
+	handlerTimeout time.Duration
 }
 
 // NewMain returns a Main with default settings.
@@ -109,6 +112,13 @@ func (m *Main) open(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	chmod := m.chmod
+	if chmod == nil {
+		chmod = os.Chmod
+	}
+	if err := securePermissions(cfg.DataDir, m.Log, chmod); err != nil {
+		return err
+	}
 	made, err := cfg.fillSecrets()
 	if err != nil {
 		return fmt.Errorf("secrets: %w", err)
@@ -131,18 +141,16 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hasher, err := password.New([]byte(cfg.Pepper), cfg.BcryptCost)
+	hasher, err := password.New(cfg.Pepper.Bytes(), cfg.BcryptCost)
 	if err != nil {
 		return err
 	}
-	tokens, err := token.NewIssuer([]byte(cfg.JWTSecret), token.DefaultTTL, nil)
+	tokens, err := token.NewIssuer(cfg.JWTSecret.Bytes(), token.DefaultTTL, nil)
 	if err != nil {
 		return err
 	}
-	otpKey := hmac.New(sha256.New, []byte(cfg.Pepper))
-	otpKey.Write([]byte("strongroom/otp-key/v1"))
 	m.Service, err = service.New(service.Config{
-		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otpKey.Sum(nil),
+		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otp.DeriveKey(cfg.Pepper.Bytes()),
 		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		Log: m.Log, Now: m.Now,
 	})
@@ -155,7 +163,7 @@ func (m *Main) openKeys(ctx context.Context) (strongroom.KeyManager, error) {
 	cfg := &m.Config
 	if cfg.VaultAddr != "" {
 		k, err := vault.Open(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey,
-			Token: cfg.VaultToken, RoleID: cfg.VaultRoleID, SecretID: cfg.VaultSecretID, Log: m.Log})
+			Token: cfg.VaultToken.Reveal(), RoleID: cfg.VaultRoleID, SecretID: cfg.VaultSecretID.Reveal(), Log: m.Log})
 		if err != nil {
 			return nil, fmt.Errorf("Vault key manager at %s: %w", cfg.VaultAddr, err)
 		}
@@ -179,7 +187,7 @@ func (m *Main) openMailer() (strongroom.Mailer, error) {
 	if cfg.SMTPServer == "" {
 		return outbox.New(filepath.Join(cfg.DataDir, "outbox"), cfg.EmailFrom, nil, m.Log)
 	}
-	sc := smtp.Config{Host: cfg.SMTPServer, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+	sc := smtp.Config{Host: cfg.SMTPServer, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword.Reveal(),
 		From: cfg.EmailFrom, ImplicitTLS: cfg.SMTPTLS == "implicit", NoTLS: cfg.SMTPTLS == "off", Timeout: cfg.SMTPTimeout}
 	if cfg.SMTPCAFile != "" {
 		pem, err := os.ReadFile(cfg.SMTPCAFile)
@@ -196,8 +204,8 @@ func (m *Main) openMailer() (strongroom.Mailer, error) {
 
 // openStore opens MongoDB when MONGODB_URL is set, else the SQLite file.
 func (m *Main) openStore(ctx context.Context) (strongroom.Store, error) {
-	if m.Config.MongoDBURL != "" {
-		db, err := mongo.Open(ctx, m.Config.MongoDBURL, m.Config.DBName, 0, m.Log)
+	if m.Config.MongoDBURL.IsSet() {
+		db, err := mongo.Open(ctx, m.Config.MongoDBURL.Reveal(), m.Config.DBName, 0, m.Log)
 		if err != nil {
 			return nil, fmt.Errorf("MongoDB store (database %s): %w", m.Config.DBName, err)
 		}
@@ -229,7 +237,7 @@ func (m *Main) keysName() string {
 }
 
 func (m *Main) storeName() string {
-	if m.Config.MongoDBURL != "" {
+	if m.Config.MongoDBURL.IsSet() {
 		return "mongodb"
 	}
 	return "sqlite"
@@ -247,7 +255,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Addr = ln.Addr().String()
 	m.server = &http.Server{
-		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), 30*time.Second),
+		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), m.handlerTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -268,6 +276,9 @@ func (m *Main) Run(ctx context.Context) error {
 // requestTimeout bounds every request except a master-key rotation, which
 // may take long and resumes if cut short.
 func requestTimeout(h http.Handler, d time.Duration) http.Handler {
+	if d == 0 {
+		d = 30 * time.Second
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/rotate-master-key" {
 			ctx, cancel := context.WithTimeout(r.Context(), d)
@@ -313,13 +324,13 @@ func (m *Main) Close() error {
 // with a privileged VAULT_TOKEN).
 func (m *Main) VaultSetup(ctx context.Context) error {
 	cfg := m.Config
-	if cfg.VaultAddr == "" || cfg.VaultToken == "" {
+	if cfg.VaultAddr == "" || !cfg.VaultToken.IsSet() {
 		return errors.New("vault-setup needs VAULT_ADDR and a VAULT_TOKEN allowed to mount engines and write policies")
 	}
 	if m.AppRole && (m.RoleIDFile == "" || m.SecretIDFile == "") {
 		return errors.New("vault-setup -approle needs -role-id-file and -secret-id-file")
 	}
-	res, err := vault.Setup(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey, Token: cfg.VaultToken}, m.AppRole)
+	res, err := vault.Setup(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey, Token: cfg.VaultToken.Reveal()}, m.AppRole)
 	for _, line := range res.Done {
 		fmt.Fprintln(m.Stdout, line)
 	}

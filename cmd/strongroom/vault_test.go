@@ -11,6 +11,7 @@ import (
 	vaultapi "github.com/hashicorp/vault/api"
 
 	"github.com/strongroom/strongroom/internal/testserver"
+	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/vault"
 )
 
@@ -29,7 +30,7 @@ func withVault(t testing.TB, cfg Config, policies ...string) Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.VaultToken = s.Auth.ClientToken
+	cfg.VaultToken = secret.New(s.Auth.ClientToken)
 	return cfg
 }
 
@@ -161,7 +162,7 @@ func TestVaultRotationNeedsOperatorPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op.Config.VaultToken = s2.Auth.ClientToken
+	op.Config.VaultToken = secret.New(s2.Auth.ClientToken)
 	op.Log = discardLog()
 	var out strings.Builder
 	op.Stdout = &out

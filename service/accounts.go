@@ -191,7 +191,7 @@ func (s *Service) mailUnlockCode(ctx context.Context, u *strongroom.User, n int)
 	}
 	now := s.now()
 	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeUnlock,
-		LookupHash: otp.UnlockHash(s.cfg.OTPKey, u.Username, codes[0]), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}
+		LookupHash: otp.UnlockHash(s.otpKey, u.Username, codes[0]), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}
 	if err := s.store.PutChallenge(ctx, c); err != nil {
 		s.log.Error("could not store an unlock code", "user_id", u.ID, "err", err)
 		return
@@ -214,7 +214,7 @@ func (s *Service) bypass(ctx context.Context, username, client string, locked er
 		return nil, locked
 	}
 	now := s.now()
-	c, err := s.store.ChallengeByLookup(ctx, otp.BypassHash(s.cfg.OTPKey, username, client), now)
+	c, err := s.store.ChallengeByLookup(ctx, otp.BypassHash(s.otpKey, username, client), now)
 	if err == nil && c.Purpose == strongroom.PurposeUnlocked {
 		err = s.store.ClaimChallengeAttempt(ctx, c.ID, now, otp.MaxAttempts)
 		if err == nil {
@@ -242,7 +242,7 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 		return err
 	}
 	username = strongroom.NormalizeUsername(username)
-	c, err := s.store.ChallengeByLookup(ctx, otp.UnlockHash(s.cfg.OTPKey, username, code), s.now())
+	c, err := s.store.ChallengeByLookup(ctx, otp.UnlockHash(s.otpKey, username, code), s.now())
 	if strongroom.IsKind(err, strongroom.KindNotFound) || err == nil && c.Purpose != strongroom.PurposeUnlock {
 		s.log.Info("unlock refused")
 		return errUnlock
@@ -260,7 +260,7 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	// way in for as long as the code would have lasted.
 	now := s.now()
 	if err := s.store.PutChallenge(ctx, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: c.UserID, Purpose: strongroom.PurposeUnlocked,
-		LookupHash: otp.BypassHash(s.cfg.OTPKey, username, client), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}); err != nil {
+		LookupHash: otp.BypassHash(s.otpKey, username, client), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}); err != nil {
 		return err
 	}
 	s.log.Info("account unlocked with a mailed code", "user_id", c.UserID)

@@ -21,6 +21,7 @@ import (
 	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/ratelimit"
+	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/token"
 )
 
@@ -32,8 +33,9 @@ type Config struct {
 	Mailer    strongroom.Mailer
 	Passwords *password.Hasher
 	Tokens    *token.Issuer
-	// OTPKey keys the stored hashes of one-time codes (at least 32 bytes).
-	OTPKey []byte
+	// OTPKey keys the stored hashes of one-time codes, challenges and
+	// recovery codes (at least 32 bytes).
+	OTPKey secret.Value
 	// Admins are the usernames allowed to rotate the master key. Empty means
 	// the first registered account.
 	Admins []string
@@ -53,13 +55,14 @@ type Config struct {
 
 // Service implements Strongroom's operations.
 type Service struct {
-	cfg   Config
-	store strongroom.Store
-	keys  strongroom.KeyManager
-	deks  *keycache.Cache
-	now   func() time.Time
-	rand  io.Reader
-	log   *slog.Logger
+	cfg    Config
+	otpKey []byte // cfg.OTPKey's bytes
+	store  strongroom.Store
+	keys   strongroom.KeyManager
+	deks   *keycache.Cache
+	now    func() time.Time
+	rand   io.Reader
+	log    *slog.Logger
 	// Per-account budgets come in pairs: one for the second step of a
 	// login (spent only by whoever holds its challenge) and one for what a
 	// bearer token asks (enrollment, changes), so a stolen token cannot
@@ -93,7 +96,7 @@ func New(cfg Config) (*Service, error) {
 	switch {
 	case cfg.Store == nil, cfg.Keys == nil, cfg.Mailer == nil, cfg.Passwords == nil, cfg.Tokens == nil:
 		return nil, errors.New("service: store, key manager, mailer, password hasher and token issuer are required")
-	case len(cfg.OTPKey) < 32:
+	case cfg.OTPKey.Len() < 32:
 		return nil, errors.New("service: OTP key must be at least 32 bytes")
 	}
 	if cfg.Lockout.MaxFailures == 0 {
@@ -115,13 +118,14 @@ func New(cfg Config) (*Service, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		cfg:   cfg,
-		store: cfg.Store,
-		keys:  cfg.Keys,
-		deks:  keycache.New(cfg.KeyCacheTTL, cfg.KeyCacheSize, cfg.Now),
-		now:   cfg.Now,
-		rand:  cfg.Rand,
-		log:   cfg.Log,
+		cfg:    cfg,
+		otpKey: cfg.OTPKey.Bytes(),
+		store:  cfg.Store,
+		keys:   cfg.Keys,
+		deks:   keycache.New(cfg.KeyCacheTTL, cfg.KeyCacheSize, cfg.Now),
+		now:    cfg.Now,
+		rand:   cfg.Rand,
+		log:    cfg.Log,
 		// At most 3 codes at once and 10 an hour per account, so asking for
 		// new codes (each with 5 tries) does not buy many new guesses.
 		sendLogin:  ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),

@@ -17,6 +17,7 @@ import (
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/outbox"
 	"github.com/strongroom/strongroom/password"
+	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/service"
 	"github.com/strongroom/strongroom/sqlite"
 	"github.com/strongroom/strongroom/token"
@@ -59,7 +60,7 @@ func newEnv(t *testing.T) *env {
 	}
 	otpKey := make([]byte, 32)
 	_, _ = rand.Read(otpKey)
-	svc, err := service.New(service.Config{Store: db, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens, OTPKey: otpKey, Now: clk.Now})
+	svc, err := service.New(service.Config{Store: db, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otpKey)), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

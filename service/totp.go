@@ -75,7 +75,7 @@ func (s *Service) SetupTOTP(ctx context.Context, p *Principal, client, password,
 	}
 	now := s.now()
 	if err := s.store.PutChallenge(ctx, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeTOTPSetup,
-		LookupHash: otp.SetupHash(s.cfg.OTPKey, out.ID), CreatedAt: now, ExpiresAt: now.Add(otp.SetupTTL)}); err != nil {
+		LookupHash: otp.SetupHash(s.otpKey, out.ID), CreatedAt: now, ExpiresAt: now.Add(otp.SetupTTL)}); err != nil {
 		return TOTPSetup{}, err
 	}
 	s.log.Info("authenticator setup started", "user_id", u.ID)
@@ -128,7 +128,7 @@ func (s *Service) pendingSetup(ctx context.Context, p *Principal, setupID string
 	if !otp.ValidChallenge(setupID) || u.TOTPPendingSecret == "" {
 		return nil, nil, "", errNoSetup
 	}
-	c, err := s.store.ChallengeByLookup(ctx, otp.SetupHash(s.cfg.OTPKey, setupID), s.now())
+	c, err := s.store.ChallengeByLookup(ctx, otp.SetupHash(s.otpKey, setupID), s.now())
 	if err != nil {
 		return nil, nil, "", codeErr(err, errNoSetup)
 	}
@@ -199,7 +199,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID
 	}
 	hashes := make([]string, len(codes))
 	for i, c := range codes {
-		hashes[i] = otp.RecoveryHash(s.cfg.OTPKey, u.ID, c)
+		hashes[i] = otp.RecoveryHash(s.otpKey, u.ID, c)
 	}
 	// The factors first, from the read that found the pending secret: if
 	// another change came between, this one is refused whole and no code

@@ -30,7 +30,7 @@ func (s *Service) startSecondStep(ctx context.Context, client string, u *strongr
 	}
 	now := s.now()
 	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeLogin,
-		LookupHash: otp.ChallengeHash(s.cfg.OTPKey, challenge), CreatedAt: now, ExpiresAt: now.Add(otp.ChallengeTTL)}
+		LookupHash: otp.ChallengeHash(s.otpKey, challenge), CreatedAt: now, ExpiresAt: now.Add(otp.ChallengeTTL)}
 	if u.EmailOTPEnabled {
 		err = limit(s.sendAddr, client, "requests")
 		if err == nil {
@@ -57,7 +57,7 @@ func (s *Service) loginChallenge(ctx context.Context, username, challenge string
 	if !otp.ValidChallenge(challenge) {
 		return nil, nil, errChallenge
 	}
-	c, err := s.store.ChallengeByLookup(ctx, otp.ChallengeHash(s.cfg.OTPKey, challenge), s.now())
+	c, err := s.store.ChallengeByLookup(ctx, otp.ChallengeHash(s.otpKey, challenge), s.now())
 	if err != nil {
 		return nil, nil, codeErr(err, errChallenge)
 	}
@@ -90,7 +90,7 @@ func (s *Service) mailCode(ctx context.Context, u *strongroom.User, c *strongroo
 	if err != nil {
 		return strongroom.Internal("new code", err)
 	}
-	c.CodeHash = otp.Hash(s.cfg.OTPKey, c.ID, code)
+	c.CodeHash = otp.Hash(s.otpKey, c.ID, code)
 	if err := s.store.PutChallenge(ctx, c); err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	if err != nil {
 		return "", err
 	}
-	ok := recovery == "" && c.CodeHash != "" && otp.Check(s.cfg.OTPKey, c.ID, code, c.CodeHash)
+	ok := recovery == "" && c.CodeHash != "" && otp.Check(s.otpKey, c.ID, code, c.CodeHash)
 	if !ok {
 		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
 			return "", err
@@ -285,7 +285,7 @@ func (s *Service) mailedCode(ctx context.Context, u *strongroom.User, purpose st
 	if err != nil {
 		return false, err
 	}
-	if c.CodeHash == "" || !otp.Check(s.cfg.OTPKey, c.ID, code, c.CodeHash) {
+	if c.CodeHash == "" || !otp.Check(s.otpKey, c.ID, code, c.CodeHash) {
 		return false, nil
 	}
 	err = s.store.ConsumeChallenge(ctx, c.ID)
@@ -299,7 +299,7 @@ func (s *Service) mailedCode(ctx context.Context, u *strongroom.User, purpose st
 // its canonical form) or as an authenticator-app code, and uses it up.
 func (s *Service) appOrRecoveryCode(ctx context.Context, u *strongroom.User, code, recovery string) (bool, error) {
 	if recovery != "" {
-		err := s.store.UseRecoveryCode(ctx, u.ID, otp.RecoveryHash(s.cfg.OTPKey, u.ID, recovery))
+		err := s.store.UseRecoveryCode(ctx, u.ID, otp.RecoveryHash(s.otpKey, u.ID, recovery))
 		if strongroom.IsKind(err, strongroom.KindNotFound) {
 			return false, nil
 		}

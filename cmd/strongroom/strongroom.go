@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/outbox"
 	"github.com/strongroom/strongroom/password"
+	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/service"
 	"github.com/strongroom/strongroom/smtp"
 	"github.com/strongroom/strongroom/sqlite"
@@ -150,7 +151,7 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Service, err = service.New(service.Config{
-		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otp.DeriveKey(cfg.Pepper.Bytes()),
+		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
 		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		Log: m.Log, Now: m.Now,
 	})

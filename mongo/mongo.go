@@ -45,7 +45,9 @@ type DB struct {
 	db     *mdb.Database
 	log    *slog.Logger
 
-	users, data, keys, challenges, rotation, settings, locks, recovery *mdb.Collection
+	users, data, keys, challenges, rotation, settings, locks, recovery, usage *mdb.Collection
+
+	local keyedLocks // in front of the store's locks, per user (usage.go)
 }
 
 // Open connects to the server at url, uses database name, and creates the
@@ -72,7 +74,7 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		client: client, db: d, log: log,
 		users: d.Collection(Users), data: d.Collection(SensitiveData), keys: d.Collection(UserKeys),
 		challenges: d.Collection(Challenges), rotation: d.Collection(Rotation), settings: d.Collection(Settings),
-		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes),
+		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes), usage: d.Collection(Usage),
 	}
 	if err := db.ensureIndexes(ctx); err != nil {
 		_ = client.Disconnect(context.Background())

@@ -30,6 +30,10 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"RotationLease", testRotationLease},
 		{"RotationResume", testRotationResume},
 		{"ConcurrentCreates", testConcurrentCreates},
+		{"RecordPages", testRecordPages},
+		{"RecordUsage", testRecordUsage},
+		{"Quota", testQuota},
+		{"ConcurrentQuota", testConcurrentQuota},
 		{"TOTPSteps", testTOTPSteps},
 		{"RecoveryCodes", testRecoveryCodes},
 	} {

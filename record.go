@@ -47,3 +47,53 @@ func ValidateRecord(dataType, value string) error {
 	}
 	return nil
 }
+
+// Quota bounds what one user may store. A zero field is no limit.
+type Quota struct {
+	MaxRecords int64 // records per user
+	MaxBytes   int64 // bytes of encrypted_value per user, as stored
+}
+
+// Usage is what a user stores, counted as the quota counts it.
+type Usage struct {
+	Records int64
+	Bytes   int64 // the summed length of the records' encrypted_value
+}
+
+// Check returns the quota error that adding newRecords records and size
+// bytes (of encrypted_value) to u would meet, or nil if they fit. Adding
+// nothing, or shrinking, always fits, even over a quota lowered meanwhile.
+func (q Quota) Check(u Usage, newRecords, size int64) error {
+	if q.MaxRecords > 0 && newRecords > 0 && u.Records+newRecords > q.MaxRecords {
+		return ErrRecordQuota(q.MaxRecords)
+	}
+	if q.MaxBytes > 0 && size > 0 && u.Bytes+size > q.MaxBytes {
+		return ErrByteQuota(q.MaxBytes)
+	}
+	return nil
+}
+
+// ErrRecordQuota refuses a record that would take its owner over max
+// records. It is a conflict (409): the client can delete records first.
+func ErrRecordQuota(max int64) *Error {
+	return Errorf(KindConflict, "record quota reached: %d records per user", max)
+}
+
+// ErrByteQuota refuses a value that would take its owner over max stored
+// bytes (409, like ErrRecordQuota).
+func ErrByteQuota(max int64) *Error {
+	return Errorf(KindConflict, "byte quota reached: %d bytes of stored values per user", max)
+}
+
+// RecordCursor is a place in a user's list of records, which is ordered by
+// created time, then id. The zero cursor is the start of the list.
+type RecordCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// IsZero reports whether c is the start of the list.
+func (c RecordCursor) IsZero() bool { return c.ID == "" }
+
+// Cursor returns r's place in the list.
+func (r *Record) Cursor() RecordCursor { return RecordCursor{CreatedAt: r.CreatedAt, ID: r.ID} }

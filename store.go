@@ -86,12 +86,26 @@ type RecoveryStore interface {
 // RecordStore keeps encrypted records. Every method is scoped by owner: a
 // record of another user is KindNotFound.
 type RecordStore interface {
-	CreateRecord(ctx context.Context, r *Record) error
+	// CreateRecord inserts r unless the user's records would exceed q:
+	// ErrRecordQuota or ErrByteQuota then, and nothing is stored. The check
+	// and the insert are one atomic step per user, so parallel creates
+	// cannot overshoot the quota.
+	CreateRecord(ctx context.Context, r *Record, q Quota) error
 	Record(ctx context.Context, userID, id string) (*Record, error)
-	// Records returns the user's records, oldest first.
-	Records(ctx context.Context, userID string) ([]*Record, error)
-	// UpdateRecord replaces data_type, encrypted_value and updated time.
-	UpdateRecord(ctx context.Context, r *Record) error
+	// Records returns up to limit (at least 1) of the user's records that
+	// follow after in list order: oldest first, by created time, then id.
+	// A zero after starts at the first record.
+	Records(ctx context.Context, userID string, after RecordCursor, limit int) ([]*Record, error)
+	// RecordCursors is Records without the values: only each record's
+	// place in the list, for the next-page link of a paginated list.
+	RecordCursors(ctx context.Context, userID string, after RecordCursor, limit int) ([]RecordCursor, error)
+	// RecordUsage returns how many records the user has and the bytes of
+	// their encrypted values, as the quota counts them.
+	RecordUsage(ctx context.Context, userID string) (Usage, error)
+	// UpdateRecord replaces data_type, encrypted_value and updated time,
+	// unless the new value would take the user's bytes over q
+	// (ErrByteQuota, and nothing changes).
+	UpdateRecord(ctx context.Context, r *Record, q Quota) error
 	DeleteRecord(ctx context.Context, userID, id string) error
 }
 

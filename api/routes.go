@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -267,9 +268,13 @@ func (s *Server) routes() {
 }
 
 func (s *Server) recordRoutes(listErrs, itemErrs []int) {
+	// A create or an update past the caller's quota is a conflict.
+	writeErrs := func(errs []int) []int { return append(slices.Clone(errs), http.StatusConflict) }
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "create-data", Method: http.MethodPost, Path: "/sensitive-data", Tags: []string{"sensitive data"},
-		Summary: "Store a value, encrypted", Security: bearerSecurity, Errors: listErrs,
+		Summary:     "Store a value, encrypted",
+		Description: "Refused with 409 when the caller already has the most records, or stored bytes, a user may have (see the README: quotas).",
+		Security:    bearerSecurity, Errors: writeErrs(listErrs),
 	}), func(ctx context.Context, in *struct {
 		Bearer
 		Body dataBody
@@ -285,24 +290,7 @@ func (s *Server) recordRoutes(listErrs, itemErrs []int) {
 		return &recordOut{Body: view(v)}, nil
 	})
 
-	huma.Register(s.api, s.register(huma.Operation{
-		OperationID: "list-data", Method: http.MethodGet, Path: "/sensitive-data", Tags: []string{"sensitive data"},
-		Summary: "List the caller's values, decrypted", Security: bearerSecurity, Errors: listErrs,
-	}), func(ctx context.Context, in *struct{ Bearer }) (*recordsOut, error) {
-		p, err := s.principal("list-data", in.Bearer)
-		if err != nil {
-			return nil, err
-		}
-		vs, err := s.svc.Records(ctx, p)
-		if err != nil {
-			return nil, httpError(s.log, "list-data", err)
-		}
-		out := &recordsOut{Body: make([]record, len(vs))}
-		for i, v := range vs {
-			out.Body[i] = view(v)
-		}
-		return out, nil
-	})
+	s.listRoute(listErrs)
 
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "get-data", Method: http.MethodGet, Path: "/sensitive-data/{id}", Tags: []string{"sensitive data"},
@@ -324,7 +312,8 @@ func (s *Server) recordRoutes(listErrs, itemErrs []int) {
 
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "update-data", Method: http.MethodPut, Path: "/sensitive-data/{id}", Tags: []string{"sensitive data"},
-		Summary: "Replace a value", Security: bearerSecurity, Errors: itemErrs,
+		Summary: "Replace a value", Description: "Refused with 409 when a larger value would take the caller past the byte quota.",
+		Security: bearerSecurity, Errors: writeErrs(itemErrs),
 	}), func(ctx context.Context, in *struct {
 		Bearer
 		IDPath

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -51,5 +52,47 @@ func (db *DB) withLock(ctx context.Context, name string, fn func() error) error 
 			return mapErr("lock "+name, ctx.Err())
 		case <-time.After(time.Duration(500+rand.IntN(2000)) * time.Microsecond):
 		}
+	}
+}
+
+// keyedLocks are in-process locks by name, each held by one caller at a
+// time; waiting gives up when the caller's context ends. Entries live only
+// while someone holds or waits for them.
+type keyedLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	ch   chan struct{} // holds a token while the lock is held
+	refs int
+}
+
+// lock takes the named lock and returns its release.
+func (k *keyedLocks) lock(ctx context.Context, name string) (func(), error) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[name]
+	if l == nil {
+		l = &keyedLock{ch: make(chan struct{}, 1)}
+		k.locks[name] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	done := func() {
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, name)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; done() }, nil
+	case <-ctx.Done():
+		done()
+		return nil, ctx.Err()
 	}
 }

@@ -46,7 +46,9 @@ type DB struct {
 	db     *mdb.Database
 	log    *slog.Logger
 
-	users, data, keys, challenges, rotation, settings, locks, recovery, failures *mdb.Collection
+	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage *mdb.Collection
+
+	local keyedLocks // in front of the store's locks, per user (usage.go)
 }
 
 // Open connects to the server at url, uses database name, and creates the
@@ -74,6 +76,7 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		users: d.Collection(Users), data: d.Collection(SensitiveData), keys: d.Collection(UserKeys),
 		challenges: d.Collection(Challenges), rotation: d.Collection(Rotation), settings: d.Collection(Settings),
 		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes), failures: d.Collection(LoginFailures),
+		usage: d.Collection(Usage),
 	}
 	if err := db.ensureIndexes(ctx); err != nil {
 		_ = client.Disconnect(context.Background())

@@ -40,18 +40,6 @@ func owned(userID, id string) (bson.D, error) {
 	return bson.D{{Key: "_id", Value: r}, {Key: "user_id", Value: u}}, nil
 }
 
-// CreateRecord inserts an encrypted record.
-func (db *DB) CreateRecord(ctx context.Context, r *strongroom.Record) error {
-	id, err1 := bson.ObjectIDFromHex(r.ID)
-	uid, err2 := bson.ObjectIDFromHex(r.UserID)
-	if err := errors.Join(err1, err2); err != nil {
-		return strongroom.Internal("mongo: create record", err)
-	}
-	_, err := db.data.InsertOne(ctx, recordDoc{ID: id, UserID: uid, DataType: r.DataType, EncryptedValue: r.EncryptedValue,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt})
-	return mapErr("create record", err)
-}
-
 // Record returns one of the user's records, or KindNotFound.
 func (db *DB) Record(ctx context.Context, userID, id string) (*strongroom.Record, error) {
 	f, err := owned(userID, id)
@@ -69,57 +57,74 @@ func (db *DB) Record(ctx context.Context, userID, id string) (*strongroom.Record
 	return d.record(), nil
 }
 
-// Records returns the user's records, oldest first.
-func (db *DB) Records(ctx context.Context, userID string) ([]*strongroom.Record, error) {
-	u, err := oid(userID, "user")
+// Records returns up to limit of the user's records after the cursor, in
+// list order. The cursor is read in batches of at most 100 documents, so a
+// page of large values is not one 16 MiB reply.
+func (db *DB) Records(ctx context.Context, userID string, after strongroom.RecordCursor, limit int) ([]*strongroom.Record, error) {
+	f, err := pageFilter(userID, after)
 	if err != nil {
 		return []*strongroom.Record{}, nil
 	}
-	cur, err := db.data.Find(ctx, bson.D{{Key: "user_id", Value: u}},
-		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}))
+	cur, err := db.data.Find(ctx, f, options.Find().SetSort(asc("created_at", "_id")).SetLimit(int64(limit)).SetBatchSize(int32(min(limit, 100))))
 	if err != nil {
 		return nil, mapErr("list records", err)
 	}
-	var docs []recordDoc
-	if err := cur.All(ctx, &docs); err != nil {
+	defer cur.Close(context.WithoutCancel(ctx))
+	out := make([]*strongroom.Record, 0, min(limit, 256))
+	for cur.Next(ctx) {
+		var d recordDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, mapErr("list records", err)
+		}
+		out = append(out, d.record())
+	}
+	return out, mapErr("list records", cur.Err())
+}
+
+// RecordCursors returns the places of up to limit of the user's records
+// after the cursor, in list order, without their values.
+func (db *DB) RecordCursors(ctx context.Context, userID string, after strongroom.RecordCursor, limit int) ([]strongroom.RecordCursor, error) {
+	f, err := pageFilter(userID, after)
+	if err != nil {
+		return []strongroom.RecordCursor{}, nil
+	}
+	cur, err := db.data.Find(ctx, f, options.Find().SetSort(asc("created_at", "_id")).SetLimit(int64(limit)).
+		SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "created_at", Value: 1}}))
+	if err != nil {
 		return nil, mapErr("list records", err)
 	}
-	out := make([]*strongroom.Record, len(docs))
-	for i := range docs {
-		out[i] = docs[i].record()
+	defer cur.Close(context.WithoutCancel(ctx))
+	out := make([]strongroom.RecordCursor, 0, min(limit, 1024))
+	for cur.Next(ctx) {
+		var d struct {
+			ID        bson.ObjectID `bson:"_id"`
+			CreatedAt time.Time     `bson:"created_at"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return nil, mapErr("list records", err)
+		}
+		out = append(out, strongroom.RecordCursor{ID: d.ID.Hex(), CreatedAt: utc(d.CreatedAt)})
 	}
-	return out, nil
+	return out, mapErr("list records", cur.Err())
 }
 
-// UpdateRecord replaces the data_type and encrypted value of a record.
-func (db *DB) UpdateRecord(ctx context.Context, r *strongroom.Record) error {
-	f, err := owned(r.UserID, r.ID)
+// pageFilter selects the user's records after the cursor in the order of
+// the {user_id, created_at, _id} index. A malformed id matches nothing.
+func pageFilter(userID string, after strongroom.RecordCursor) (bson.D, error) {
+	u, err := oid(userID, "user")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	res, err := db.data.UpdateOne(ctx, f, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "data_type", Value: r.DataType}, {Key: "encrypted_value", Value: r.EncryptedValue}, {Key: "updated_at", Value: r.UpdatedAt}}}})
+	f := bson.D{{Key: "user_id", Value: u}}
+	if after.IsZero() {
+		return f, nil
+	}
+	id, err := oid(after.ID, "record")
 	if err != nil {
-		return mapErr("update record", err)
+		return nil, err
 	}
-	if res.MatchedCount == 0 {
-		return notFound("record")
-	}
-	return nil
-}
-
-// DeleteRecord deletes one of the user's records.
-func (db *DB) DeleteRecord(ctx context.Context, userID, id string) error {
-	f, err := owned(userID, id)
-	if err != nil {
-		return err
-	}
-	res, err := db.data.DeleteOne(ctx, f)
-	if err != nil {
-		return mapErr("delete record", err)
-	}
-	if res.DeletedCount == 0 {
-		return notFound("record")
-	}
-	return nil
+	return append(f, bson.E{Key: "$or", Value: bson.A{
+		bson.D{{Key: "created_at", Value: bson.D{{Key: "$gt", Value: after.CreatedAt}}}},
+		bson.D{{Key: "created_at", Value: after.CreatedAt}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: id}}}},
+	}}), nil
 }

@@ -57,27 +57,10 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, dataType, valu
 		return RecordView{}, err
 	}
 	r.EncryptedValue = enc
-	if err := s.store.CreateRecord(ctx, r); err != nil {
+	if err := s.store.CreateRecord(ctx, r, s.quota()); err != nil {
 		return RecordView{}, err
 	}
 	return RecordView{ID: r.ID, DataType: dataType, Value: value}, nil
-}
-
-// Records returns the caller's records, decrypted, oldest first.
-func (s *Service) Records(ctx context.Context, p *Principal) ([]RecordView, error) {
-	rs, err := s.store.Records(ctx, p.UserID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]RecordView, 0, len(rs))
-	for _, r := range rs {
-		v, err := s.open(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 // Record returns one of the caller's records; another user's is KindNotFound.
@@ -106,7 +89,7 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, id, dataType, 
 		return RecordView{}, err
 	}
 	r := &strongroom.Record{ID: id, UserID: p.UserID, DataType: dataType, EncryptedValue: enc, UpdatedAt: s.now().UTC()}
-	if err := s.store.UpdateRecord(ctx, r); err != nil {
+	if err := s.store.UpdateRecord(ctx, r, s.quota()); err != nil {
 		return RecordView{}, err
 	}
 	return RecordView{ID: id, DataType: dataType, Value: value}, nil

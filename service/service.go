@@ -48,9 +48,14 @@ type Config struct {
 	RotationBatch int
 	// RotationPause is slept between batches, to spare a busy system.
 	RotationPause time.Duration
-	Now           func() time.Time
-	Rand          io.Reader
-	Log           *slog.Logger
+	// MaxRecordsPerUser and MaxBytesPerUser are each user's quota
+	// (DefaultMaxRecords and DefaultMaxBytes if zero); bytes count the
+	// stored encrypted_value.
+	MaxRecordsPerUser int64
+	MaxBytesPerUser   int64
+	Now               func() time.Time
+	Rand              io.Reader
+	Log               *slog.Logger
 }
 
 // Service implements Strongroom's operations.
@@ -101,6 +106,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Lockout.MaxFailures == 0 {
 		cfg.Lockout = strongroom.Lockout{MaxFailures: 5, Window: 15 * time.Minute}
+	}
+	if cfg.MaxRecordsPerUser <= 0 {
+		cfg.MaxRecordsPerUser = DefaultMaxRecords
+	}
+	if cfg.MaxBytesPerUser <= 0 {
+		cfg.MaxBytesPerUser = DefaultMaxBytes
 	}
 	if cfg.RotationBatch <= 0 {
 		cfg.RotationBatch = 500

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -19,8 +20,9 @@ import (
 const maxBatch = 256
 
 type createReq struct {
-	r    *strongroom.Record
-	done chan error
+	r     *strongroom.Record
+	quota strongroom.Quota
+	done  chan error
 }
 
 func (db *DB) startWriter() {
@@ -63,9 +65,11 @@ func (db *DB) stopWriter() {
 	}
 }
 
-// CreateRecord inserts an encrypted record, durably, in the next group commit.
-func (db *DB) CreateRecord(ctx context.Context, r *strongroom.Record) error {
-	req := createReq{r: r, done: make(chan error, 1)}
+// CreateRecord inserts an encrypted record, durably, in the next group
+// commit, if it fits the user's quota. The one writer checks the quota in
+// the transaction that inserts, so parallel creates cannot overshoot it.
+func (db *DB) CreateRecord(ctx context.Context, r *strongroom.Record, q strongroom.Quota) error {
+	req := createReq{r: r, quota: q, done: make(chan error, 1)}
 	db.closing.RLock()
 	if db.creates == nil {
 		db.closing.RUnlock()
@@ -132,10 +136,24 @@ func (db *DB) insertBatch(batch []createReq, isolate bool) (errs []error, err er
 		}
 	}()
 	ins := tx.StmtContext(ctx, db.insertRecord)
+	usage := tx.StmtContext(ctx, db.usage)
 	exec := func(q string) error { _, err := tx.ExecContext(ctx, q); return err }
 	errs = make([]error, len(batch))
 	for i, req := range batch {
 		r := req.r
+		if req.quota != (strongroom.Quota{}) {
+			// The transaction sees the batch's earlier inserts (the
+			// triggers count them), so the batch as a whole fits too.
+			var u strongroom.Usage
+			uerr := usage.QueryRowContext(ctx, r.UserID).Scan(&u.Records, &u.Bytes)
+			if uerr != nil && !errors.Is(uerr, sql.ErrNoRows) {
+				return nil, uerr
+			}
+			if qerr := req.quota.Check(u, 1, int64(len(r.EncryptedValue))); qerr != nil {
+				errs[i] = qerr
+				continue
+			}
+		}
 		if isolate {
 			if err := exec("SAVEPOINT rec"); err != nil {
 				return nil, err

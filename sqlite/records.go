@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/strongroom/strongroom"
@@ -39,18 +41,15 @@ func (db *DB) Record(ctx context.Context, userID, id string) (*strongroom.Record
 	return r, nil
 }
 
-// Records returns the user's records, oldest first.
-func (db *DB) Records(ctx context.Context, userID string) ([]*strongroom.Record, error) {
-	qctx, err := indexed(ctx)
-	if err != nil {
-		return nil, mapErr("list records", err)
-	}
-	rows, err := db.records.QueryContext(qctx, userID)
+// Records returns up to limit of the user's records after the cursor, in
+// list order.
+func (db *DB) Records(ctx context.Context, userID string, after strongroom.RecordCursor, limit int) ([]*strongroom.Record, error) {
+	rows, err := db.page(ctx, db.records, db.recordsAfter, userID, after, limit)
 	if err != nil {
 		return nil, mapErr("list records", err)
 	}
 	defer rows.Close()
-	out := []*strongroom.Record{}
+	out := make([]*strongroom.Record, 0, min(limit, 256))
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
@@ -61,15 +60,76 @@ func (db *DB) Records(ctx context.Context, userID string) ([]*strongroom.Record,
 	return out, mapErr("list records", rows.Err())
 }
 
-// UpdateRecord replaces the data_type and encrypted value of a record.
-func (db *DB) UpdateRecord(ctx context.Context, r *strongroom.Record) error {
-	res, err := db.w.ExecContext(ctx, "UPDATE sensitive_data SET data_type = ?, encrypted_value = ?, updated_at = ? WHERE id = ? AND user_id = ?",
-		r.DataType, r.EncryptedValue, r.UpdatedAt.UnixMilli(), r.ID, r.UserID)
+// RecordCursors returns the places of up to limit of the user's records
+// after the cursor, in list order, without reading their values.
+func (db *DB) RecordCursors(ctx context.Context, userID string, after strongroom.RecordCursor, limit int) ([]strongroom.RecordCursor, error) {
+	rows, err := db.page(ctx, db.cursors, db.cursorsAfter, userID, after, limit)
+	if err != nil {
+		return nil, mapErr("list records", err)
+	}
+	defer rows.Close()
+	out := make([]strongroom.RecordCursor, 0, min(limit, 1024))
+	for rows.Next() {
+		var c strongroom.RecordCursor
+		var created int64
+		if err := rows.Scan(&c.ID, &created); err != nil {
+			return nil, mapErr("list records", err)
+		}
+		c.CreatedAt = time.UnixMilli(created).UTC()
+		out = append(out, c)
+	}
+	return out, mapErr("list records", rows.Err())
+}
+
+// page runs one of a pair of prepared page queries: from the start of the
+// list, or after a cursor.
+func (db *DB) page(ctx context.Context, first, next *sql.Stmt, userID string, after strongroom.RecordCursor, limit int) (*sql.Rows, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("page limit %d", limit)
+	}
+	qctx, err := indexed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if after.IsZero() {
+		return first.QueryContext(qctx, userID, limit)
+	}
+	return next.QueryContext(qctx, userID, after.CreatedAt.UnixMilli(), after.ID, limit)
+}
+
+// RecordUsage returns the user's record count and stored bytes, which
+// triggers keep in record_usage within each write's transaction.
+func (db *DB) RecordUsage(ctx context.Context, userID string) (strongroom.Usage, error) {
+	var u strongroom.Usage
+	err := db.r.QueryRowContext(ctx, "SELECT records, bytes FROM record_usage WHERE user_id = ?", userID).Scan(&u.Records, &u.Bytes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return strongroom.Usage{}, nil
+	}
+	return u, mapErr("record usage", err)
+}
+
+// UpdateRecord replaces the data_type and encrypted value of a record. The
+// byte quota is checked in the same statement as the update, so parallel
+// updates cannot overshoot it.
+func (db *DB) UpdateRecord(ctx context.Context, r *strongroom.Record, q strongroom.Quota) error {
+	maxBytes := q.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = math.MaxInt64
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE sensitive_data SET data_type = ?1, encrypted_value = ?2, updated_at = ?3
+		WHERE id = ?4 AND user_id = ?5
+		AND (LENGTH(?2) <= LENGTH(encrypted_value)
+			OR LENGTH(?2) - LENGTH(encrypted_value) <= ?6 - (SELECT bytes FROM record_usage WHERE user_id = ?5))`,
+		r.DataType, r.EncryptedValue, r.UpdatedAt.UnixMilli(), r.ID, r.UserID, maxBytes)
 	if err != nil {
 		return mapErr("update record", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("record")
+		// Either no such record of this user, or the quota refused it.
+		if _, err := db.Record(ctx, r.UserID, r.ID); err != nil {
+			return err
+		}
+		return strongroom.ErrByteQuota(q.MaxBytes)
 	}
 	return nil
 }

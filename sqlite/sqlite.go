@@ -35,13 +35,14 @@ type DB struct {
 
 	// Hot reads, prepared once: database/sql keeps each prepared on every
 	// reader connection, so SQLite does not parse the SQL on every request.
-	record, records, userKey *sql.Stmt
+	record, records, recordsAfter, cursors, cursorsAfter, userKey *sql.Stmt
 
 	// Group commit of new records (groupcommit.go).
 	closing      sync.RWMutex
 	creates      chan createReq
 	writerDone   chan struct{}
 	insertRecord *sql.Stmt // prepared on the writer
+	usage        *sql.Stmt // prepared on the writer: a user's record_usage
 	commits      atomic.Uint64
 	committed    atomic.Uint64
 }
@@ -87,13 +88,21 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
+	db.usage, err = w.PrepareContext(ctx, "SELECT records, bytes FROM record_usage WHERE user_id = ?")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
 	db.startWriter()
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
 	}{
 		{&db.record, "SELECT " + recordColumns + " FROM sensitive_data WHERE id = ? AND user_id = ?"},
-		{&db.records, "SELECT " + recordColumns + " FROM sensitive_data WHERE user_id = ? ORDER BY created_at, id"},
+		{&db.records, "SELECT " + recordColumns + " FROM sensitive_data WHERE user_id = ? ORDER BY created_at, id LIMIT ?"},
+		{&db.recordsAfter, "SELECT " + recordColumns + " FROM sensitive_data WHERE user_id = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?"},
+		{&db.cursors, "SELECT id, created_at FROM sensitive_data WHERE user_id = ? ORDER BY created_at, id LIMIT ?"},
+		{&db.cursorsAfter, "SELECT id, created_at FROM sensitive_data WHERE user_id = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?"},
 		{&db.userKey, "SELECT wrapped_dek, kek_version FROM user_keys WHERE user_id = ?"},
 	} {
 		if *p.dst, err = r.PrepareContext(ctx, p.q); err != nil {
@@ -122,7 +131,7 @@ func indexed(ctx context.Context) (context.Context, error) {
 func (db *DB) Close() error {
 	db.stopWriter()
 	var errs []error
-	for _, st := range []*sql.Stmt{db.record, db.records, db.userKey, db.insertRecord} {
+	for _, st := range []*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.insertRecord, db.usage} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -218,6 +227,24 @@ CREATE TABLE login_failures (
 	last_failed_attempt_time INTEGER NOT NULL
 );
 CREATE INDEX login_failures_last ON login_failures(last_failed_attempt_time);
+`, `
+CREATE TABLE record_usage (
+	user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+	records INTEGER NOT NULL,
+	bytes INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO record_usage (user_id, records, bytes)
+	SELECT user_id, COUNT(*), SUM(LENGTH(encrypted_value)) FROM sensitive_data GROUP BY user_id;
+CREATE TRIGGER sensitive_data_usage_insert AFTER INSERT ON sensitive_data BEGIN
+	INSERT INTO record_usage (user_id, records, bytes) VALUES (NEW.user_id, 1, LENGTH(NEW.encrypted_value))
+		ON CONFLICT (user_id) DO UPDATE SET records = records + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER sensitive_data_usage_update AFTER UPDATE OF encrypted_value ON sensitive_data BEGIN
+	UPDATE record_usage SET bytes = bytes - LENGTH(OLD.encrypted_value) + LENGTH(NEW.encrypted_value) WHERE user_id = NEW.user_id;
+END;
+CREATE TRIGGER sensitive_data_usage_delete AFTER DELETE ON sensitive_data BEGIN
+	UPDATE record_usage SET records = records - 1, bytes = bytes - LENGTH(OLD.encrypted_value) WHERE user_id = OLD.user_id;
+END;
 `}
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -95,7 +95,7 @@ func TestGroupCommitBatches(t *testing.T) {
 				owner = strongroom.NewID(now) // no such user: the foreign key refuses it
 			}
 			errs[i] = db.CreateRecord(ctx, &strongroom.Record{ID: strongroom.NewID(now), UserID: owner, DataType: "x",
-				EncryptedValue: "01", CreatedAt: now, UpdatedAt: now})
+				EncryptedValue: "01", CreatedAt: now, UpdatedAt: now}, strongroom.Quota{})
 		}()
 	}
 	wg.Wait()
@@ -104,7 +104,7 @@ func TestGroupCommitBatches(t *testing.T) {
 			t.Errorf("create %d: %v", i, err)
 		}
 	}
-	list, err := db.Records(ctx, u.ID)
+	list, err := db.Records(ctx, u.ID, strongroom.RecordCursor{}, 1000)
 	if err != nil || len(list) != n-4 {
 		t.Fatalf("%d records kept, want %d (%v)", len(list), n-4, err)
 	}
@@ -122,7 +122,7 @@ func TestHotReadsRefuseEndedContext(t *testing.T) {
 	u := storetest.MustCreateUser(t, db, "ended")
 	now := time.Now()
 	r := &strongroom.Record{ID: strongroom.NewID(now), UserID: u.ID, DataType: "x", EncryptedValue: "01", CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateRecord(ctx, r); err != nil {
+	if err := db.CreateRecord(ctx, r, strongroom.Quota{}); err != nil {
 		t.Fatal(err)
 	}
 	ended, cancel := context.WithCancel(ctx)
@@ -130,7 +130,7 @@ func TestHotReadsRefuseEndedContext(t *testing.T) {
 	if got, err := db.Record(ended, u.ID, r.ID); !strongroom.IsKind(err, strongroom.KindUnavailable) {
 		t.Errorf("Record = %v, %v; want unavailable", got, err)
 	}
-	if got, err := db.Records(ended, u.ID); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+	if got, err := db.Records(ended, u.ID, strongroom.RecordCursor{}, 10); !strongroom.IsKind(err, strongroom.KindUnavailable) {
 		t.Errorf("Records = %v, %v; want unavailable", got, err)
 	}
 	if _, err := db.UserKey(ended, u.ID); !strongroom.IsKind(err, strongroom.KindUnavailable) {
@@ -138,5 +138,34 @@ func TestHotReadsRefuseEndedContext(t *testing.T) {
 	}
 	if got, err := db.Record(ctx, u.ID, r.ID); err != nil || got.ID != r.ID {
 		t.Fatalf("Record with a live context = %v, %v", got, err)
+	}
+}
+
+// Records stored before quotas existed are counted when the schema that
+// keeps the counts is added.
+func TestMigrationCountsExistingRecords(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const uid = "65a000000000000000000001"
+	for _, q := range []string{sqlite.Migrations[0], sqlite.Migrations[1], "PRAGMA user_version = 2",
+		`INSERT INTO users (id, username, email, hashed_password, salt, created_at) VALUES ('` + uid + `', 'old', 'old@example.com', 'h', 's', 0)`,
+		`INSERT INTO sensitive_data VALUES ('65a000000000000000000002', '` + uid + `', 'x', 'abcd', 0, 0)`,
+		`INSERT INTO sensitive_data VALUES ('65a000000000000000000003', '` + uid + `', 'x', 'abcdef', 1, 1)`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if u, err := db.RecordUsage(ctx, uid); err != nil || u != (strongroom.Usage{Records: 2, Bytes: 10}) {
+		t.Fatalf("usage after migration: %+v, %v; want 2 records, 10 bytes", u, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/secret"
+	"github.com/strongroom/strongroom/service"
 )
 
 // Config is everything Strongroom reads from its environment. It is read
@@ -54,7 +55,21 @@ type Config struct {
 	SMTPTLS       string        // SMTP_TLS: "" (STARTTLS required, implicit on 465), "implicit", or "off"
 	SMTPCAFile    string        // SMTP_CA_FILE: PEM roots to trust instead of the system's
 	SMTPTimeout   time.Duration // SMTP_TIMEOUT, default 10s: one delivery, connect to QUIT
+
+	// Limits on what one client can take.
+	MaxRecordsPerUser int64         // STRONGROOM_MAX_RECORDS_PER_USER, default 10 000
+	MaxBytesPerUser   int64         // STRONGROOM_MAX_BYTES_PER_USER, default 16 MiB of stored encrypted values
+	MaxConnsPerAddr   int           // STRONGROOM_MAX_CONNS_PER_ADDR, default 64; 0 turns the cap off
+	WriteTimeout      time.Duration // STRONGROOM_WRITE_TIMEOUT, default 35s: from a request's headers to the end of its answer
+	IdleTimeout       time.Duration // STRONGROOM_IDLE_TIMEOUT, default 120s: a kept-alive connection with no request
 }
+
+// Defaults of the limits on one client.
+const (
+	defaultMaxConnsPerAddr = 64
+	defaultWriteTimeout    = 35 * time.Second
+	defaultIdleTimeout     = 120 * time.Second
+)
 
 // Env looks names up in the process environment, then in a .env file.
 type Env struct {
@@ -123,7 +138,9 @@ func (e *Env) Get(name string) (string, error) {
 // LoadConfig reads and validates the configuration.
 func LoadConfig(e *Env) (Config, error) {
 	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, DBName: "secure_api", EmailFrom: "strongroom@localhost",
-		VaultMount: "transit", VaultKey: "strongroom-master"}
+		VaultMount: "transit", VaultKey: "strongroom-master",
+		MaxRecordsPerUser: service.DefaultMaxRecords, MaxBytesPerUser: service.DefaultMaxBytes,
+		MaxConnsPerAddr: defaultMaxConnsPerAddr, WriteTimeout: defaultWriteTimeout, IdleTimeout: defaultIdleTimeout}
 	var errs []error
 	str := func(name string, dst *string) {
 		v, err := e.Get(name)
@@ -189,6 +206,46 @@ func LoadConfig(e *Env) (Config, error) {
 		}
 		c.SMTPTimeout = d
 	}
+	var maxRecords, maxBytes, maxConns, writeTimeout, idleTimeout string
+	str("STRONGROOM_MAX_RECORDS_PER_USER", &maxRecords)
+	str("STRONGROOM_MAX_BYTES_PER_USER", &maxBytes)
+	str("STRONGROOM_MAX_CONNS_PER_ADDR", &maxConns)
+	str("STRONGROOM_WRITE_TIMEOUT", &writeTimeout)
+	str("STRONGROOM_IDLE_TIMEOUT", &idleTimeout)
+	if maxRecords != "" {
+		n, err := strconv.ParseInt(maxRecords, 10, 64)
+		if err != nil || n < 1 {
+			errs = append(errs, errors.New("STRONGROOM_MAX_RECORDS_PER_USER must be a number of records, at least 1"))
+		}
+		c.MaxRecordsPerUser = n
+	}
+	if maxBytes != "" {
+		n, err := parseBytes(maxBytes)
+		if err != nil || n < 1024 {
+			errs = append(errs, errors.New("STRONGROOM_MAX_BYTES_PER_USER must be a size of at least 1024 bytes, such as 16777216 or 16MiB"))
+		}
+		c.MaxBytesPerUser = n
+	}
+	if maxConns != "" {
+		n, err := strconv.Atoi(maxConns)
+		if err != nil || n < 0 {
+			errs = append(errs, errors.New("STRONGROOM_MAX_CONNS_PER_ADDR must be a number of connections (0: no cap)"))
+		}
+		c.MaxConnsPerAddr = n
+	}
+	for _, d := range []struct {
+		name, v string
+		dst     *time.Duration
+	}{{"STRONGROOM_WRITE_TIMEOUT", writeTimeout, &c.WriteTimeout}, {"STRONGROOM_IDLE_TIMEOUT", idleTimeout, &c.IdleTimeout}} {
+		if d.v == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.v)
+		if err != nil || v < time.Second {
+			errs = append(errs, fmt.Errorf("%s must be a duration of at least 1s, such as 35s", d.name))
+		}
+		*d.dst = v
+	}
 	if c.SMTPTLS != "" && c.SMTPTLS != "off" && c.SMTPTLS != "implicit" {
 		errs = append(errs, errors.New(`SMTP_TLS must be empty (STARTTLS required), "implicit" or "off"`))
 	}
@@ -232,6 +289,22 @@ func LoadConfig(e *Env) (Config, error) {
 		errs = append(errs, errors.New("VAULT_ADDR is set: set VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// parseBytes reads a size in bytes, with an optional KiB, MiB or GiB.
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			s, mult = strings.TrimSpace(n), m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > (1<<62)/mult {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
 }
 
 // secretsFile holds the secrets generated on the embedded default.

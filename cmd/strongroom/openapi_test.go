@@ -127,3 +127,48 @@ func TestDebugServer(t *testing.T) {
 		t.Fatalf("pprof: %v", err)
 	}
 }
+
+// The list's page parameters and the quota refusals are in the contract.
+func TestOpenAPIDescribesLimits(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name, In string
+				Schema   map[string]any
+			}
+			Responses map[string]struct {
+				Headers map[string]any
+				Content map[string]struct {
+					Schema map[string]any
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(s.do("GET", "/openapi.json", "", nil).Raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	list := doc.Paths["/sensitive-data"]["get"]
+	params := map[string]map[string]any{}
+	for _, p := range list.Parameters {
+		if p.In == "query" {
+			params[p.Name] = p.Schema
+		}
+	}
+	if l := params["limit"]; l == nil || l["minimum"] != 1.0 || l["maximum"] != 1000.0 {
+		t.Errorf("limit parameter: %v", l)
+	}
+	if a := params["after"]; a == nil || a["pattern"] != "^[0-9a-f]{24}$" {
+		t.Errorf("after parameter: %v", a)
+	}
+	ok := list.Responses["200"]
+	if ok.Headers["Link"] == nil || ok.Headers["X-Next-After"] == nil || ok.Content["application/json"].Schema["type"] != "array" {
+		t.Errorf("list answer: %+v", ok)
+	}
+	for _, op := range []string{"post /sensitive-data", "put /sensitive-data/{id}"} {
+		method, path, _ := strings.Cut(op, " ")
+		if _, found := doc.Paths[path][method].Responses["409"]; !found {
+			t.Errorf("%s does not declare 409 for a quota refusal", op)
+		}
+	}
+}

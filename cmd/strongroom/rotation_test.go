@@ -48,11 +48,23 @@ func checkAllReadable(t *testing.T, dir string, values map[string]string) {
 	}
 	defer m.Close()
 	for id, want := range values {
-		rs, err := m.Service.Records(context.Background(), &service.Principal{UserID: id})
+		rs, err := allRecords(m.Service, id)
 		if err != nil || len(rs) != 1 || rs[0].Value != want {
 			t.Fatalf("user %s: records %v, %v; want %s", id, rs, err, want)
 		}
 	}
+}
+
+// allRecords reads the user's whole list.
+func allRecords(svc *service.Service, userID string) ([]service.RecordView, error) {
+	ctx := context.Background()
+	l, err := svc.Records(ctx, &service.Principal{UserID: userID}, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []service.RecordView
+	err = l.Each(ctx, func(v service.RecordView) error { out = append(out, v); return nil })
+	return out, err
 }
 
 // runChild runs "strongroom <args>" as a separate process.

@@ -153,6 +153,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Service, err = service.New(service.Config{
 		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
 		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
+		MaxRecordsPerUser: cfg.MaxRecordsPerUser, MaxBytesPerUser: cfg.MaxBytesPerUser,
 		Log: m.Log, Now: m.Now,
 	})
 	return err
@@ -255,11 +256,25 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.Addr = ln.Addr().String()
+	ln = newLimitListener(ln, m.Config.MaxConnsPerAddr, m.Config.TrustedProxies)
+	writeTimeout, idleTimeout := m.Config.WriteTimeout, m.Config.IdleTimeout
+	if writeTimeout == 0 {
+		writeTimeout = defaultWriteTimeout
+	}
+	if idleTimeout == 0 {
+		idleTimeout = defaultIdleTimeout
+	}
+	// Every answer must be written within WriteTimeout of its request's
+	// headers (35 s: the 30 s every handler gets, and 5 s to deliver an
+	// answer made at the last moment), so a client that does not read
+	// cannot keep a connection and its buffers; a kept-alive connection
+	// with no request closes after IdleTimeout.
 	m.server = &http.Server{
 		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), m.handlerTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
@@ -275,7 +290,11 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // requestTimeout bounds every request except a master-key rotation, which
-// may take long and resumes if cut short.
+// may take long and resumes if cut short. A rotation is also exempt from
+// the server's WriteTimeout, which counts from the request's headers and
+// would otherwise drop the answer of a rotation longer than it: its answer
+// is one short message, written once the rotation is over, which a socket
+// takes at once whether or not the client reads, so it can pin nothing.
 func requestTimeout(h http.Handler, d time.Duration) http.Handler {
 	if d == 0 {
 		d = 30 * time.Second
@@ -285,6 +304,8 @@ func requestTimeout(h http.Handler, d time.Duration) http.Handler {
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			r = r.WithContext(ctx)
+		} else if r.Method == http.MethodPost {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -13,8 +13,9 @@ import (
 var errLogin = strongroom.Errorf(strongroom.KindUnauthorized, "incorrect username or password")
 
 // Register creates an account with its own data key, wrapped by the master
-// key. Usernames are case-insensitive.
-func (s *Service) Register(ctx context.Context, username, email, pw string) error {
+// key. Usernames are case-insensitive. client is the caller's address, for
+// the per-address limits.
+func (s *Service) Register(ctx context.Context, client, username, email, pw string) error {
 	username = strongroom.NormalizeUsername(username)
 	if err := strongroom.ValidateUsername(username); err != nil {
 		return err
@@ -26,7 +27,11 @@ func (s *Service) Register(ctx context.Context, username, email, pw string) erro
 	if err := strongroom.ValidatePassword(pw); err != nil {
 		return err
 	}
-	hash, salt, err := s.cfg.Passwords.Hash(ctx, s.rand, pw)
+	slot, err := s.passwordSlot(ctx, client)
+	if err != nil {
+		return err
+	}
+	hash, salt, err := slot.Hash(s.rand, pw)
 	if err != nil {
 		return passwordErr(err)
 	}
@@ -75,15 +80,16 @@ type LoginResult struct {
 
 // Login checks a password. Unknown users and wrong passwords get the same
 // error after the same work; the lockout counts the attempt before the
-// password is checked. client is the caller's address: a login that mails
-// a code counts against its mail limit.
+// password is checked. client is the caller's address: the per-address
+// limits apply to it, and a login that mails a code counts against its
+// mail limit.
 func (s *Service) Login(ctx context.Context, client, username, pw string) (LoginResult, error) {
 	// A place in the hashing pool first: when the server is saturated with
 	// logins, the answer is a fast 503 that has cost no store work and has
 	// not counted against the account's lockout.
-	slot, err := s.cfg.Passwords.Reserve(ctx)
+	slot, err := s.passwordSlot(ctx, client)
 	if err != nil {
-		return LoginResult{}, passwordErr(err)
+		return LoginResult{}, err
 	}
 	defer slot.Release()
 	username = strongroom.NormalizeUsername(username)

@@ -36,6 +36,10 @@ type Config struct {
 	// Admins are the usernames allowed to rotate the master key. Empty means
 	// the first registered account.
 	Admins []string
+	// LoginRate is how many logins and registrations one client address
+	// (an IPv4 address or an IPv6 /64) may start per minute, as many of
+	// them at once; 0 means no such limit.
+	LoginRate int
 	// Lockout defaults to 5 failures and 15 minutes.
 	Lockout strongroom.Lockout
 	// KeyCacheTTL and KeyCacheSize bound the cache of unwrapped data keys.
@@ -63,6 +67,8 @@ type Service struct {
 	sendAddr   *ratelimit.Limiter // send-otp calls per client address
 	verifyUser *ratelimit.Limiter // code checks per account
 	verifyAddr *ratelimit.Limiter // code checks per client address
+	authAddr   *ratelimit.Limiter // logins and registrations per client address; nil: none
+	refusals   *ratelimit.Tally   // logins and registrations refused for load
 
 	unwraps atomic.Int64 // data keys unwrapped by the key manager
 }
@@ -101,6 +107,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	var authAddr *ratelimit.Limiter
+	if cfg.LoginRate > 0 {
+		authAddr = ratelimit.New(time.Minute/time.Duration(cfg.LoginRate), cfg.LoginRate, 100_000, cfg.Now)
+	}
 	return &Service{
 		cfg:   cfg,
 		store: cfg.Store,
@@ -115,6 +125,8 @@ func New(cfg Config) (*Service, error) {
 		sendAddr:   ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
 		verifyUser: ratelimit.New(30*time.Second, 10, 100_000, cfg.Now),
 		verifyAddr: ratelimit.New(2*time.Second, 30, 100_000, cfg.Now),
+		authAddr:   authAddr,
+		refusals:   ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 	}, nil
 }
 

@@ -82,7 +82,7 @@ func (e *env) lastCode(t *testing.T) string {
 func TestLockoutWindowWithInjectedClock(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "alice", "alice@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "alice", "alice@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
@@ -114,7 +114,7 @@ func TestLockoutWindowWithInjectedClock(t *testing.T) {
 func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "bob", "bob@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "bob", "bob@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "bob", pw)
@@ -143,7 +143,7 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 func TestTokenExpiresAfterAnHour(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "carol", "carol@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "carol", "carol@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "carol", pw)
@@ -157,7 +157,7 @@ func TestTokenExpiresAfterAnHour(t *testing.T) {
 func TestCodeAcceptedOnceUnderRace(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "dora", "dora@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "dora", "dora@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "dora", pw)
@@ -190,7 +190,7 @@ func TestCodeAcceptedOnceUnderRace(t *testing.T) {
 func TestUndeliveredCodeIsRemoved(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "erin", "erin@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "erin", "erin@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "erin", pw)

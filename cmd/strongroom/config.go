@@ -28,11 +28,15 @@ type Config struct {
 	// TrustedProxies (STRONGROOM_TRUSTED_PROXIES, comma-separated CIDRs) are
 	// the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
-	Production     bool   // STRONGROOM_ENV=production
-	BcryptCost     int    // STRONGROOM_BCRYPT_COST, default 12, at least 10
-	JWTSecret      string // JWT_SECRET (or JWT_SECRET_FILE)
-	Pepper         string // PEPPER (or PEPPER_FILE)
-	EmailFrom      string // EMAIL_FROM, default "strongroom@localhost"
+	// LoginRate (STRONGROOM_LOGIN_RATE, default DefaultLoginRate) is how
+	// many logins and registrations one client address may start per
+	// minute; 0 turns the limit off.
+	LoginRate  int
+	Production bool   // STRONGROOM_ENV=production
+	BcryptCost int    // STRONGROOM_BCRYPT_COST, default 12, at least 10
+	JWTSecret  string // JWT_SECRET (or JWT_SECRET_FILE)
+	Pepper     string // PEPPER (or PEPPER_FILE)
+	EmailFrom  string // EMAIL_FROM, default "strongroom@localhost"
 
 	// Production parts, chosen when set.
 	MongoDBURL string // MONGODB_URL: use the MongoDB store
@@ -52,6 +56,10 @@ type Config struct {
 	SMTPCAFile                 string        // SMTP_CA_FILE: PEM roots to trust instead of the system's
 	SMTPTimeout                time.Duration // SMTP_TIMEOUT, default 10s: one delivery, connect to QUIT
 }
+
+// DefaultLoginRate is STRONGROOM_LOGIN_RATE's default: 30 logins and
+// registrations a minute from one address, as many at once.
+const DefaultLoginRate = 30
 
 // Env looks names up in the process environment, then in a .env file.
 type Env struct {
@@ -113,7 +121,7 @@ func (e *Env) Get(name string) (string, error) {
 
 // LoadConfig reads and validates the configuration.
 func LoadConfig(e *Env) (Config, error) {
-	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, DBName: "secure_api", EmailFrom: "strongroom@localhost",
+	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, LoginRate: DefaultLoginRate, DBName: "secure_api", EmailFrom: "strongroom@localhost",
 		VaultMount: "transit", VaultKey: "strongroom-master"}
 	var errs []error
 	str := func(name string, dst *string) {
@@ -178,6 +186,15 @@ func LoadConfig(e *Env) (Config, error) {
 	if c.SMTPTLS != "" && c.SMTPTLS != "off" && c.SMTPTLS != "implicit" {
 		errs = append(errs, errors.New(`SMTP_TLS must be empty (STARTTLS required), "implicit" or "off"`))
 	}
+	var loginRate string
+	str("STRONGROOM_LOGIN_RATE", &loginRate)
+	if loginRate != "" {
+		n, err := strconv.Atoi(loginRate)
+		if err != nil || n < 0 || n > 60_000 {
+			errs = append(errs, errors.New("STRONGROOM_LOGIN_RATE must be a number of logins per minute from 0 (no limit) to 60000"))
+		}
+		c.LoginRate = n
+	}
 	var env, admins, cost string
 	str("STRONGROOM_ENV", &env)
 	str("STRONGROOM_ADMINS", &admins)
@@ -223,9 +240,9 @@ func (c Config) String() string {
 		}
 		return "<redacted>"
 	}
-	return fmt.Sprintf("addr=%s data_dir=%s admins=%v production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s "+
+	return fmt.Sprintf("addr=%s data_dir=%s admins=%v login_rate=%d production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s "+
 		"vault_addr=%s vault_token=%s vault_role_id=%s vault_secret_id=%s vault_transit=%s/%s smtp=%s:%d smtp_username=%s smtp_password=%s smtp_tls=%q",
-		c.Addr, c.DataDir, c.Admins, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName,
+		c.Addr, c.DataDir, c.Admins, c.LoginRate, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName,
 		c.VaultAddr, red(c.VaultToken), c.VaultRoleID, red(c.VaultSecretID), c.VaultMount, c.VaultKey,
 		c.SMTPServer, c.SMTPPort, c.SMTPUsername, red(c.SMTPPassword), c.SMTPTLS)
 }

@@ -143,7 +143,7 @@ func (m *Main) open(ctx context.Context) error {
 	otpKey.Write([]byte("strongroom/otp-key/v1"))
 	m.Service, err = service.New(service.Config{
 		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otpKey.Sum(nil),
-		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
+		Admins: cfg.Admins, LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		Log: m.Log, Now: m.Now,
 	})
 	return err

@@ -50,7 +50,7 @@ func (s *Service) Register(ctx context.Context, client, username, email, pw stri
 		if err != nil {
 			return err
 		}
-		err = s.store.CreateUser(ctx, u, wrapped, len(s.cfg.Admins) == 0)
+		err = s.store.CreateUser(ctx, u, wrapped, true)
 		if err == nil {
 			break
 		}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -33,9 +32,6 @@ type Config struct {
 	Tokens    *token.Issuer
 	// OTPKey keys the stored hashes of one-time codes (at least 32 bytes).
 	OTPKey []byte
-	// Admins are the usernames allowed to rotate the master key. Empty means
-	// the first registered account.
-	Admins []string
 	// LoginRate is how many logins and registrations one client address
 	// (an IPv4 address or an IPv6 /64) may start per minute, as many of
 	// them at once; 0 means no such limit.
@@ -163,12 +159,10 @@ func limit(l *ratelimit.Limiter, key, what string) error {
 	return nil
 }
 
-func (s *Service) isAdmin(u *strongroom.User) bool {
-	if len(s.cfg.Admins) > 0 {
-		return slices.Contains(s.cfg.Admins, u.Username)
-	}
-	return u.IsAdmin
-}
+// isAdmin: administrators are the first account of an empty store and
+// those an operator granted (strongroom admin grant); registering never
+// makes one otherwise.
+func (s *Service) isAdmin(u *strongroom.User) bool { return u.IsAdmin }
 
 // dek returns the user's data key: from the cache, or unwrapped once.
 func (s *Service) dek(ctx context.Context, userID string) (*envelope.Key, error) {

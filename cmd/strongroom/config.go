@@ -21,10 +21,9 @@ import (
 // Config is everything Strongroom reads from its environment. It is read
 // once, here, and passed to constructors.
 type Config struct {
-	Addr      string   // STRONGROOM_ADDR, default ":8000"
-	DataDir   string   // STRONGROOM_DATA_DIR, default "./data"
-	Admins    []string // STRONGROOM_ADMINS, comma-separated usernames
-	DebugAddr string   // STRONGROOM_DEBUG_ADDR: pprof and counters, loopback only
+	Addr      string // STRONGROOM_ADDR, default ":8000"
+	DataDir   string // STRONGROOM_DATA_DIR, default "./data"
+	DebugAddr string // STRONGROOM_DEBUG_ADDR: pprof and counters, loopback only
 	// TrustedProxies (STRONGROOM_TRUSTED_PROXIES, comma-separated CIDRs) are
 	// the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
@@ -198,13 +197,14 @@ func LoadConfig(e *Env) (Config, error) {
 	var env, admins, cost string
 	str("STRONGROOM_ENV", &env)
 	str("STRONGROOM_ADMINS", &admins)
+	if admins != "" {
+		// It let anyone who registered a listed name first become an
+		// administrator. Refusing to start beats silently ignoring it.
+		errs = append(errs, errors.New("STRONGROOM_ADMINS is no longer read: registering never makes an administrator; "+
+			"grant the role to an existing account with \"strongroom admin grant USERNAME\", then unset STRONGROOM_ADMINS"))
+	}
 	str("STRONGROOM_BCRYPT_COST", &cost)
 	c.Production = env == "production"
-	for _, a := range strings.Split(admins, ",") {
-		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
-			c.Admins = append(c.Admins, a)
-		}
-	}
 	if cost != "" {
 		n, err := strconv.Atoi(cost)
 		if err != nil || n < password.MinCost || n > 31 {
@@ -240,9 +240,9 @@ func (c Config) String() string {
 		}
 		return "<redacted>"
 	}
-	return fmt.Sprintf("addr=%s data_dir=%s admins=%v login_rate=%d production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s "+
+	return fmt.Sprintf("addr=%s data_dir=%s login_rate=%d production=%v bcrypt_cost=%d jwt_secret=%s pepper=%s email_from=%s mongodb_url=%s db_name=%s "+
 		"vault_addr=%s vault_token=%s vault_role_id=%s vault_secret_id=%s vault_transit=%s/%s smtp=%s:%d smtp_username=%s smtp_password=%s smtp_tls=%q",
-		c.Addr, c.DataDir, c.Admins, c.LoginRate, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName,
+		c.Addr, c.DataDir, c.LoginRate, c.Production, c.BcryptCost, red(c.JWTSecret), red(c.Pepper), c.EmailFrom, red(c.MongoDBURL), c.DBName,
 		c.VaultAddr, red(c.VaultToken), c.VaultRoleID, red(c.VaultSecretID), c.VaultMount, c.VaultKey,
 		c.SMTPServer, c.SMTPPort, c.SMTPUsername, red(c.SMTPPassword), c.SMTPTLS)
 }

@@ -27,8 +27,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8000" || c.DataDir != "./data" || c.BcryptCost != 12 || c.DBName != "secure_api" || c.Production || len(c.Admins) != 0 ||
-		c.LoginRate != 30 {
+	if c.Addr != ":8000" || c.DataDir != "./data" || c.BcryptCost != 12 || c.DBName != "secure_api" || c.Production || c.LoginRate != 30 {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -38,7 +37,6 @@ func TestConfigSources(t *testing.T) {
 	os.WriteFile(secretFile, []byte("pepper-from-a-file-0123\n"), 0o600)
 	vars := map[string]string{
 		"STRONGROOM_ADDR":       "127.0.0.1:9000",
-		"STRONGROOM_ADMINS":     " Ops, alice ,",
 		"PEPPER_FILE":           secretFile,
 		"STRONGROOM_LOGIN_RATE": "0",
 	}
@@ -59,9 +57,6 @@ func TestConfigSources(t *testing.T) {
 	if c.Pepper != "pepper-from-a-file-0123" {
 		t.Errorf("PEPPER_FILE not read")
 	}
-	if strings.Join(c.Admins, ",") != "ops,alice" {
-		t.Errorf("Admins = %q", c.Admins)
-	}
 	if s := c.String(); strings.Contains(s, "0123456789abcdef") || strings.Contains(s, "pepper-from") || !strings.Contains(s, "<redacted>") {
 		t.Errorf("String() shows a secret: %s", s)
 	}
@@ -69,19 +64,20 @@ func TestConfigSources(t *testing.T) {
 
 func TestConfigRefuses(t *testing.T) {
 	for name, vars := range map[string]map[string]string{
-		"production without secrets": {"STRONGROOM_ENV": "production"},
-		"short JWT secret":           {"JWT_SECRET": "s3cr#t-jwt"},
-		"short pepper":               {"PEPPER": "s3cr#t-pep"},
-		"bcrypt cost below 10":       {"STRONGROOM_BCRYPT_COST": "8"},
-		"login rate not a number":    {"STRONGROOM_LOGIN_RATE": "lots"},
-		"negative login rate":        {"STRONGROOM_LOGIN_RATE": "-1"},
-		"bcrypt cost not a number":   {"STRONGROOM_BCRYPT_COST": "twelve"},
-		"Vault without credentials":  {"VAULT_ADDR": "http://127.0.0.1:8200"},
-		"SMTP_TLS unknown":           {"SMTP_TLS": "maybe"},
-		"debug on every interface":   {"STRONGROOM_DEBUG_ADDR": ":6060"},
-		"proxy not a CIDR":           {"STRONGROOM_TRUSTED_PROXIES": "10.0.0.1"},
-		"SMTP_PORT not a port":       {"SMTP_PORT": "smtp"},
-		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
+		"production without secrets":  {"STRONGROOM_ENV": "production"},
+		"short JWT secret":            {"JWT_SECRET": "s3cr#t-jwt"},
+		"short pepper":                {"PEPPER": "s3cr#t-pep"},
+		"bcrypt cost below 10":        {"STRONGROOM_BCRYPT_COST": "8"},
+		"login rate not a number":     {"STRONGROOM_LOGIN_RATE": "lots"},
+		"negative login rate":         {"STRONGROOM_LOGIN_RATE": "-1"},
+		"admins from the environment": {"STRONGROOM_ADMINS": "ops"},
+		"bcrypt cost not a number":    {"STRONGROOM_BCRYPT_COST": "twelve"},
+		"Vault without credentials":   {"VAULT_ADDR": "http://127.0.0.1:8200"},
+		"SMTP_TLS unknown":            {"SMTP_TLS": "maybe"},
+		"debug on every interface":    {"STRONGROOM_DEBUG_ADDR": ":6060"},
+		"proxy not a CIDR":            {"STRONGROOM_TRUSTED_PROXIES": "10.0.0.1"},
+		"SMTP_PORT not a port":        {"SMTP_PORT": "smtp"},
+		"missing secret file":         {"PEPPER_FILE": "/nonexistent/pepper"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := LoadConfig(envFrom(t, vars, ""))

@@ -42,6 +42,9 @@ type Main struct {
 	RotationPause time.Duration
 	StatusOnly    bool
 
+	// admin: "grant" or "revoke", and the account's username.
+	AdminAction, AdminUser string
+
 	// vault-setup flags.
 	AppRole      bool
 	RoleIDFile   string
@@ -84,6 +87,7 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	switch cmd {
 	case "serve":
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (STRONGROOM_ADDR)")
+	case "admin":
 	case "vault-setup":
 		fs.BoolVar(&m.AppRole, "approle", false, "also enable AppRole and a role bound to the service policy")
 		fs.StringVar(&m.RoleIDFile, "role-id-file", "", "with -approle: write the role id here (0600)")
@@ -96,7 +100,12 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
+	if cmd == "admin" {
+		if fs.NArg() != 2 || (fs.Arg(0) != "grant" && fs.Arg(0) != "revoke") {
+			return errors.New("usage: strongroom admin grant|revoke USERNAME")
+		}
+		m.AdminAction, m.AdminUser = fs.Arg(0), fs.Arg(1)
+	} else if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	m.Config = cfg
@@ -143,7 +152,7 @@ func (m *Main) open(ctx context.Context) error {
 	otpKey.Write([]byte("strongroom/otp-key/v1"))
 	m.Service, err = service.New(service.Config{
 		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: otpKey.Sum(nil),
-		Admins: cfg.Admins, LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
+		LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		Log: m.Log, Now: m.Now,
 	})
 	return err

@@ -22,6 +22,11 @@ const (
 	KindInternal     Kind = "internal"     // a bug or an unexpected failure: 500
 )
 
+// ErrOverload is the cause of a refusal for load: a full password-hashing
+// pool, or one client over its share or rate. Such refusals are expected
+// under attack, so they are not logged as failures.
+var ErrOverload = errors.New("overloaded")
+
 // Error is the one error type of the service. Message is safe to show to a
 // client; Err is the cause, for the log only.
 type Error struct {

@@ -38,13 +38,18 @@ func (p Lockout) Locked(failures int, last, now time.Time) bool {
 // UserStore keeps accounts.
 type UserStore interface {
 	// CreateUser inserts u and its wrapped data key in one step. When
-	// firstIsAdmin is set and no other account exists, u becomes the admin
-	// (u.IsAdmin is set). A taken username or email is KindConflict. A key
+	// firstIsAdmin is set and the store holds no account at all (none
+	// registered, none put there by another program), u becomes the admin
+	// (u.IsAdmin is set); of parallel first registrations exactly one does.
+	// A taken username or email is KindConflict. A key
 	// wrapped under a version older than the latest rotation's target is
 	// refused with ErrStaleKey, so no key can slip in under a master-key
 	// version that a rotation is about to retire.
 	CreateUser(ctx context.Context, u *User, key WrappedKey, firstIsAdmin bool) error
 	UserByUsername(ctx context.Context, username string) (*User, error)
+	// SetAdmin grants (admin) or revokes an account's administrator role,
+	// by username: KindNotFound if there is no such account.
+	SetAdmin(ctx context.Context, username string, admin bool) error
 	UserByID(ctx context.Context, id string) (*User, error)
 	// ClaimLoginAttempt counts one failure before the password is checked,
 	// in one atomic update, so parallel guesses cannot exceed the limit, and

@@ -7,12 +7,32 @@ import (
 	"strings"
 )
 
-// clientAddr returns the caller's address for rate limits. Behind a
-// reverse proxy every request comes from the proxy, so when the peer is a
-// trusted proxy the address is taken from X-Forwarded-For: the right-most
-// entry that is not itself a trusted proxy (entries further left are
-// whatever the client chose to send).
+// clientAddr returns the caller's key for the per-address rate limits (see
+// limitKey). Behind a reverse proxy every request comes from the proxy, so
+// when the peer is a trusted proxy the address is taken from
+// X-Forwarded-For: the right-most entry that is not itself a trusted proxy
+// (entries further left are whatever the client chose to send).
 func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+	return limitKey(peerOrForwarded(r, trusted))
+}
+
+// limitKey is what one client is counted as: an IPv4 address, or the /64
+// of an IPv6 address, since one subscriber is usually given a whole /64
+// and can pick any address in it for each request. An IPv4 address mapped
+// into IPv6 counts as the IPv4 address; anything unparsable as itself.
+func limitKey(host string) string {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
+}
+
+func peerOrForwarded(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -41,7 +61,7 @@ func isTrusted(addr string, trusted []netip.Prefix) bool {
 	if err != nil {
 		return false
 	}
-	a = a.Unmap()
+	a = a.Unmap().WithZone("") // a zoned address is never inside a prefix
 	for _, p := range trusted {
 		if p.Contains(a) {
 			return true

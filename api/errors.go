@@ -79,7 +79,12 @@ func httpError(log *slog.Logger, op string, err error) error {
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
-	if status >= 500 {
+	switch {
+	case errors.Is(err, strongroom.ErrOverload):
+		// Refused for load: expected under attack, and counted in the
+		// service's summary; a line per refusal would let a flood fill the log.
+		log.Debug("request refused for load", "op", op, "kind", string(e.Kind))
+	case status >= 500:
 		log.Error("request failed", "op", op, "kind", string(e.Kind), "err", e.Error())
 	}
 	msg := e.Message

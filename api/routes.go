@@ -110,9 +110,9 @@ func (s *Server) routes() {
 
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "register", Method: http.MethodPost, Path: "/register", Tags: []string{"accounts"},
-		Summary: "Register a user", Errors: e(c409, c422, c503),
+		Summary: "Register a user", Errors: e(c409, c422, c429, c503),
 	}), func(ctx context.Context, in *struct{ Body registerBody }) (*messageOut, error) {
-		if err := s.svc.Register(ctx, in.Body.Username, in.Body.Email, in.Body.Password); err != nil {
+		if err := s.svc.Register(ctx, client(ctx), in.Body.Username, in.Body.Email, in.Body.Password); err != nil {
 			return nil, httpError(s.log, "register", err)
 		}
 		return message("User registered successfully"), nil

@@ -87,8 +87,38 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 		undo()
 		return strongroom.ErrStaleKey
 	}
+	// The first account of an empty store is the admin. Only a caller that
+	// finds the users collection empty competes for the marker, a fixed
+	// _id that one insert claims and every other finds taken; so a database
+	// that already holds users (the seed's, say) gets no admin this way, and
+	// of parallel first registrations exactly one wins.
+	admin := false
+	if firstIsAdmin {
+		n, err := db.users.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
+		if err != nil {
+			undo()
+			return mapErr("create user: count users", err)
+		}
+		if n == 0 {
+			_, err := db.settings.InsertOne(ctx, bson.D{{Key: "_id", Value: "admin"}, {Key: "user_id", Value: id}})
+			switch {
+			case err == nil:
+				admin = true
+			case !mdb.IsDuplicateKeyError(err):
+				undo()
+				return mapErr("claim admin", err)
+			}
+		}
+	}
+	if admin {
+		plain := undo
+		undo = func() {
+			plain()
+			_, _ = db.settings.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: "admin"}, {Key: "user_id", Value: id}})
+		}
+	}
 	doc := userDoc{ID: id, Username: u.Username, Email: u.Email, HashedPassword: u.HashedPassword, Salt: u.Salt,
-		TwoFactorEnabled: u.TwoFactorEnabled, CreatedAt: u.CreatedAt}
+		TwoFactorEnabled: u.TwoFactorEnabled, IsAdmin: admin, CreatedAt: u.CreatedAt}
 	if u.TOTPSecret != "" {
 		doc.TOTPSecret = &u.TOTPSecret
 	}
@@ -99,20 +129,7 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 		}
 		return mapErr("create user", err)
 	}
-	if firstIsAdmin {
-		// The first account to claim the marker is the admin: one insert of
-		// a fixed _id succeeds, every other is a duplicate.
-		_, err := db.settings.InsertOne(ctx, bson.D{{Key: "_id", Value: "admin"}, {Key: "user_id", Value: id}})
-		switch {
-		case err == nil:
-			if _, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "is_admin", Value: true}}}}); err != nil {
-				return mapErr("mark admin", err)
-			}
-			u.IsAdmin = true
-		case !mdb.IsDuplicateKeyError(err):
-			return mapErr("claim admin", err)
-		}
-	}
+	u.IsAdmin = admin
 	return nil
 }
 

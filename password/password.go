@@ -6,7 +6,9 @@
 // the password, where bcrypt could drop it), and the pepper, kept outside the
 // database, means a stolen database alone cannot be attacked offline.
 // bcrypt runs in a bounded pool so a flood of logins queues a bounded number
-// of hashes and refuses the rest quickly instead of starving the server.
+// of hashes and refuses the rest quickly instead of starving the server, and
+// one client may take only a fair share of it (see share.go), so a flood
+// from one address cannot take every place.
 package password
 
 import (
@@ -19,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 )
 
 // MinCost is the lowest bcrypt cost a deployment may configure.
@@ -38,6 +41,10 @@ type Hasher struct {
 	dummy   string        // a real bcrypt hash, compared for unknown users
 	slots   chan struct{} // hashes running at once
 	waiters chan struct{} // hashes allowed to wait for a slot
+	share   int           // places (slot or queue) one client may hold at once
+
+	mu      sync.Mutex
+	clients map[string]*clientShare // clients with a reservation in progress
 }
 
 // New returns a Hasher for the pepper and bcrypt cost. Cost is not
@@ -51,12 +58,15 @@ func New(pepper []byte, cost int) (*Hasher, error) {
 	if cost < minCost || cost > maxCost {
 		return nil, fmt.Errorf("password: bcrypt cost %d out of range", cost)
 	}
-	n := runtime.NumCPU()
+	// At least two slots, so that one client's share never covers the pool.
+	n := max(2, runtime.NumCPU())
 	h := &Hasher{
 		pepper:  append([]byte(nil), pepper...),
 		cost:    cost,
 		slots:   make(chan struct{}, n),
 		waiters: make(chan struct{}, 16*n),
+		share:   max(1, n/4),
+		clients: map[string]*clientShare{},
 	}
 	dummy, err := bcryptHash(h.prehash("00000000000000000000000000000000", "dummy password"), cost, make([]byte, saltBytes))
 	if err != nil {
@@ -107,26 +117,17 @@ func (h *Hasher) release() { <-h.slots }
 // from r, hex) it was made with; bcrypt's own 16-byte salt is read from r
 // too.
 func (h *Hasher) Hash(ctx context.Context, r io.Reader, password string) (hash, salt string, err error) {
-	var b [16 + saltBytes]byte // our salt, then bcrypt's
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", "", fmt.Errorf("password: salt: %w", err)
-	}
-	salt = hex.EncodeToString(b[:16])
-	if err := h.acquire(ctx); err != nil {
-		return "", "", err
-	}
-	defer h.release()
-	hash, err = bcryptHash(h.prehash(salt, password), h.cost, b[16:])
+	slot, err := h.Reserve(ctx, "")
 	if err != nil {
 		return "", "", err
 	}
-	return hash, salt, nil
+	return slot.Hash(r, password)
 }
 
 // Verify reports whether password matches the stored hash and salt. It
 // returns ErrBusy, and false, when the pool is full.
 func (h *Hasher) Verify(ctx context.Context, password, hash, salt string) (bool, error) {
-	slot, err := h.Reserve(ctx)
+	slot, err := h.Reserve(ctx, "")
 	if err != nil {
 		return false, err
 	}
@@ -136,7 +137,7 @@ func (h *Hasher) Verify(ctx context.Context, password, hash, salt string) (bool,
 // VerifyDummy does the work of a Verify that fails, so an unknown username
 // takes as long to refuse as a wrong password.
 func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
-	slot, err := h.Reserve(ctx)
+	slot, err := h.Reserve(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -146,19 +147,32 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 
 // Slot is a reserved place in the hashing pool: reserving first lets a
 // caller refuse an overloaded request before doing any other work for it.
-// A Slot is used for one compare, which releases it, or Released.
+// A Slot is used for one compare or hash, which releases it, or Released.
 type Slot struct {
-	h    *Hasher
-	used bool
+	h      *Hasher
+	used   bool
+	client string
+	share  *clientShare // nil for a reservation on no client's behalf
 }
 
-// Reserve takes a place in the pool, waiting in a bounded queue while ctx
-// allows; ErrBusy when the queue is full.
-func (h *Hasher) Reserve(ctx context.Context) (*Slot, error) {
+// Reserve takes a place in the pool on behalf of client (its address, for
+// the fair share; "" for none), waiting in a bounded queue while ctx
+// allows. It returns ErrClientBusy when client already holds its share and
+// its own short queue is full, ErrBusy when the pool's queue is full.
+func (h *Hasher) Reserve(ctx context.Context, client string) (*Slot, error) {
+	s := &Slot{h: h}
+	if client != "" {
+		c, err := h.takeShare(ctx, client)
+		if err != nil {
+			return nil, err
+		}
+		s.client, s.share = client, c
+	}
 	if err := h.acquire(ctx); err != nil {
+		s.leaveShare()
 		return nil, err
 	}
-	return &Slot{h: h}, nil
+	return s, nil
 }
 
 // Release gives the place back without using it; a no-op after a compare.
@@ -166,7 +180,31 @@ func (s *Slot) Release() {
 	if !s.used {
 		s.used = true
 		s.h.release()
+		s.leaveShare()
 	}
+}
+
+func (s *Slot) leaveShare() {
+	if s.share != nil {
+		s.h.giveShare(s.client, s.share)
+		s.share = nil
+	}
+}
+
+// Hash returns a new hash of password as Hasher.Hash does, and releases
+// the slot.
+func (s *Slot) Hash(r io.Reader, password string) (hash, salt string, err error) {
+	defer s.Release()
+	var b [16 + saltBytes]byte // our salt, then bcrypt's
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", "", fmt.Errorf("password: salt: %w", err)
+	}
+	salt = hex.EncodeToString(b[:16])
+	hash, err = bcryptHash(s.h.prehash(salt, password), s.h.cost, b[16:])
+	if err != nil {
+		return "", "", err
+	}
+	return hash, salt, nil
 }
 
 // Verify reports whether password matches hash and salt, and releases the slot.

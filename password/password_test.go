@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -125,4 +126,72 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	if _, err := password.New(pepper, 2); err == nil {
 		t.Error("cost 2 accepted")
 	}
+}
+
+// One client can hold only its share of the pool: its further requests
+// wait in a short queue of their own and then are refused, while another
+// client still finds a slot at once.
+func TestFairSharePerClient(t *testing.T) {
+	h := mustHasher(t, bcrypt.MinCost)
+	ctx := context.Background()
+	if h.Slots() < 2 || h.Share() >= h.Slots() {
+		t.Fatalf("pool of %d slots with a share of %d: one client could fill it", h.Slots(), h.Share())
+	}
+	var held []*password.Slot
+	for i := 0; i < h.Share(); i++ {
+		s, err := h.Reserve(ctx, "203.0.113.9")
+		if err != nil {
+			t.Fatalf("reservation %d within the share: %v", i+1, err)
+		}
+		held = append(held, s)
+	}
+	// Past its share the client waits (its own queue), then is refused.
+	waitCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := h.Reserve(waitCtx, "203.0.113.9")
+			if err == nil {
+				s.Release()
+			}
+			errs <- err
+		}()
+	}
+	// Meanwhile other clients get a slot without waiting.
+	for i := 0; i < 3; i++ {
+		quick, stop := context.WithTimeout(ctx, time.Second)
+		s, err := h.Reserve(quick, fmt.Sprintf("198.51.100.%d", i))
+		stop()
+		if err != nil {
+			t.Fatalf("another client while one holds its share: %v", err)
+		}
+		s.Release()
+	}
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	close(errs)
+	refused := 0
+	for err := range errs {
+		if errors.Is(err, password.ErrClientBusy) {
+			refused++
+		} else if err != nil {
+			t.Fatalf("over-share reservation: %v, want ErrClientBusy", err)
+		}
+	}
+	if refused != 100 {
+		t.Fatalf("%d of 100 reservations past the share refused, want all (the share is held)", refused)
+	}
+	for _, s := range held {
+		s.Release()
+	}
+	// Released: the client may reserve again.
+	s, err := h.Reserve(ctx, "203.0.113.9")
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	s.Release()
 }

@@ -4,6 +4,7 @@
 package ratelimit
 
 import (
+	"container/list"
 	"sync"
 	"time"
 )
@@ -16,21 +17,25 @@ type Limiter struct {
 	now     func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*list.Element // of *bucket
+	lru     list.List                // most recently used first
 }
 
 type bucket struct {
+	key    string
 	tokens float64
 	last   time.Time
 }
 
-// New returns a Limiter. It tracks at most maxKeys keys; past that, keys
-// whose buckets have refilled are forgotten first, then the whole map.
+// New returns a Limiter. It tracks at most maxKeys keys; past that, the key
+// used least recently is forgotten, so a flood of new keys (spoofed or
+// rotating addresses) pushes out idle keys, never the busy ones an attacker
+// is being limited on.
 func New(every time.Duration, burst, maxKeys int, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{every: every, burst: float64(burst), maxKeys: maxKeys, now: now, buckets: map[string]*bucket{}}
+	return &Limiter{every: every, burst: float64(burst), maxKeys: max(1, maxKeys), now: now, buckets: map[string]*list.Element{}}
 }
 
 // Allow takes one token for key. If none is left it returns false and how
@@ -39,13 +44,18 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
+	var b *bucket
+	if e, ok := l.buckets[key]; ok {
+		b = e.Value.(*bucket)
+		l.lru.MoveToFront(e)
+	} else {
 		if len(l.buckets) >= l.maxKeys {
-			l.evict(now)
+			oldest := l.lru.Back()
+			l.lru.Remove(oldest)
+			delete(l.buckets, oldest.Value.(*bucket).key)
 		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
+		b = &bucket{key: key, tokens: l.burst, last: now}
+		l.buckets[key] = l.lru.PushFront(b)
 	}
 	if now.After(b.last) { // a clock that steps back refills nothing
 		b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
@@ -57,17 +67,6 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	}
 	wait := time.Duration((1 - b.tokens) * float64(l.every))
 	return false, max(wait, time.Second)
-}
-
-func (l *Limiter) evict(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+float64(now.Sub(b.last))/float64(l.every) >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
-	if len(l.buckets) >= l.maxKeys {
-		clear(l.buckets)
-	}
 }
 
 // Len returns how many keys are tracked.

@@ -41,3 +41,31 @@ func TestKeyBound(t *testing.T) {
 		}
 	}
 }
+
+// A full table forgets the least recently used key: an attacker who keeps
+// using their address stays limited while a flood of new keys passes.
+func TestFullTableKeepsBusiestKey(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := ratelimit.New(time.Hour, 2, 10, func() time.Time { return now })
+	for i := 0; i < 2; i++ {
+		l.Allow("attacker")
+	}
+	if ok, _ := l.Allow("attacker"); ok {
+		t.Fatal("attacker not limited after the burst")
+	}
+	for i := 0; i < 1000; i++ {
+		l.Allow(string(rune(0x100 + i))) // new keys fill the table
+		if ok, _ := l.Allow("attacker"); ok {
+			t.Fatalf("attacker's bucket was forgotten after %d new keys", i+1)
+		}
+	}
+	if l.Len() != 10 {
+		t.Fatalf("%d keys tracked, want 10", l.Len())
+	}
+	// The idle keys went first: the newest keys are still tracked and limited.
+	last := string(rune(0x100 + 999))
+	l.Allow(last)
+	if ok, _ := l.Allow(last); ok {
+		t.Fatal("the most recent key's bucket was forgotten")
+	}
+}

@@ -16,8 +16,9 @@ import (
 var errLogin = strongroom.Errorf(strongroom.KindUnauthorized, "incorrect username or password")
 
 // Register creates an account with its own data key, wrapped by the master
-// key. Usernames are case-insensitive.
-func (s *Service) Register(ctx context.Context, username, email, pw string) error {
+// key. Usernames are case-insensitive. client is the caller's address, for
+// the per-address limits.
+func (s *Service) Register(ctx context.Context, client, username, email, pw string) error {
 	username = strongroom.NormalizeUsername(username)
 	if err := strongroom.ValidateUsername(username); err != nil {
 		return err
@@ -29,7 +30,11 @@ func (s *Service) Register(ctx context.Context, username, email, pw string) erro
 	if err := strongroom.ValidatePassword(pw); err != nil {
 		return err
 	}
-	hash, salt, err := s.cfg.Passwords.Hash(ctx, s.rand, pw)
+	slot, err := s.passwordSlot(ctx, client)
+	if err != nil {
+		return err
+	}
+	hash, salt, err := slot.Hash(s.rand, pw)
 	if err != nil {
 		return passwordErr(err)
 	}
@@ -48,7 +53,7 @@ func (s *Service) Register(ctx context.Context, username, email, pw string) erro
 		if err != nil {
 			return err
 		}
-		err = s.store.CreateUser(ctx, u, wrapped, len(s.cfg.Admins) == 0)
+		err = s.store.CreateUser(ctx, u, wrapped, true)
 		if err == nil {
 			break
 		}
@@ -62,6 +67,10 @@ func (s *Service) Register(ctx context.Context, username, email, pw string) erro
 }
 
 func passwordErr(err error) error {
+	if errors.Is(err, password.ErrClientBusy) {
+		return &strongroom.Error{Kind: strongroom.KindLocked, Message: "too many password checks at once from your address; try again shortly",
+			RetryAfter: time.Second, Err: err}
+	}
 	if errors.Is(err, password.ErrBusy) {
 		return strongroom.Unavailable("server busy; try again shortly", err)
 	}
@@ -81,14 +90,15 @@ type LoginResult struct {
 // Login checks a password. Unknown users and wrong passwords get the same
 // error after the same work, and lock out alike; the lockout counts the
 // attempt before the password is checked. client is the caller's address:
-// a login that mails a code counts against its mail limit.
+// the per-address limits apply to it, and a login that mails a code counts
+// against its mail limit.
 func (s *Service) Login(ctx context.Context, client, username, pw string) (LoginResult, error) {
 	// A place in the hashing pool first: when the server is saturated with
 	// logins, the answer is a fast 503 that has cost no store work and has
 	// not counted against the account's lockout.
-	slot, err := s.cfg.Passwords.Reserve(ctx)
+	slot, err := s.passwordSlot(ctx, client)
 	if err != nil {
-		return LoginResult{}, passwordErr(err)
+		return LoginResult{}, err
 	}
 	defer slot.Release()
 	username = strongroom.NormalizeUsername(username)
@@ -153,8 +163,8 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 // checkPassword checks the password of a signed-in user who asks for a
 // change, by the login's rules: a hashing slot first, then the lockout
 // counts the attempt, so busy answers cost the account nothing.
-func (s *Service) checkPassword(ctx context.Context, u *strongroom.User, pw string) error {
-	slot, err := s.cfg.Passwords.Reserve(ctx)
+func (s *Service) checkPassword(ctx context.Context, client string, u *strongroom.User, pw string) error {
+	slot, err := s.cfg.Passwords.Reserve(ctx, client)
 	if err != nil {
 		return passwordErr(err)
 	}

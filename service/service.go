@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,9 +35,10 @@ type Config struct {
 	// OTPKey keys the stored hashes of one-time codes, challenges and
 	// recovery codes (at least 32 bytes).
 	OTPKey secret.Value
-	// Admins are the usernames allowed to rotate the master key. Empty means
-	// the first registered account.
-	Admins []string
+	// LoginRate is how many logins and registrations one client address
+	// (an IPv4 address or an IPv6 /64) may start per minute, as many of
+	// them at once; 0 means no such limit.
+	LoginRate int
 	// Lockout defaults to 5 failures and 15 minutes.
 	Lockout strongroom.Lockout
 	// KeyCacheTTL and KeyCacheSize bound the cache of unwrapped data keys.
@@ -79,6 +79,8 @@ type Service struct {
 	sendAddr    *ratelimit.Limiter // send-otp calls per client address
 	verifyAddr  *ratelimit.Limiter // code checks per client address
 	unlockAddr  *ratelimit.Limiter // unlock tries per client address
+	authAddr    *ratelimit.Limiter // logins and registrations per client address; nil: none
+	refusals    *ratelimit.Tally   // logins and registrations refused for load
 
 	// secondFactorLockout: 10 wrong second factors in a row lock the
 	// second step for 15 minutes, counted in the store.
@@ -128,6 +130,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	var authAddr *ratelimit.Limiter
+	if cfg.LoginRate > 0 {
+		authAddr = ratelimit.New(time.Minute/time.Duration(cfg.LoginRate), cfg.LoginRate, 100_000, cfg.Now)
+	}
 	return &Service{
 		cfg:    cfg,
 		otpKey: cfg.OTPKey.Bytes(),
@@ -148,6 +154,8 @@ func New(cfg Config) (*Service, error) {
 		verifyToken: ratelimit.New(30*time.Second, 20, 100_000, cfg.Now),
 		verifyAddr:  ratelimit.New(2*time.Second, 30, 100_000, cfg.Now),
 		unlockAddr:  ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+		authAddr:    authAddr,
+		refusals:    ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 
 		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},
 	}, nil
@@ -203,12 +211,10 @@ func limit(l *ratelimit.Limiter, key, what string) error {
 	return nil
 }
 
-func (s *Service) isAdmin(u *strongroom.User) bool {
-	if len(s.cfg.Admins) > 0 {
-		return slices.Contains(s.cfg.Admins, u.Username)
-	}
-	return u.IsAdmin
-}
+// isAdmin: administrators are the first account of an empty store and
+// those an operator granted (strongroom admin grant); registering never
+// makes one otherwise.
+func (s *Service) isAdmin(u *strongroom.User) bool { return u.IsAdmin }
 
 // dek returns the user's data key: from the cache, or unwrapped once.
 func (s *Service) dek(ctx context.Context, userID string) (*envelope.Key, error) {

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -84,7 +85,7 @@ func (e *env) lastCode(t *testing.T) string {
 func TestLockoutWindowWithInjectedClock(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "alice", "alice@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "alice", "alice@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
@@ -116,7 +117,7 @@ func TestLockoutWindowWithInjectedClock(t *testing.T) {
 func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "bob", "bob@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "bob", "bob@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "bob", pw)
@@ -145,7 +146,7 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 func TestTokenExpiresAfterAnHour(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "carol", "carol@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "carol", "carol@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "carol", pw)
@@ -159,7 +160,7 @@ func TestTokenExpiresAfterAnHour(t *testing.T) {
 func TestCodeAcceptedOnceUnderRace(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "dora", "dora@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "dora", "dora@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "dora", pw)
@@ -192,7 +193,7 @@ func TestCodeAcceptedOnceUnderRace(t *testing.T) {
 func TestUndeliveredCodeIsRemoved(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "erin", "erin@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "erin", "erin@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := e.svc.Login(ctx, "127.0.0.1", "erin", pw)
@@ -215,7 +216,7 @@ func TestUndeliveredCodeIsRemoved(t *testing.T) {
 func TestBusyAnswersDoNotCountAsFailures(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "fran", "fran@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "fran", "fran@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.svc.Login(ctx, "127.0.0.1", "fran", pw)
@@ -223,10 +224,10 @@ func TestBusyAnswersDoNotCountAsFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := e.svc.Authenticate(res.Token)
-	var held []*password.Slot // the pool is full
-	for {
+	var held []*password.Slot // the pool is full, held by other clients
+	for i := 0; ; i++ {
 		busy, cancel := context.WithTimeout(ctx, time.Millisecond)
-		slot, err := e.hasher.Reserve(busy)
+		slot, err := e.hasher.Reserve(busy, fmt.Sprintf("10.0.0.%d", i))
 		cancel()
 		if err != nil {
 			break
@@ -254,7 +255,7 @@ func TestBusyAnswersDoNotCountAsFailures(t *testing.T) {
 func TestUnlockCodeExpires(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "gus", "gus@example.com", pw); err != nil {
+	if err := e.svc.Register(ctx, "127.0.0.1", "gus", "gus@example.com", pw); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {

@@ -105,7 +105,7 @@ func (s *Service) reauthenticate(ctx context.Context, u *strongroom.User, client
 	if err := limit(s.verifyToken, u.ID, "attempts"); err != nil {
 		return err
 	}
-	if err := s.checkPassword(ctx, u, password); err != nil {
+	if err := s.checkPassword(ctx, client, u, password); err != nil {
 		return err
 	}
 	if !u.TwoFactorEnabled {

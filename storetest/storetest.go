@@ -21,6 +21,8 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		f    func(*testing.T, strongroom.Store)
 	}{
 		{"Users", testUsers},
+		{"Admins", testAdmins},
+		{"NoAdminOnAFilledStore", testNoAdminOnAFilledStore},
 		{"Lockout", testLockout},
 		{"ConcurrentLockout", testConcurrentLockout},
 		{"Records", testRecords},

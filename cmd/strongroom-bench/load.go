@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +34,25 @@ func newClient(conc int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns, t.MaxIdleConnsPerHost, t.MaxConnsPerHost = conc*2, conc*2, 0
 	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+// newSpreadClient is newClient with each connection from another loopback
+// address (127.0.0.2 on; all of 127.0.0.0/8 is local on Linux), as logins
+// from many people would come: the server gives one address only a share
+// of its password-hashing pool. Where such an address cannot be used, the
+// connection comes from the default one.
+func newSpreadClient(conc int) *http.Client {
+	c := newClient(conc)
+	var n atomic.Uint32
+	c.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		ip := net.IPv4(127, 0, 0, byte(2+n.Add(1)%250))
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second}
+		if conn, err := d.DialContext(ctx, network, addr); err == nil {
+			return conn, nil
+		}
+		return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+	}
+	return c
 }
 
 // run drives conc workers for d over keep-alive connections and measures

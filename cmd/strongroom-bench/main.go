@@ -141,7 +141,7 @@ func bench(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	env := []string{"JWT_SECRET=" + benchJWTSecret, "PEPPER=" + benchPepper, "STRONGROOM_ADMINS=bench000000"}
+	env := []string{"JWT_SECRET=" + benchJWTSecret, "PEPPER=" + benchPepper}
 	srv, err := startStrongroom(bin, dataDir, env)
 	if err != nil {
 		return err

@@ -68,7 +68,7 @@ func seed(ctx context.Context, dataDir string, n, r, withTokens int) ([]benchUse
 		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	insUser, _ := tx.PrepareContext(ctx, `INSERT INTO users (id, username, email, hashed_password, salt, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	insUser, _ := tx.PrepareContext(ctx, `INSERT INTO users (id, username, email, hashed_password, salt, created_at, is_admin) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	insKey, _ := tx.PrepareContext(ctx, `INSERT INTO user_keys (user_id, wrapped_dek, kek_version, updated_at) VALUES (?, ?, ?, ?)`)
 	insRec, _ := tx.PrepareContext(ctx, `INSERT INTO sensitive_data (id, user_id, data_type, encrypted_value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`)
 	now := time.Now()
@@ -85,7 +85,7 @@ func seed(ctx context.Context, dataDir string, n, r, withTokens int) ([]benchUse
 		if err != nil {
 			return nil, err
 		}
-		if _, err := insUser.ExecContext(ctx, u.ID, u.Name, u.Name+"@example.com", hash, salt, now.UnixMilli()); err != nil {
+		if _, err := insUser.ExecContext(ctx, u.ID, u.Name, u.Name+"@example.com", hash, salt, now.UnixMilli(), i == 0); err != nil { // the first account rotates the master key
 			return nil, err
 		}
 		if _, err := insKey.ExecContext(ctx, u.ID, w.Ciphertext, w.Version, now.UnixMilli()); err != nil {

@@ -124,16 +124,6 @@ func TestAuthRequired(t *testing.T) {
 	}
 }
 
-func TestAdminsFromConfig(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
-	cfg.Admins = []string{"ops"}
-	s := startServer(t, cfg)
-	s.register("first", seedPassword)
-	s.register("ops", seedPassword)
-	s.do("POST", "/rotate-master-key", s.login("first", seedPassword), nil).want(t, 403, "first user is not admin when STRONGROOM_ADMINS is set")
-	s.do("POST", "/rotate-master-key", s.login("ops", seedPassword), nil).want(t, 200, "named admin rotates")
-}
-
 func TestLockout(t *testing.T) { forEachStore(t, testLockout) }
 
 func testLockout(t *testing.T, cfg Config) {

@@ -24,18 +24,21 @@ import (
 // once, here, and passed to constructors. Its secrets are secret.Values, so
 // a Config can be printed, logged or encoded without showing them.
 type Config struct {
-	Addr      string   // STRONGROOM_ADDR, default ":8000"
-	DataDir   string   // STRONGROOM_DATA_DIR, default "./data"
-	Admins    []string // STRONGROOM_ADMINS, comma-separated usernames
-	DebugAddr string   // STRONGROOM_DEBUG_ADDR: pprof and counters, loopback only
+	Addr      string // STRONGROOM_ADDR, default ":8000"
+	DataDir   string // STRONGROOM_DATA_DIR, default "./data"
+	DebugAddr string // STRONGROOM_DEBUG_ADDR: pprof and counters, loopback only
 	// TrustedProxies (STRONGROOM_TRUSTED_PROXIES, comma-separated CIDRs) are
 	// the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
-	Production     bool         // STRONGROOM_ENV=production, in any case
-	BcryptCost     int          // STRONGROOM_BCRYPT_COST, default 12, at least 10
-	JWTSecret      secret.Value // JWT_SECRET (or JWT_SECRET_FILE)
-	Pepper         secret.Value // PEPPER (or PEPPER_FILE)
-	EmailFrom      string       // EMAIL_FROM, default "strongroom@localhost"
+	// LoginRate (STRONGROOM_LOGIN_RATE, default DefaultLoginRate) is how
+	// many logins and registrations one client address may start per
+	// minute; 0 turns the limit off.
+	LoginRate  int
+	Production bool         // STRONGROOM_ENV=production, in any case
+	BcryptCost int          // STRONGROOM_BCRYPT_COST, default 12, at least 10
+	JWTSecret  secret.Value // JWT_SECRET (or JWT_SECRET_FILE)
+	Pepper     secret.Value // PEPPER (or PEPPER_FILE)
+	EmailFrom  string       // EMAIL_FROM, default "strongroom@localhost"
 
 	// Production parts, chosen when set.
 	MongoDBURL secret.Value // MONGODB_URL: use the MongoDB store (it may hold a password)
@@ -70,6 +73,10 @@ const (
 	defaultWriteTimeout    = 35 * time.Second
 	defaultIdleTimeout     = 120 * time.Second
 )
+
+// DefaultLoginRate is STRONGROOM_LOGIN_RATE's default: 30 logins and
+// registrations a minute from one address, as many at once.
+const DefaultLoginRate = 30
 
 // Env looks names up in the process environment, then in a .env file.
 type Env struct {
@@ -137,8 +144,8 @@ func (e *Env) Get(name string) (string, error) {
 
 // LoadConfig reads and validates the configuration.
 func LoadConfig(e *Env) (Config, error) {
-	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, DBName: "secure_api", EmailFrom: "strongroom@localhost",
-		VaultMount: "transit", VaultKey: "strongroom-master",
+	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, LoginRate: DefaultLoginRate, DBName: "secure_api",
+		EmailFrom: "strongroom@localhost", VaultMount: "transit", VaultKey: "strongroom-master",
 		MaxRecordsPerUser: service.DefaultMaxRecords, MaxBytesPerUser: service.DefaultMaxBytes,
 		MaxConnsPerAddr: defaultMaxConnsPerAddr, WriteTimeout: defaultWriteTimeout, IdleTimeout: defaultIdleTimeout}
 	var errs []error
@@ -249,16 +256,26 @@ func LoadConfig(e *Env) (Config, error) {
 	if c.SMTPTLS != "" && c.SMTPTLS != "off" && c.SMTPTLS != "implicit" {
 		errs = append(errs, errors.New(`SMTP_TLS must be empty (STARTTLS required), "implicit" or "off"`))
 	}
+	var loginRate string
+	str("STRONGROOM_LOGIN_RATE", &loginRate)
+	if loginRate != "" {
+		n, err := strconv.Atoi(loginRate)
+		if err != nil || n < 0 || n > 60_000 {
+			errs = append(errs, errors.New("STRONGROOM_LOGIN_RATE must be a number of logins per minute from 0 (no limit) to 60000"))
+		}
+		c.LoginRate = n
+	}
 	var env, admins, cost string
 	str("STRONGROOM_ENV", &env)
 	str("STRONGROOM_ADMINS", &admins)
+	if admins != "" {
+		// It let anyone who registered a listed name first become an
+		// administrator. Refusing to start beats silently ignoring it.
+		errs = append(errs, errors.New("STRONGROOM_ADMINS is no longer read: registering never makes an administrator; "+
+			"grant the role to an existing account with \"strongroom admin grant USERNAME\", then unset STRONGROOM_ADMINS"))
+	}
 	str("STRONGROOM_BCRYPT_COST", &cost)
 	c.Production = strings.EqualFold(strings.TrimSpace(env), "production")
-	for _, a := range strings.Split(admins, ",") {
-		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
-			c.Admins = append(c.Admins, a)
-		}
-	}
 	if cost != "" {
 		n, err := strconv.Atoi(cost)
 		if err != nil || n < password.MinCost || n > 31 {

@@ -31,7 +31,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8000" || c.DataDir != "./data" || c.BcryptCost != 12 || c.DBName != "secure_api" || c.Production || len(c.Admins) != 0 {
+	if c.Addr != ":8000" || c.DataDir != "./data" || c.BcryptCost != 12 || c.DBName != "secure_api" || c.Production || c.LoginRate != 30 {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -40,9 +40,9 @@ func TestConfigSources(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "pepper")
 	os.WriteFile(secretFile, []byte("pepper-from-a-file-0123\n"), 0o600)
 	vars := map[string]string{
-		"STRONGROOM_ADDR":   "127.0.0.1:9000",
-		"STRONGROOM_ADMINS": " Ops, alice ,",
-		"PEPPER_FILE":       secretFile,
+		"STRONGROOM_ADDR":       "127.0.0.1:9000",
+		"PEPPER_FILE":           secretFile,
+		"STRONGROOM_LOGIN_RATE": "0",
 	}
 	dotenv := "# comment\nSTRONGROOM_ADDR=:1\nSTRONGROOM_DATA_DIR=\"/var/lib/strongroom\"\nexport JWT_SECRET='0123456789abcdef0123456789abcdef'\n"
 	c, err := LoadConfig(envFrom(t, vars, dotenv))
@@ -55,30 +55,33 @@ func TestConfigSources(t *testing.T) {
 	if c.DataDir != "/var/lib/strongroom" || c.JWTSecret.Reveal() != "0123456789abcdef0123456789abcdef" {
 		t.Errorf(".env not read: %q", c.DataDir)
 	}
+	if c.LoginRate != 0 {
+		t.Errorf("LoginRate = %d, want 0 (no limit)", c.LoginRate)
+	}
 	if c.Pepper.Reveal() != "pepper-from-a-file-0123" {
 		t.Errorf("PEPPER_FILE not read")
-	}
-	if strings.Join(c.Admins, ",") != "ops,alice" {
-		t.Errorf("Admins = %q", c.Admins)
 	}
 }
 
 func TestConfigRefuses(t *testing.T) {
 	for name, vars := range map[string]map[string]string{
-		"production without secrets": {"STRONGROOM_ENV": "production"},
-		"short JWT secret":           {"JWT_SECRET": "s3cr#t-jwt"},
-		"short pepper":               {"PEPPER": "s3cr#t-pep"},
-		"bcrypt cost below 10":       {"STRONGROOM_BCRYPT_COST": "8"},
-		"bcrypt cost not a number":   {"STRONGROOM_BCRYPT_COST": "twelve"},
-		"Vault without credentials":  {"VAULT_ADDR": "http://127.0.0.1:8200"},
-		"SMTP_TLS unknown":           {"SMTP_TLS": "maybe"},
-		"debug on every interface":   {"STRONGROOM_DEBUG_ADDR": ":6060"},
-		"proxy not a CIDR":           {"STRONGROOM_TRUSTED_PROXIES": "10.0.0.1"},
-		"SMTP_PORT not a port":       {"SMTP_PORT": "smtp"},
-		"missing secret file":        {"PEPPER_FILE": "/nonexistent/pepper"},
-		"production in capitals":     {"STRONGROOM_ENV": "PRODUCTION"},
-		"production capitalized":     {"STRONGROOM_ENV": "Production"},
-		"JWT secret equal to pepper": {"JWT_SECRET": "s3cr#t-shared-0123456789abcdef0123", "PEPPER": "s3cr#t-shared-0123456789abcdef0123"},
+		"production without secrets":  {"STRONGROOM_ENV": "production"},
+		"short JWT secret":            {"JWT_SECRET": "s3cr#t-jwt"},
+		"short pepper":                {"PEPPER": "s3cr#t-pep"},
+		"bcrypt cost below 10":        {"STRONGROOM_BCRYPT_COST": "8"},
+		"bcrypt cost not a number":    {"STRONGROOM_BCRYPT_COST": "twelve"},
+		"Vault without credentials":   {"VAULT_ADDR": "http://127.0.0.1:8200"},
+		"SMTP_TLS unknown":            {"SMTP_TLS": "maybe"},
+		"debug on every interface":    {"STRONGROOM_DEBUG_ADDR": ":6060"},
+		"proxy not a CIDR":            {"STRONGROOM_TRUSTED_PROXIES": "10.0.0.1"},
+		"SMTP_PORT not a port":        {"SMTP_PORT": "smtp"},
+		"missing secret file":         {"PEPPER_FILE": "/nonexistent/pepper"},
+		"production in capitals":      {"STRONGROOM_ENV": "PRODUCTION"},
+		"production capitalized":      {"STRONGROOM_ENV": "Production"},
+		"JWT secret equal to pepper":  {"JWT_SECRET": "s3cr#t-shared-0123456789abcdef0123", "PEPPER": "s3cr#t-shared-0123456789abcdef0123"},
+		"login rate not a number":     {"STRONGROOM_LOGIN_RATE": "lots"},
+		"negative login rate":         {"STRONGROOM_LOGIN_RATE": "-1"},
+		"admins from the environment": {"STRONGROOM_ADMINS": "ops"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := LoadConfig(envFrom(t, vars, ""))

@@ -2,6 +2,7 @@
 //
 //	strongroom serve               start the API (STRONGROOM_ADDR, default :8000)
 //	strongroom rotate-master-key   rotate the master key and rewrap every data key
+//	strongroom admin grant USERNAME   make an existing account an administrator
 package main
 
 import (
@@ -23,6 +24,8 @@ commands:
   serve               serve the API until SIGINT or SIGTERM
   rotate-master-key   make a new master-key version and rewrap every data key
   vault-setup         prepare Vault: transit key, policies, optionally AppRole
+  admin grant USER    make an existing account an administrator
+  admin revoke USER   take the administrator role away
 
 Run "strongroom <command> -h" for the command's flags.
 Configuration comes from the environment and a .env file; see README.md.
@@ -86,6 +89,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			return err
 		}
 		return m.RotateMasterKey(ctx)
+	case "admin":
+		if err := m.ParseFlags(env, "admin", args[1:]); err != nil {
+			return err
+		}
+		return m.Admin(ctx)
 	case "vault-setup":
 		if err := m.ParseFlags(env, "vault-setup", args[1:]); err != nil {
 			return err

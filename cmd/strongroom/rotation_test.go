@@ -21,7 +21,7 @@ func seedUsers(t *testing.T, m *Main, n int) map[string]string {
 	values := map[string]string{}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("user%03d", i)
-		if err := m.Service.Register(ctx, name, name+"@example.com", seedPassword); err != nil {
+		if err := m.Service.Register(ctx, "", name, name+"@example.com", seedPassword); err != nil {
 			t.Fatal(err)
 		}
 		u, err := m.Store.UserByUsername(ctx, name)

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -267,24 +264,6 @@ func testSecondFactorGuessingLocks(t *testing.T, cfg Config) {
 	}
 }
 
-// postFrom posts a JSON body from the loopback address ip.
-func postFrom(t *testing.T, ip, url, body string) (int, string) {
-	t.Helper()
-	res, err := fromAddr(ip).Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(raw)
-}
-
-// fromAddr is a client whose requests come from the loopback address ip.
-func fromAddr(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
-}
-
 // A stranger who knows only a username cannot spend the account's
 // budgets: after a swarm of token-less, challenge-less requests from many
 // addresses, the owner's own login and code still go through.
@@ -300,7 +279,7 @@ func testAccountBudgetsNeedCredentials(t *testing.T, cfg Config) {
 	s.do("POST", "/verify-otp", tok, map[string]string{"username": "drained", "otp": s.lastCode("drained@example.com")}).want(t, 200, "enroll")
 
 	for i := 0; i < 40; i++ {
-		c := fromAddr(fmt.Sprintf("127.0.1.%d", i+1))
+		c := clientFrom(fmt.Sprintf("127.0.1.%d", i+1))
 		for _, req := range []struct{ path, body string }{
 			{"/verify-otp", `{"username":"drained","otp":"123456"}`},
 			{"/send-otp", `{"username":"drained"}`},
@@ -397,11 +376,11 @@ func testUnknownNamesLockAndOwnersUnlock(t *testing.T, cfg Config) {
 	// the address that unlocked it still gets in (and only with the
 	// password), any other address does not.
 	for i := 0; i < 5; i++ {
-		if st, _ := postFrom(t, "127.0.0.2", s.URL+"/login", `{"username":"victim","password":"Wrong!pass1"}`); st != 401 {
+		if st := postFrom(clientFrom("127.0.0.2"), s.URL+"/login", map[string]string{"username": "victim", "password": "Wrong!pass1"}); st != 401 {
 			t.Fatalf("the stranger's guess %d after the unlock: %d", i+1, st)
 		}
 	}
-	if st, _ := postFrom(t, "127.0.0.3", s.URL+"/login", `{"username":"victim","password":"`+seedPassword+`"}`); st != 429 {
+	if st := postFrom(clientFrom("127.0.0.3"), s.URL+"/login", map[string]string{"username": "victim", "password": seedPassword}); st != 429 {
 		t.Fatalf("another address during the new lock: %d, want 429", st)
 	}
 	guess("victim").want(t, 401, "a wrong password from the unlocking address is checked, not refused")

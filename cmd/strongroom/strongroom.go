@@ -43,6 +43,9 @@ type Main struct {
 	RotationPause time.Duration
 	StatusOnly    bool
 
+	// admin: "grant" or "revoke", and the account's username.
+	AdminAction, AdminUser string
+
 	// vault-setup flags.
 	AppRole      bool
 	RoleIDFile   string
@@ -88,6 +91,7 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	switch cmd {
 	case "serve":
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (STRONGROOM_ADDR)")
+	case "admin":
 	case "vault-setup":
 		fs.BoolVar(&m.AppRole, "approle", false, "also enable AppRole and a role bound to the service policy")
 		fs.StringVar(&m.RoleIDFile, "role-id-file", "", "with -approle: write the role id here (0600)")
@@ -100,7 +104,12 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
+	if cmd == "admin" {
+		if fs.NArg() != 2 || (fs.Arg(0) != "grant" && fs.Arg(0) != "revoke") {
+			return errors.New("usage: strongroom admin grant|revoke USERNAME")
+		}
+		m.AdminAction, m.AdminUser = fs.Arg(0), fs.Arg(1)
+	} else if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	m.Config = cfg
@@ -152,7 +161,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.Service, err = service.New(service.Config{
 		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
-		Admins: cfg.Admins, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
+		LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		MaxRecordsPerUser: cfg.MaxRecordsPerUser, MaxBytesPerUser: cfg.MaxBytesPerUser,
 		Log: m.Log, Now: m.Now,
 	})

@@ -78,11 +78,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	s.serveMux(sw, r) // sets r.Pattern
 	// The access log (debug level: STRONGROOM_LOG_LEVEL=debug) names the
-	// route pattern, not the URL: no ids, no query.
-	s.log.Debug("request", "method", r.Method, "route", r.Pattern, "status", sw.status,
-		"duration_ms", float64(time.Since(start).Microseconds())/1000, "client", host)
+	// route pattern, not the URL: no ids, no query. It is written on the
+	// way out, so a request cut short (a streamed list whose client went
+	// away ends with http.ErrAbortHandler) is logged too.
+	defer func() {
+		s.log.Debug("request", "method", r.Method, "route", r.Pattern, "status", sw.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "client", host)
+	}()
+	s.serveMux(sw, r) // sets r.Pattern
 }
 
 // serveMux serves the request through the routes. A client that hangs up
@@ -98,6 +102,9 @@ func (s *Server) serveMux(sw *statusWriter, r *http.Request) {
 			if err, ok := p.(error); ok && sw.writeErr != nil && errors.Is(err, sw.writeErr) {
 				sw.status = 499
 				return
+			}
+			if p == http.ErrAbortHandler && r.Context().Err() != nil {
+				sw.status = 499 // the client went away; net/http still cuts the connection
 			}
 			panic(p)
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -84,6 +85,10 @@ func httpError(log *slog.Logger, op string, err error) error {
 		// Refused for load: expected under attack, and counted in the
 		// service's summary; a line per refusal would let a flood fill the log.
 		log.Debug("request refused for load", "op", op, "kind", string(e.Kind))
+	case errors.Is(err, context.Canceled):
+		// The client went away while the store or key manager was asked:
+		// nothing failed on our side, and no one reads the answer.
+		log.Debug("request ended by the client", "op", op)
 	case status >= 500:
 		log.Error("request failed", "op", op, "kind", string(e.Kind), "err", e.Error())
 	}

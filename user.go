@@ -55,9 +55,20 @@ const (
 	MaxEmailLen    = 254
 )
 
-// NormalizeUsername lowercases a username, so "Alice" and "alice" are one
-// account and cannot be registered twice to impersonate each other.
-func NormalizeUsername(s string) string { return strings.ToLower(s) }
+// NormalizeUsername lowercases the ASCII letters of a username, so "Alice"
+// and "alice" are one account and cannot be registered twice to
+// impersonate each other. Only ASCII is folded: strings.ToLower would also
+// turn the Kelvin sign into "k" and a dotted capital I into "i", so names
+// that no account can have (ValidateUsername allows only ASCII) would sign
+// in to existing accounts.
+func NormalizeUsername(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
 
 // ValidateUsername checks a normalized username: 3 to 64 characters of
 // lowercase letters, digits, '.', '_' and '-', starting with a letter or digit.

@@ -69,10 +69,10 @@ func (s *Service) Register(ctx context.Context, client, username, email, pw stri
 func passwordErr(err error) error {
 	if errors.Is(err, password.ErrClientBusy) {
 		return &strongroom.Error{Kind: strongroom.KindLocked, Message: "too many password checks at once from your address; try again shortly",
-			RetryAfter: time.Second, Err: err}
+			RetryAfter: time.Second, Err: fmt.Errorf("%w: %w", strongroom.ErrOverload, err)}
 	}
 	if errors.Is(err, password.ErrBusy) {
-		return strongroom.Unavailable("server busy; try again shortly", err)
+		return strongroom.Unavailable("server busy; try again shortly", fmt.Errorf("%w: %w", strongroom.ErrOverload, err))
 	}
 	return strongroom.Internal("password", err)
 }
@@ -121,7 +121,9 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 	var pass *strongroom.Challenge
 	if err != nil {
 		if pass, err = s.bypass(ctx, username, client, err); err != nil {
-			s.log.Info("login refused: account locked", "user_id", u.ID)
+			// Debug only: a flood of these would fill the log, and an
+			// unknown name's refusals are not logged either.
+			s.log.Debug("login refused: account locked", "user_id", u.ID)
 			return LoginResult{}, err
 		}
 	}
@@ -132,13 +134,7 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		}
 		return LoginResult{}, errLogin
 	}
-	if pass != nil {
-		s.log.Info("login through a lock, from the address that unlocked the account", "user_id", u.ID)
-		if err := s.store.ConsumeChallenge(ctx, pass.ID); err != nil && !strongroom.IsKind(err, strongroom.KindNotFound) {
-			return LoginResult{}, err
-		}
-	}
-	if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
+	if err := s.passwordAccepted(ctx, u, pass); err != nil {
 		return LoginResult{}, err
 	}
 	if u.TwoFactorEnabled {
@@ -170,13 +166,29 @@ func (s *Service) checkPassword(ctx context.Context, client string, u *strongroo
 	}
 	defer slot.Release()
 	n, err := s.store.ClaimLoginAttempt(ctx, u.ID, s.now(), s.cfg.Lockout)
+	var pass *strongroom.Challenge
 	if err != nil {
-		return err
+		if pass, err = s.bypass(ctx, u.Username, client, err); err != nil {
+			return err
+		}
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
 		s.log.Info("wrong password for an account change", "user_id", u.ID)
-		s.passwordFailed(u, n)
+		if pass == nil {
+			s.passwordFailed(u, n)
+		}
 		return strongroom.Errorf(strongroom.KindUnauthorized, "incorrect password")
+	}
+	return s.passwordAccepted(ctx, u, pass)
+}
+
+// passwordAccepted follows a right password: the count of failures ends,
+// so the lock is lifted for everyone. A pass it came through stays until
+// its tries or its time are spent, for strangers who lock the account
+// again.
+func (s *Service) passwordAccepted(ctx context.Context, u *strongroom.User, pass *strongroom.Challenge) error {
+	if pass != nil {
+		s.log.Info("password accepted through a lock, from the address that unlocked the account", "user_id", u.ID)
 	}
 	return s.store.ResetLoginFailures(ctx, u.ID)
 }
@@ -208,17 +220,22 @@ func (s *Service) mailUnlockCode(ctx context.Context, u *strongroom.User, n int)
 	}
 	s.send(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
 		"There were %d failed sign-ins to your Strongroom account in a row, so it is locked for %d minutes.\n\n"+
-			"If that was you, you can lift the lock now with this code (it works once, for %d minutes):\n\n    %s\n\n"+
+			"If that was you, you can sign in now anyway: send this code from the device you sign in with\n"+
+			"(it works once, for %d minutes), then sign in from that device:\n\n    %s\n\n"+
 			"POST /unlock {\"username\": \"%s\", \"code\": \"%s\"}\n\n"+
 			"If it was not you, someone is guessing your password: the lock protects you, and you need do nothing.\n",
 		n, int(s.cfg.Lockout.Window/time.Minute), int(otp.UnlockTTL/time.Minute), codes[0], u.Username, codes[0]))
 }
 
+// passTries is how many passwords, right or wrong, a pass from /unlock
+// lets its address try through a lock.
+const passTries = 3
+
 // bypass decides a login refused with locked (a lockout) for username
 // from client: if that address unlocked the account with the mailed code
-// within the last 15 minutes, it may try its password anyway (5 tries),
-// so strangers who lock the account again cannot keep its owner out. It
-// returns the pass that lets the login go on, or locked.
+// within the last 15 minutes, it may try its password anyway (passTries
+// tries), so strangers who keep the account locked cannot keep its owner
+// out. It returns the pass that lets the login go on, or locked.
 func (s *Service) bypass(ctx context.Context, username, client string, locked error) (*strongroom.Challenge, error) {
 	if !strongroom.IsKind(locked, strongroom.KindLocked) {
 		return nil, locked
@@ -226,7 +243,7 @@ func (s *Service) bypass(ctx context.Context, username, client string, locked er
 	now := s.now()
 	c, err := s.store.ChallengeByLookup(ctx, otp.BypassHash(s.otpKey, username, client), now)
 	if err == nil && c.Purpose == strongroom.PurposeUnlocked {
-		err = s.store.ClaimChallengeAttempt(ctx, c.ID, now, otp.MaxAttempts)
+		err = s.store.ClaimChallengeAttempt(ctx, c.ID, now, passTries)
 		if err == nil {
 			return c, nil
 		}
@@ -241,9 +258,14 @@ func (s *Service) bypass(ctx context.Context, username, client string, locked er
 // known and unknown users alike.
 var errUnlock = strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired unlock code")
 
-// Unlock lifts a login lockout with the code mailed to the owner when the
-// account locked. One lookup by the code's keyed hash answers for known
-// and unknown usernames alike; each code works once.
+// Unlock lifts a login lockout, for the client address that presents the
+// code mailed to the owner when the account locked: that address gets a
+// pass through the lock for 15 minutes and passTries passwords, and a
+// right password there lifts the lock for everyone. The lock itself stays
+// until then, so whoever reads the mail but lacks the password gains no
+// fresh guesses, and strangers who keep guessing cannot keep the owner
+// out. One lookup by the code's keyed hash answers for known and unknown
+// usernames alike; each code works once.
 func (s *Service) Unlock(ctx context.Context, client, username, code string) error {
 	if otp.NormalizeRecoveryCode(code) == "" {
 		return strongroom.Invalid("code", "code must be the 10-character unlock code from the mail (XXXXX-XXXXX)")
@@ -263,11 +285,6 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
 		return codeErr(err, errUnlock)
 	}
-	if err := s.store.ResetLoginFailures(ctx, c.UserID); err != nil {
-		return err
-	}
-	// Strangers may lock the account again at once: this address keeps a
-	// way in for as long as the code would have lasted.
 	now := s.now()
 	if err := s.store.PutChallenge(ctx, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: c.UserID, Purpose: strongroom.PurposeUnlocked,
 		LookupHash: otp.BypassHash(s.otpKey, username, client), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}); err != nil {

@@ -68,14 +68,14 @@ type Service struct {
 	now    func() time.Time
 	rand   io.Reader
 	log    *slog.Logger
-	// Per-account budgets come in pairs: one for the second step of a
-	// login (spent only by whoever holds its challenge) and one for what a
-	// bearer token asks (enrollment, changes), so a stolen token cannot
-	// spend the owner's way in.
+	// The budgets of a login's second step are the account's, spent only
+	// by whoever holds its challenge; what a bearer token asks for
+	// (enrollment, changes) is counted per token, so a stolen token
+	// cannot spend the owner's way in, nor the owner's next session.
 	sendLogin   *ratelimit.Limiter // login codes mailed per account
-	sendChange  *ratelimit.Limiter // codes mailed per account at a token's request
+	sendChange  *ratelimit.Limiter // codes mailed per token
 	verifyLogin *ratelimit.Limiter // second factors checked per account, logging in
-	verifyToken *ratelimit.Limiter // codes and passwords checked per account for a token
+	verifyToken *ratelimit.Limiter // codes and passwords checked per token
 	sendAddr    *ratelimit.Limiter // send-otp calls per client address
 	verifyAddr  *ratelimit.Limiter // code checks per client address
 	unlockAddr  *ratelimit.Limiter // unlock tries per client address

@@ -56,7 +56,7 @@ func (s *Service) SetupTOTP(ctx context.Context, p *Principal, client, password,
 	if err != nil {
 		return TOTPSetup{}, err
 	}
-	if err := s.reauthenticate(ctx, u, client, password, code); err != nil {
+	if err := s.reauthenticate(ctx, p, u, client, password, code); err != nil {
 		return TOTPSetup{}, err
 	}
 	var out TOTPSetup
@@ -86,7 +86,7 @@ func (s *Service) SetupTOTP(ctx context.Context, p *Principal, client, password,
 // password and, while a second factor is on, a current one. Wrong
 // passwords count in the login lockout, wrong codes in the second-factor
 // lockout.
-func (s *Service) reauthenticate(ctx context.Context, u *strongroom.User, client, password, code string) error {
+func (s *Service) reauthenticate(ctx context.Context, p *Principal, u *strongroom.User, client, password, code string) error {
 	code = strings.TrimSpace(code)
 	var recovery string
 	if u.TwoFactorEnabled {
@@ -102,7 +102,7 @@ func (s *Service) reauthenticate(ctx context.Context, u *strongroom.User, client
 	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
 		return err
 	}
-	if err := limit(s.verifyToken, u.ID, "attempts"); err != nil {
+	if err := limit(s.verifyToken, p.TokenID, "attempts"); err != nil {
 		return err
 	}
 	if err := s.checkPassword(ctx, client, u, password); err != nil {
@@ -132,7 +132,7 @@ func (s *Service) pendingSetup(ctx context.Context, p *Principal, setupID string
 	if err != nil {
 		return nil, nil, "", codeErr(err, errNoSetup)
 	}
-	if c.UserID != u.ID || c.Purpose != strongroom.PurposeTOTPSetup {
+	if c.UserID != u.ID || c.Purpose != strongroom.PurposeTOTPSetup || c.Attempts >= otp.MaxAttempts {
 		return nil, nil, "", errNoSetup
 	}
 	secret, err := s.openTOTPSecret(ctx, u.ID, u.TOTPPendingSecret)
@@ -174,7 +174,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID
 	if err != nil {
 		return nil, err
 	}
-	if err := limit(s.verifyToken, u.ID, "attempts"); err != nil {
+	if err := limit(s.verifyToken, p.TokenID, "attempts"); err != nil {
 		return nil, err
 	}
 	if err := s.store.ClaimChallengeAttempt(ctx, c.ID, s.now(), otp.MaxAttempts); err != nil {
@@ -233,7 +233,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, client, pa
 	if err != nil {
 		return err
 	}
-	if err := s.reauthenticate(ctx, u, client, password, code); err != nil {
+	if err := s.reauthenticate(ctx, p, u, client, password, code); err != nil {
 		return err
 	}
 	if !u.TwoFactorEnabled {

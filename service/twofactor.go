@@ -34,7 +34,7 @@ func (s *Service) startSecondStep(ctx context.Context, client string, u *strongr
 	if u.EmailOTPEnabled {
 		err = limit(s.sendAddr, client, "requests")
 		if err == nil {
-			err = s.mailCode(ctx, u, c)
+			err = s.mailCode(ctx, nil, u, c)
 		}
 		mailed = err == nil
 		if strongroom.IsKind(err, strongroom.KindLocked) && u.TOTPEnabled {
@@ -74,16 +74,17 @@ func (s *Service) loginChallenge(ctx context.Context, username, challenge string
 	return c, u, nil
 }
 
-// mailCode gives challenge c a fresh code, stores it (replacing the user's
+// mailCode gives challenge c a fresh code (from the account's login mail
+// budget, or, asked for with a bearer token p, from that token's), stores it (replacing the user's
 // challenge of that purpose) and mails the code. If the mail cannot be
 // sent the challenge is removed, so no code exists that its owner never
 // received.
-func (s *Service) mailCode(ctx context.Context, u *strongroom.User, c *strongroom.Challenge) error {
-	budget := s.sendChange
-	if c.Purpose == strongroom.PurposeLogin {
-		budget = s.sendLogin
+func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User, c *strongroom.Challenge) error {
+	budget, key := s.sendLogin, u.ID
+	if p != nil {
+		budget, key = s.sendChange, p.TokenID
 	}
-	if err := limit(budget, u.ID, "codes requested"); err != nil {
+	if err := limit(budget, key, "codes requested"); err != nil {
 		return err
 	}
 	code, err := otp.NewCode(s.rand)
@@ -130,7 +131,7 @@ func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username, c
 			return err
 		}
 		now := s.now()
-		return s.mailCode(ctx, u, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeEnroll,
+		return s.mailCode(ctx, p, u, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeEnroll,
 			CreatedAt: now, ExpiresAt: now.Add(otp.TTL)})
 	}
 	c, u, err := s.loginChallenge(ctx, username, challenge)
@@ -143,7 +144,7 @@ func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username, c
 	// The same login, a new code: the tries already made still count and
 	// the login still ends when it would have.
 	now := s.now()
-	return s.mailCode(ctx, u, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeLogin,
+	return s.mailCode(ctx, nil, u, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeLogin,
 		LookupHash: c.LookupHash, Attempts: c.Attempts, CreatedAt: now, ExpiresAt: c.ExpiresAt})
 }
 
@@ -242,7 +243,7 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, username, 
 	if err != nil {
 		return "", err
 	}
-	if err := limit(s.verifyToken, u.ID, "attempts"); err != nil {
+	if err := limit(s.verifyToken, p.TokenID, "attempts"); err != nil {
 		return "", err
 	}
 	ok, err := s.mailedCode(ctx, u, strongroom.PurposeEnroll, code)

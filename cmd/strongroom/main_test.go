@@ -124,6 +124,12 @@ var client = &http.Client{Timeout: 30 * time.Second}
 // do sends a request with a JSON body (a string is sent as is).
 func (s *testServer) do(method, path, bearer string, body any) response {
 	s.t.Helper()
+	return s.doWith(client, method, path, bearer, body)
+}
+
+// doWith is do with the HTTP client c (one from another address, say).
+func (s *testServer) doWith(c *http.Client, method, path, bearer string, body any) response {
+	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -148,7 +154,7 @@ func (s *testServer) do(method, path, bearer string, body any) response {
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	res, err := client.Do(req)
+	res, err := c.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -165,6 +165,19 @@ func testStolenTokenCannotReplaceTheAuthenticator(t *testing.T, cfg Config) {
 	if res := s.do("GET", "/2fa/totp/qr?setup_id="+setupID, tok, nil); res.Status != 200 {
 		t.Fatalf("the owner's QR code: %d", res.Status)
 	}
+	// Five wrong codes end a setup, its QR code with it.
+	clk.Add(30 * time.Second)
+	wrongSetup := s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword, "otp": oathtool(t, secret, clk.Now())}).
+		want(t, 200, "a setup to burn").JSON["setup_id"].(string)
+	for i := 0; i < 5; i++ {
+		s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": "000000", "setup_id": wrongSetup}).want(t, 401, "a wrong confirm code")
+	}
+	s.do("GET", "/2fa/totp/qr?setup_id="+wrongSetup, tok, nil).want(t, 404, "the QR code of a burned setup")
+	s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, newSecret, clk.Now()), "setup_id": wrongSetup}).
+		want(t, 404, "confirm a burned setup")
+	clk.Add(30 * time.Second)
+	r = s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword, "otp": oathtool(t, secret, clk.Now())}).want(t, 200, "setup again")
+	newSecret, setupID = r.JSON["secret"].(string), r.JSON["setup_id"].(string)
 	r = s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, newSecret, clk.Now()), "setup_id": setupID}).want(t, 200, "confirm the new app")
 	s.do("POST", "/2fa/totp/confirm", tok, map[string]string{"otp": oathtool(t, newSecret, clk.Now()), "setup_id": setupID}).want(t, 404, "the setup id again")
 	clk.Add(30 * time.Second)
@@ -307,7 +320,19 @@ func testAccountBudgetsNeedCredentials(t *testing.T, cfg Config) {
 		s.do("POST", "/send-otp", tok, map[string]string{"username": "drained"})
 	}
 	c = s.startLogin("drained")
-	s.verify("drained", c, s.lastCode("drained@example.com")).want(t, 200, "the owner's code after a token's requests")
+	r := s.verify("drained", c, s.lastCode("drained@example.com")).want(t, 200, "the owner's code after a token's requests")
+	// The thief's token runs out of tries; the owner's new session has its
+	// own, so the thief cannot block the owner's changes either.
+	thief, limited := clientFrom("127.0.0.9"), false
+	for i := 0; i < 40 && !limited; i++ {
+		limited = s.doWith(thief, "POST", "/verify-otp", tok, map[string]string{"username": "drained", "otp": "000000"}).Status == 429
+	}
+	if !limited {
+		t.Fatal("40 wrong codes with one token were all checked")
+	}
+	s.do("POST", "/send-otp", r.JSON["access_token"].(string), map[string]string{"username": "drained"}).want(t, 200, "a code for the owner's new session")
+	s.do("POST", "/2fa/totp/setup", r.JSON["access_token"].(string), map[string]string{"password": seedPassword, "otp": s.lastCode("drained@example.com")}).
+		want(t, 200, "the owner's change in a new session")
 }
 
 // An account with both an app and email: when its login mails are spent,
@@ -337,6 +362,7 @@ func TestUnknownNamesLockAndOwnersUnlock(t *testing.T) {
 func testUnknownNamesLockAndOwnersUnlock(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
 	s.register("victim", seedPassword)
+	tok := s.login("victim", seedPassword)
 	guess := func(user string) response {
 		return s.do("POST", "/login", "", map[string]string{"username": user, "password": "Wrong!pass1"})
 	}
@@ -372,19 +398,35 @@ func testUnknownNamesLockAndOwnersUnlock(t *testing.T, cfg Config) {
 	unlock("victim", strings.ToLower(code)).want(t, 200, "the mailed code").wantBody(t, `{"message": "Account unlocked"}`)
 	unlock("victim", code).want(t, 401, "the code again")
 
-	// A stranger locks the account again at once, from another address;
-	// the address that unlocked it still gets in (and only with the
-	// password), any other address does not.
-	for i := 0; i < 5; i++ {
-		if st := postFrom(clientFrom("127.0.0.2"), s.URL+"/login", map[string]string{"username": "victim", "password": "Wrong!pass1"}); st != 401 {
-			t.Fatalf("the stranger's guess %d after the unlock: %d", i+1, st)
+	// The lock stays for everyone else: whoever reads the mail but lacks
+	// the password gains no fresh guesses, from any other address; the
+	// stranger keeps getting 429.
+	stranger := clientFrom("127.0.0.2")
+	wrongBody := map[string]string{"username": "victim", "password": "Wrong!pass1"}
+	for i := 0; i < 3; i++ {
+		if st := postFrom(stranger, s.URL+"/login", wrongBody); st != 429 {
+			t.Fatalf("the stranger's guess %d after the unlock: %d, want 429", i+1, st)
 		}
 	}
 	if st := postFrom(clientFrom("127.0.0.3"), s.URL+"/login", map[string]string{"username": "victim", "password": seedPassword}); st != 429 {
-		t.Fatalf("another address during the new lock: %d, want 429", st)
+		t.Fatalf("another address during the lock: %d, want 429", st)
 	}
+	// The address that unlocked gets through, with the password, and a
+	// token's changes from there too (3 tries in all).
 	guess("victim").want(t, 401, "a wrong password from the unlocking address is checked, not refused")
+	s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword}).want(t, 200, "a change from the unlocking address")
+	// That right password lifted the lock for everyone; when a stranger
+	// locks it again, the pass still has its third try.
+	for i := 0; i < 5; i++ {
+		if st := postFrom(stranger, s.URL+"/login", wrongBody); st != 401 {
+			t.Fatalf("the stranger's guess %d after the owner got in: %d", i+1, st)
+		}
+	}
 	s.login("victim", seedPassword)
+	for i := 0; i < 5; i++ {
+		postFrom(stranger, s.URL+"/login", wrongBody)
+	}
+	guess("victim").want(t, 429, "the pass is used up")
 	if strings.Contains(s.Logs.String(), code) {
 		t.Fatal("the log holds the unlock code")
 	}

@@ -203,6 +203,10 @@ type ChallengeStore interface {
 	// ChallengeByLookup returns the live challenge with that LookupHash, or
 	// KindNotFound.
 	ChallengeByLookup(ctx context.Context, lookupHash string, now time.Time) (*Challenge, error)
+	// SetChallengeCode gives a live challenge a new code hash (a re-sent
+	// code), keeping its tries and its end; KindNotFound if it was consumed,
+	// so a used challenge never comes back.
+	SetChallengeCode(ctx context.Context, id, codeHash string) error
 	// ClaimChallengeAttempt counts one try before the code is compared, in
 	// one atomic update; KindNotFound if the challenge is gone, expired or
 	// has used up max tries.

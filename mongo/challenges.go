@@ -84,6 +84,22 @@ func (db *DB) ChallengeByLookup(ctx context.Context, lookupHash string, now time
 		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}})
 }
 
+// SetChallengeCode replaces the code hash of a challenge that still
+// exists, under the challenge's lock (the one its tries are counted under).
+func (db *DB) SetChallengeCode(ctx context.Context, id, codeHash string) error {
+	return db.withLock(ctx, "challenge:"+id, func() error {
+		res, err := db.challenges.UpdateOne(ctx, bson.D{{Key: "challenge_id", Value: id}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "code_hash", Value: codeHash}}}})
+		if err != nil {
+			return mapErr("set challenge code", err)
+		}
+		if res.MatchedCount == 0 {
+			return notFound("challenge")
+		}
+		return nil
+	})
+}
+
 // ClaimChallengeAttempt counts one try, only while the challenge is live
 // and has tries left, under the challenge's lock.
 func (db *DB) ClaimChallengeAttempt(ctx context.Context, id string, now time.Time, max int) error {

@@ -34,7 +34,7 @@ func (s *Service) startSecondStep(ctx context.Context, client string, u *strongr
 	if u.EmailOTPEnabled {
 		err = limit(s.sendAddr, client, "requests")
 		if err == nil {
-			err = s.mailCode(ctx, nil, u, c)
+			err = s.mailCode(ctx, nil, u, c, false)
 		}
 		mailed = err == nil
 		if strongroom.IsKind(err, strongroom.KindLocked) && u.TOTPEnabled {
@@ -75,11 +75,12 @@ func (s *Service) loginChallenge(ctx context.Context, username, challenge string
 }
 
 // mailCode gives challenge c a fresh code (from the account's login mail
-// budget, or, asked for with a bearer token p, from that token's), stores it (replacing the user's
-// challenge of that purpose) and mails the code. If the mail cannot be
-// sent the challenge is removed, so no code exists that its owner never
-// received.
-func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User, c *strongroom.Challenge) error {
+// budget, or, asked for with a bearer token p, from that token's), stores
+// it (a new challenge replaces the user's one of that purpose; a re-sent
+// code goes into c only while c is live) and mails the code. If the mail
+// cannot be sent the challenge is removed, so no code exists that its
+// owner never received.
+func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User, c *strongroom.Challenge, resend bool) error {
 	budget, key := s.sendLogin, u.ID
 	if p != nil {
 		budget, key = s.sendChange, p.TokenID
@@ -92,8 +93,13 @@ func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User
 		return strongroom.Internal("new code", err)
 	}
 	c.CodeHash = otp.Hash(s.otpKey, c.ID, code)
-	if err := s.store.PutChallenge(ctx, c); err != nil {
-		return err
+	if resend {
+		err = s.store.SetChallengeCode(ctx, c.ID, c.CodeHash)
+	} else {
+		err = s.store.PutChallenge(ctx, c)
+	}
+	if err != nil {
+		return codeErr(err, errChallenge)
 	}
 	m := strongroom.Mail{
 		To:      u.Email,
@@ -132,7 +138,7 @@ func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username, c
 		}
 		now := s.now()
 		return s.mailCode(ctx, p, u, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeEnroll,
-			CreatedAt: now, ExpiresAt: now.Add(otp.TTL)})
+			CreatedAt: now, ExpiresAt: now.Add(otp.TTL)}, false)
 	}
 	c, u, err := s.loginChallenge(ctx, username, challenge)
 	if err != nil {
@@ -141,11 +147,10 @@ func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username, c
 	if !u.EmailOTPEnabled {
 		return strongroom.Errorf(strongroom.KindConflict, "no code is mailed for this account: use your authenticator app or a recovery code")
 	}
-	// The same login, a new code: the tries already made still count and
-	// the login still ends when it would have.
-	now := s.now()
-	return s.mailCode(ctx, nil, u, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeLogin,
-		LookupHash: c.LookupHash, Attempts: c.Attempts, CreatedAt: now, ExpiresAt: c.ExpiresAt})
+	// The same login, a new code: the tries already made still count, the
+	// login still ends when it would have, and a login completed meanwhile
+	// is not brought back.
+	return s.mailCode(ctx, nil, u, c, true)
 }
 
 // principalUser returns the token's user, checking that the body's

@@ -59,6 +59,18 @@ func (db *DB) ChallengeByLookup(ctx context.Context, lookupHash string, now time
 		" FROM otp_challenges WHERE lookup_hash = ? AND expires_at > ?", lookupHash, now.UnixMilli()))
 }
 
+// SetChallengeCode replaces the code hash of a challenge that still exists.
+func (db *DB) SetChallengeCode(ctx context.Context, id, codeHash string) error {
+	res, err := db.w.ExecContext(ctx, "UPDATE otp_challenges SET code_hash = ? WHERE id = ?", codeHash, id)
+	if err != nil {
+		return mapErr("set challenge code", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("challenge")
+	}
+	return nil
+}
+
 // ClaimChallengeAttempt counts one try, only while the challenge is live
 // and has tries left.
 func (db *DB) ClaimChallengeAttempt(ctx context.Context, id string, now time.Time, max int) error {

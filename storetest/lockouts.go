@@ -131,9 +131,19 @@ func testChallengeLookup(t *testing.T, s strongroom.Store) {
 		t.Fatalf("after the re-send: %+v, %v", got, err)
 	}
 	wantKind(t, s.ClaimChallengeAttempt(ctx, c.ID, t0, 5), strongroom.KindNotFound, "the replaced challenge")
+	// A re-sent code changes the code only, and only while the challenge
+	// lives: a consumed one does not come back.
+	if err := s.SetChallengeCode(ctx, again.ID, "h3"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.ChallengeByLookup(ctx, "look1", t0.Add(time.Minute))
+	if err != nil || got.ID != again.ID || got.CodeHash != "h3" || got.Attempts != 3 || !got.ExpiresAt.Equal(c.ExpiresAt) {
+		t.Fatalf("after SetChallengeCode: %+v, %v", got, err)
+	}
 	if err := s.ConsumeChallenge(ctx, again.ID); err != nil {
 		t.Fatal(err)
 	}
+	wantKind(t, s.SetChallengeCode(ctx, again.ID, "h4"), strongroom.KindNotFound, "a new code for a consumed challenge")
 	_, err = s.ChallengeByLookup(ctx, "look1", t0)
 	wantKind(t, err, strongroom.KindNotFound, "consumed challenge")
 }

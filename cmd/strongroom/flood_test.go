@@ -59,8 +59,9 @@ func startQuietServer(t *testing.T, cfg Config) *testServer {
 // One address floods /login with far more concurrent requests than the
 // password-hashing pool holds; meanwhile people logging in from other
 // addresses still get in, and the log does not grow with the flood.
-func TestLoginFloodFromOneAddress(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
+func TestLoginFloodFromOneAddress(t *testing.T) { forEachStore(t, testLoginFloodFromOneAddress) }
+
+func testLoginFloodFromOneAddress(t *testing.T, cfg Config) {
 	cfg.BcryptCost = 6 // slow enough (under -race) that the flood really fills the pool
 	cfg.LoginRate = DefaultLoginRate
 	s := startQuietServer(t, cfg)
@@ -158,8 +159,9 @@ func TestLoginFloodFromOneAddress(t *testing.T) {
 // The per-address rate limit on /login and /register: past the budget a
 // 429 with Retry-After, before any password work; other addresses are not
 // affected.
-func TestLoginRatePerAddress(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
+func TestLoginRatePerAddress(t *testing.T) { forEachStore(t, testLoginRatePerAddress) }
+
+func testLoginRatePerAddress(t *testing.T, cfg Config) {
 	cfg.LoginRate = 3
 	s := startServer(t, cfg)
 	a, b := clientFrom("127.0.0.21"), clientFrom("127.0.0.22")

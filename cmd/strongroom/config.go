@@ -34,7 +34,7 @@ type Config struct {
 	// many logins and registrations one client address may start per
 	// minute; 0 turns the limit off.
 	LoginRate  int
-	Production bool         // STRONGROOM_ENV=production, in any case
+	Production bool         // STRONGROOM_ENV=production, in any case (development or unset: not)
 	BcryptCost int          // STRONGROOM_BCRYPT_COST, default 12, at least 10
 	JWTSecret  secret.Value // JWT_SECRET (or JWT_SECRET_FILE)
 	Pepper     secret.Value // PEPPER (or PEPPER_FILE)
@@ -275,7 +275,15 @@ func LoadConfig(e *Env) (Config, error) {
 			"grant the role to an existing account with \"strongroom admin grant USERNAME\", then unset STRONGROOM_ADMINS"))
 	}
 	str("STRONGROOM_BCRYPT_COST", &cost)
-	c.Production = strings.EqualFold(strings.TrimSpace(env), "production")
+	switch env = strings.ToLower(strings.TrimSpace(env)); env {
+	case "production":
+		c.Production = true
+	case "", "development":
+	default:
+		// A typo ("prod") must not start a production server with
+		// generated secrets.
+		errs = append(errs, fmt.Errorf("STRONGROOM_ENV must be production or development (or unset), not %q", env))
+	}
 	if cost != "" {
 		n, err := strconv.Atoi(cost)
 		if err != nil || n < password.MinCost || n > 31 {

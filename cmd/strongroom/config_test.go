@@ -182,9 +182,15 @@ func TestProductionIsCaseInsensitive(t *testing.T) {
 			t.Errorf("STRONGROOM_ENV=%q: production %v, %v", env, c.Production, err)
 		}
 	}
-	for _, env := range []string{"", "development", "productionx"} {
-		if c, _ := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env}, "")); c.Production {
-			t.Errorf("STRONGROOM_ENV=%q is production", env)
+	for _, env := range []string{"", "development", "Development"} {
+		if c, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env}, "")); err != nil || c.Production {
+			t.Errorf("STRONGROOM_ENV=%q: production %v, %v", env, c.Production, err)
+		}
+	}
+	// A typo is refused, not taken for "not production".
+	for _, env := range []string{"prod", "productionx", "staging"} {
+		if _, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env}, "")); err == nil || !strings.Contains(err.Error(), "STRONGROOM_ENV") {
+			t.Errorf("STRONGROOM_ENV=%q: err = %v, want a refusal naming the variable", env, err)
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/internal/periodic"
 )
 
 var _ strongroom.Store = (*DB)(nil)
@@ -48,7 +49,8 @@ type DB struct {
 
 	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage *mdb.Collection
 
-	local keyedLocks // in front of the store's locks, per user (usage.go)
+	local         keyedLocks    // in front of the store's locks, per user (usage.go)
+	failuresPurge periodic.Gate // login_failures past their window
 }
 
 // Open connects to the server at url, uses database name, and creates the

@@ -175,11 +175,6 @@ func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Tim
 	if err != nil {
 		return 0, err
 	}
-	// The purge ClaimUnknownLoginAttempt makes, made here too, so that a
-	// name with an account and one without cost the same round trips.
-	if err := db.purgeLoginFailures(ctx, now, p); err != nil {
-		return 0, err
-	}
 	var n int
 	err = db.withLock(ctx, "login:"+userID, func() error {
 		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
@@ -217,18 +212,14 @@ type failureDoc struct {
 	LastFailedAttemptTime time.Time `bson:"last_failed_attempt_time"`
 }
 
-// purgeLoginFailures drops counts of names without an account whose last
-// failure is past the window.
-func (db *DB) purgeLoginFailures(ctx context.Context, now time.Time, p strongroom.Lockout) error {
-	_, err := db.failures.DeleteMany(ctx, bson.D{{Key: "last_failed_attempt_time", Value: bson.D{{Key: "$lte", Value: now.Add(-p.Window)}}}})
-	return mapErr("purge login failures", err)
-}
-
 // ClaimUnknownLoginAttempt counts a failure for a name without an account,
-// under the name's lock, and drops counts past the window.
+// under the name's lock, by the same rule as ClaimLoginAttempt. Counts past
+// the window are purged at most once a minute, not on every attempt.
 func (db *DB) ClaimUnknownLoginAttempt(ctx context.Context, username string, now time.Time, p strongroom.Lockout) error {
-	if err := db.purgeLoginFailures(ctx, now, p); err != nil {
-		return err
+	if db.failuresPurge.Due(now, time.Minute) {
+		if _, err := db.failures.DeleteMany(ctx, bson.D{{Key: "last_failed_attempt_time", Value: bson.D{{Key: "$lte", Value: now.Add(-p.Window)}}}}); err != nil {
+			return mapErr("purge login failures", err)
+		}
 	}
 	return db.withLock(ctx, "login-name:"+username, func() error {
 		var d failureDoc

@@ -21,6 +21,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/internal/periodic"
 )
 
 var _ strongroom.Store = (*DB)(nil)
@@ -45,6 +46,8 @@ type DB struct {
 	usage        *sql.Stmt // prepared on the writer: a user's record_usage
 	commits      atomic.Uint64
 	committed    atomic.Uint64
+
+	failuresPurge periodic.Gate // login_failures past their window
 }
 
 // Open opens (creating if needed) the database at path and migrates its

@@ -106,28 +106,31 @@ func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Tim
 }
 
 // ClaimUnknownLoginAttempt counts a failure for a name without an account
-// in login_failures, by the same rule, and drops counts past the window.
+// in login_failures, by the same rule as ClaimLoginAttempt, in one upsert.
+// Counts past the window are purged at most once a minute, not on every
+// attempt.
 func (db *DB) ClaimUnknownLoginAttempt(ctx context.Context, username string, now time.Time, p strongroom.Lockout) error {
 	cutoff := now.Add(-p.Window).UnixMilli()
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr("claim login attempt", err)
+	if db.failuresPurge.Due(now, time.Minute) {
+		if _, err := db.w.ExecContext(ctx, "DELETE FROM login_failures WHERE last_failed_attempt_time <= ?", cutoff); err != nil {
+			return mapErr("purge login failures", err)
+		}
 	}
-	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if _, err := tx.ExecContext(ctx, "DELETE FROM login_failures WHERE last_failed_attempt_time <= ?", cutoff); err != nil {
-		return mapErr("claim login attempt", err)
+	var n int
+	err := db.w.QueryRowContext(ctx, `INSERT INTO login_failures (username, failed_attempts, last_failed_attempt_time) VALUES (?1, 1, ?2)
+		ON CONFLICT (username) DO UPDATE SET
+			failed_attempts = CASE WHEN last_failed_attempt_time <= ?3 THEN 1 ELSE failed_attempts + 1 END,
+			last_failed_attempt_time = ?2
+		WHERE NOT (failed_attempts >= ?4 AND last_failed_attempt_time > ?3)
+		RETURNING failed_attempts`, username, now.UnixMilli(), cutoff, p.MaxFailures).Scan(&n)
+	if err == nil {
+		return nil
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO login_failures (username, failed_attempts, last_failed_attempt_time) VALUES (?1, 1, ?2)
-		ON CONFLICT (username) DO UPDATE SET failed_attempts = failed_attempts + 1, last_failed_attempt_time = ?2
-		WHERE failed_attempts < ?3`, username, now.UnixMilli(), p.MaxFailures)
-	if err != nil {
+	if !errors.Is(err, sql.ErrNoRows) {
 		return mapErr("claim login attempt", err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return mapErr("claim login attempt", tx.Commit())
 	}
 	var last int64
-	if err := tx.QueryRowContext(ctx, "SELECT last_failed_attempt_time FROM login_failures WHERE username = ?", username).Scan(&last); err != nil {
+	if err := db.w.QueryRowContext(ctx, "SELECT last_failed_attempt_time FROM login_failures WHERE username = ?", username).Scan(&last); err != nil {
 		return mapErr("claim login attempt", err)
 	}
 	return strongroom.LockedUntil(time.UnixMilli(last).Add(p.Window), now)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/internal/testrand"
 )
 
 // The keyring file and the wrapped-key format are pinned here: a drift in
@@ -47,17 +48,6 @@ const fixtureKeyring = `{
     }
   ]
 }`
-
-// counter is a deterministic byte source for fixtures: 0, 1, 2, ...
-type counter struct{ n byte }
-
-func (c *counter) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = c.n
-		c.n++
-	}
-	return len(p), nil
-}
 
 func TestKeyringFileFixture(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
@@ -112,7 +102,7 @@ func TestWrappedKeyFixture(t *testing.T) {
 	}
 	// Wrap uses the newest version; a key under an older one is made the
 	// same way, with that version's KEK.
-	k.rand = &counter{}
+	k.rand = &testrand.Counter{}
 	w, err := k.Wrap(ctx, owner, dek)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +110,7 @@ func TestWrappedKeyFixture(t *testing.T) {
 	if w.Ciphertext != want[2] || w.Version != 2 {
 		t.Errorf("Wrap = %s (v%d)\nwant   %s (v2)", w.Ciphertext, w.Version, want[2])
 	}
-	k.rand = &counter{}
+	k.rand = &testrand.Counter{}
 	if w, err := k.wrapWith(1, k.keys[1], owner, dek); err != nil || w.Ciphertext != want[1] {
 		t.Errorf("wrap under v1 = %s, %v\nwant            %s", w.Ciphertext, err, want[1])
 	}

@@ -3,6 +3,7 @@ package otp_test
 import (
 	"testing"
 
+	"github.com/strongroom/strongroom/internal/testrand"
 	"github.com/strongroom/strongroom/otp"
 )
 
@@ -15,7 +16,7 @@ import (
 const fixtureChallenge = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 
 func TestChallengeFixture(t *testing.T) {
-	got, err := otp.NewChallenge(&counter{})
+	got, err := otp.NewChallenge(&testrand.Counter{})
 	if err != nil || got != fixtureChallenge {
 		t.Fatalf("NewChallenge = %q, %v; want %q (unpadded base64url of 32 bytes)", got, err, fixtureChallenge)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/strongroom/strongroom/internal/testrand"
 	"github.com/strongroom/strongroom/otp"
 )
 
@@ -70,7 +71,7 @@ func TestRecoveryHashFixture(t *testing.T) {
 // The codes shown to users are pinned too: base32 (RFC 4648, no padding) of
 // 7 random bytes, the first 10 characters, with a dash after the fifth.
 func TestRecoveryCodesFixture(t *testing.T) {
-	codes, err := otp.NewRecoveryCodes(&counter{}, 2)
+	codes, err := otp.NewRecoveryCodes(&testrand.Counter{}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,15 +89,4 @@ func TestRecoveryCodesFixture(t *testing.T) {
 			t.Errorf("base32 of bytes %d..%d = %s, not the fixture", 7*i, 7*i+6, again)
 		}
 	}
-}
-
-// counter is a deterministic byte source for fixtures: 0, 1, 2, ...
-type counter struct{ n byte }
-
-func (c *counter) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = c.n
-		c.n++
-	}
-	return len(p), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/strongroom/strongroom/internal/testrand"
 	"github.com/strongroom/strongroom/password"
 )
 
@@ -24,20 +25,9 @@ import (
 
 const (
 	fixturePassword = "StrongP@ssw0rd1!"
-	// The hex of bytes 0..15: the salt Hash makes from the counter reader.
+	// The hex of bytes 0..15: the salt Hash makes from testrand.Counter.
 	fixtureSalt = "000102030405060708090a0b0c0d0e0f"
 )
-
-// counter is a deterministic byte source for fixtures: 0, 1, 2, ...
-type counter struct{ n byte }
-
-func (c *counter) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = c.n
-		c.n++
-	}
-	return len(p), nil
-}
 
 func TestPrehashFixture(t *testing.T) {
 	h := mustHasher(t, bcrypt.MinCost)
@@ -56,7 +46,7 @@ func TestStoredHashFixture(t *testing.T) {
 	ctx := context.Background()
 	h := mustHasher(t, bcrypt.MinCost)
 	// Hash reads our 16-byte salt, then bcrypt's 16-byte salt.
-	hash, salt, err := h.Hash(ctx, &counter{}, fixturePassword)
+	hash, salt, err := h.Hash(ctx, &testrand.Counter{}, fixturePassword)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,6 +100,12 @@ func testSecondStepNeedsTheChallenge(t *testing.T, cfg Config) {
 	clk.Add(5*time.Minute + time.Second)
 	s.verify("victim", c, codes[2]).want(t, 401, "an expired challenge")
 	s.verify("victim", s.startLogin("victim"), codes[2]).want(t, 200, "the code was not used by the expired try")
+	// The challenge is store state: a login begun on one server ends on
+	// another, once.
+	other := startServerAt(t, cfg, clk.Now)
+	c = s.startLogin("victim")
+	other.verify("victim", c, codes[3]).want(t, 200, "the second step on another server")
+	s.verify("victim", c, codes[4]).want(t, 401, "the challenge again, on the first server")
 
 	// With email as the factor: no challenge, no mail.
 	s.register("mailer", seedPassword)
@@ -377,6 +383,11 @@ func testUnknownNamesLockAndOwnersUnlock(t *testing.T, cfg Config) {
 	if a.Raw != b.Raw || ra < rb-2 || ra > rb+2 || ra < 14*60 {
 		t.Fatalf("locked answers differ: %s (Retry-After %d) vs %s (%d)", a.Raw, ra, b.Raw, rb)
 	}
+	// Both locks are in the store: a second server on it refuses too.
+	other := startServer(t, cfg)
+	for _, user := range []string{"victim", "ghost"} {
+		other.do("POST", "/login", "", map[string]string{"username": user, "password": "Wrong!pass1"}).want(t, 429, user+" on another server")
+	}
 
 	mails := s.mails("victim@example.com")
 	if len(mails) != 1 {
@@ -414,7 +425,8 @@ func testUnknownNamesLockAndOwnersUnlock(t *testing.T, cfg Config) {
 	// The address that unlocked gets through, with the password, and a
 	// token's changes from there too (3 tries in all).
 	guess("victim").want(t, 401, "a wrong password from the unlocking address is checked, not refused")
-	s.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword}).want(t, 200, "a change from the unlocking address")
+	other.do("POST", "/2fa/totp/setup", tok, map[string]string{"password": seedPassword}).
+		want(t, 200, "a change from the unlocking address, on the other server: the pass is in the store")
 	// That right password lifted the lock for everyone; when a stranger
 	// locks it again, the pass still has its third try.
 	for i := 0; i < 5; i++ {

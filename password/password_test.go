@@ -195,3 +195,18 @@ func TestFairSharePerClient(t *testing.T) {
 	}
 	s.Release()
 }
+
+// A free place is taken even by a request whose time is already up (the
+// store may have used it): an idle client is never called busy.
+func TestFreePlaceIsTakenWhateverTheContext(t *testing.T) {
+	h := mustHasher(t, bcrypt.MinCost)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 50; i++ {
+		slot, err := h.Reserve(done, "198.51.100.7")
+		if err != nil {
+			t.Fatalf("try %d: an idle pool refused: %v", i+1, err)
+		}
+		slot.Release()
+	}
+}

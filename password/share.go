@@ -40,6 +40,13 @@ func (h *Hasher) takeShare(ctx context.Context, client string) (*clientShare, er
 	}
 	c.n++
 	h.mu.Unlock()
+	// A free place is taken even when ctx is already done: a select with
+	// both ready picks at random, and would call an idle client busy.
+	select {
+	case c.turn <- struct{}{}:
+		return c, nil
+	default:
+	}
 	select {
 	case c.turn <- struct{}{}:
 		return c, nil

@@ -276,7 +276,7 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	username = strongroom.NormalizeUsername(username)
 	c, err := s.store.ChallengeByLookup(ctx, otp.UnlockHash(s.otpKey, username, code), s.now())
 	if strongroom.IsKind(err, strongroom.KindNotFound) || err == nil && c.Purpose != strongroom.PurposeUnlock {
-		s.log.Info("unlock refused")
+		s.log.Debug("unlock refused")
 		return errUnlock
 	}
 	if err != nil {

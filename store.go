@@ -18,6 +18,7 @@ type Store interface {
 	ChallengeStore
 	RecoveryStore
 	RotationStore
+	SessionStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

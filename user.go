@@ -32,6 +32,14 @@ type User struct {
 	// LastSecondFactorFailure is the newest (zero if none).
 	SecondFactorFailures    int
 	LastSecondFactorFailure time.Time
+	// SessionsEpoch moves on whenever all the user's sessions (but the
+	// caller's) are ended: a session is made only at the epoch its login
+	// read (SessionStore.CreateSession).
+	SessionsEpoch int64
+	// DeletedAt is when the account's deletion began (its data key was
+	// destroyed); zero for an account not being deleted. Only
+	// UsersBeingDeleted returns such users.
+	DeletedAt time.Time
 }
 
 // SecondFactors are a user's second-factor settings, written together;

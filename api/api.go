@@ -67,7 +67,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes+1)
 	host := clientAddr(r, s.proxies)
-	r = r.WithContext(context.WithValue(r.Context(), clientKey{}, host))
+	ctx := context.WithValue(r.Context(), clientKey{}, host)
+	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.noRoute(w, r)
 		return

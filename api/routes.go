@@ -200,6 +200,7 @@ func (s *Server) routes() {
 
 	s.recordRoutes(e(c401, c422, c503), e(c401, c404, c422, c503))
 	s.twoFactorRoutes()
+	s.sessionRoutes()
 
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "rotate-master-key", Method: http.MethodPost, Path: "/rotate-master-key", Tags: []string{"keys"},

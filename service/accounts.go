@@ -148,7 +148,7 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		s.log.Info("login: password accepted, second factor required", "user_id", u.ID)
 		return LoginResult{TwoFactorRequired: true, Challenge: challenge, CodeMailed: mailed}, nil
 	}
-	tok, err := s.issue(u.ID)
+	tok, err := s.issue(ctx, u, client)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -294,10 +294,44 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	return nil
 }
 
-func (s *Service) issue(userID string) (string, error) {
-	tok, _, err := s.cfg.Tokens.Issue(userID)
-	if err != nil {
-		return "", strongroom.Internal("issue token", err)
+// ChangePassword replaces the caller's password, given the current one
+// and, while two-factor authentication is on, a current second factor
+// (code), and ends every other session of the user: whoever else holds a
+// token, or is half-way through a login, must log in again with the new
+// password. The owner is mailed a notice.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, client, current, next, code string) error {
+	if err := strongroom.ValidatePassword(next); err != nil {
+		var e *strongroom.Error
+		if errors.As(err, &e) {
+			return strongroom.Invalid("new_password", "new_%s", e.Message) // "new_password must be ..."
+		}
+		return err
 	}
-	return tok, nil
+	if next == current {
+		return strongroom.Invalid("new_password", "new_password must differ from the current password")
+	}
+	u, err := s.principalUser(ctx, p, "")
+	if err != nil {
+		return err
+	}
+	if err := s.reauthenticate(ctx, p, u, client, current, code); err != nil {
+		return err
+	}
+	slot, err := s.passwordSlot(ctx, client)
+	if err != nil {
+		return err
+	}
+	hash, salt, err := slot.Hash(s.rand, next)
+	if err != nil {
+		return passwordErr(err)
+	}
+	ended, err := s.store.SetPassword(ctx, u.ID, hash, salt, p.TokenID, s.now())
+	s.ended.Add(ended...)
+	if err != nil {
+		return err
+	}
+	s.log.Warn("password changed", "user_id", u.ID, "sessions_ended", len(ended))
+	s.notifyFactorChange(u, "Your password was changed",
+		"Every other session of your account was ended: sign in again there with the new password.")
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/ratelimit"
+	"github.com/strongroom/strongroom/revocation"
 	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/token"
 )
@@ -86,6 +87,11 @@ type Service struct {
 	// second step for 15 minutes, counted in the store.
 	secondFactorLockout strongroom.Lockout
 
+	// ended is this replica's view of ended sessions (revocation).
+	ended      *revocation.List
+	stop       context.CancelFunc // ends what Start began
+	background sync.WaitGroup     // what Start began
+
 	unwraps atomic.Int64   // data keys unwrapped by the key manager
 	later   sync.WaitGroup // notices being sent after their answer
 }
@@ -134,7 +140,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginRate > 0 {
 		authAddr = ratelimit.New(time.Minute/time.Duration(cfg.LoginRate), cfg.LoginRate, 100_000, cfg.Now)
 	}
-	return &Service{
+	s := &Service{
 		cfg:    cfg,
 		otpKey: cfg.OTPKey.Bytes(),
 		store:  cfg.Store,
@@ -158,7 +164,9 @@ func New(cfg Config) (*Service, error) {
 		refusals:    ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 
 		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},
-	}, nil
+	}
+	s.ended = revocation.New(cfg.Store, cfg.Now, s.sessionEnded)
+	return s, nil
 }
 
 // Principal is the caller a bearer token names.
@@ -168,11 +176,20 @@ type Principal struct {
 }
 
 // Authenticate checks a bearer token and returns its principal, or a
-// KindUnauthorized error.
+// KindUnauthorized error. It costs no store round trip: the signature
+// check is cached by the token issuer, and whether the token's session
+// has ended is answered by this replica's view of ended sessions, which
+// Start keeps up to date. While that view is stale (the store does not
+// answer its polls) every token is refused with KindUnavailable, rather
+// than one accepted that may have ended.
 func (s *Service) Authenticate(bearer string) (*Principal, error) {
 	c, err := s.cfg.Tokens.Verify(bearer)
-	if err != nil || !strongroom.ValidID(c.Subject) {
-		return nil, strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired token")
+	if err != nil || !strongroom.ValidID(c.Subject) || s.ended.Ended(c.ID) {
+		return nil, errSessionEnded
+	}
+	if !s.ended.Fresh() {
+		return nil, &strongroom.Error{Kind: strongroom.KindUnavailable, Message: "sessions cannot be checked right now; try again shortly",
+			RetryAfter: time.Second}
 	}
 	return &Principal{UserID: c.Subject, TokenID: c.ID}, nil
 }

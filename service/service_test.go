@@ -66,6 +66,10 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Stop)
 	return &env{svc: svc, hasher: hasher, store: db, clock: clk, outbox: filepath.Join(dir, "outbox")}
 }
 

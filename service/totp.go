@@ -193,13 +193,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID
 	if err := s.store.UseTOTPStep(ctx, u.ID, step); err != nil && !strongroom.IsKind(err, strongroom.KindConflict) {
 		return nil, err
 	}
-	codes, err := otp.NewRecoveryCodes(s.rand, otp.RecoveryCodes)
+	codes, hashes, err := s.newRecoveryCodes(u)
 	if err != nil {
-		return nil, strongroom.Internal("recovery codes", err)
-	}
-	hashes := make([]string, len(codes))
-	for i, c := range codes {
-		hashes[i] = otp.RecoveryHash(s.otpKey, u.ID, c)
+		return nil, err
 	}
 	// The factors first, from the read that found the pending secret: if
 	// another change came between, this one is refused whole and no code
@@ -247,6 +243,61 @@ func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, client, pa
 	}
 	s.log.Warn("two-factor authentication disabled", "user_id", u.ID)
 	s.notifyFactorChange(u, "Two-factor authentication was turned off",
-		"Signing in now needs only your password, and your recovery codes no longer work.")
-	return nil
+		"Signing in now needs only your password, and your recovery codes no longer work.\n"+
+			"Every other session of your account was ended.")
+	// Every other session ends: a second factor no longer guards the
+	// account, so whoever holds another of its tokens must show the
+	// password again.
+	return s.endOtherSessions(ctx, p, u, strongroom.EndTwoFactorOff)
+}
+
+// newRecoveryCodes makes a fresh set of u's recovery codes and their
+// keyed hashes.
+func (s *Service) newRecoveryCodes(u *strongroom.User) (codes, hashes []string, err error) {
+	codes, err = otp.NewRecoveryCodes(s.rand, otp.RecoveryCodes)
+	if err != nil {
+		return nil, nil, strongroom.Internal("recovery codes", err)
+	}
+	hashes = make([]string, len(codes))
+	for i, c := range codes {
+		hashes[i] = otp.RecoveryHash(s.otpKey, u.ID, c)
+	}
+	return codes, hashes, nil
+}
+
+// RegenerateRecoveryCodes replaces the caller's recovery codes with 10
+// new ones, shown this once, for a caller who gives the password and a
+// current second factor; the old codes stop working. The owner is mailed
+// a notice.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, client, password, code string) ([]string, error) {
+	code = strings.TrimSpace(code)
+	if _, err := codeShape(code); err != nil {
+		return nil, err
+	}
+	u, err := s.principalUser(ctx, p, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reauthenticate(ctx, p, u, client, password, code); err != nil {
+		return nil, err
+	}
+	if !u.TwoFactorEnabled {
+		return nil, strongroom.Errorf(strongroom.KindConflict, "two-factor authentication is not on: recovery codes come with it")
+	}
+	codes, hashes, err := s.newRecoveryCodes(u)
+	if err != nil {
+		return nil, err
+	}
+	// The same factors, written only if no change came since the read that
+	// found 2FA on: codes are not made for an account that just turned it
+	// off.
+	if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, u.SecondFactors()); err != nil {
+		return nil, err
+	}
+	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
+		return nil, err
+	}
+	s.log.Warn("recovery codes replaced", "user_id", u.ID)
+	s.notifyFactorChange(u, "New recovery codes were made", "The earlier recovery codes no longer work.")
+	return codes, nil
 }

@@ -198,7 +198,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 		return "", err
 	}
 	if p != nil {
-		return s.verifyEnrollment(ctx, p, username, code)
+		return s.verifyEnrollment(ctx, p, client, username, code)
 	}
 	c, u, err := s.loginChallenge(ctx, username, challenge)
 	if err != nil {
@@ -233,7 +233,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	if err := s.store.ResetSecondFactorFailures(ctx, u.ID); err != nil {
 		return "", err
 	}
-	tok, err := s.issue(u.ID)
+	tok, err := s.issue(ctx, u, client)
 	if err != nil {
 		return "", err
 	}
@@ -243,7 +243,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 
 // verifyEnrollment completes email enrollment with the code mailed by
 // /send-otp with a bearer token, and answers a fresh token.
-func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, username, code string) (string, error) {
+func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, username, code string) (string, error) {
 	u, err := s.principalUser(ctx, p, strongroom.NormalizeUsername(username))
 	if err != nil {
 		return "", err
@@ -269,7 +269,7 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, username, 
 		s.notifyFactorChange(u, "Two-factor authentication by email was turned on",
 			"From now on, signing in needs your password and a code mailed to this address.")
 	}
-	tok, err := s.issue(u.ID)
+	tok, err := s.issue(ctx, u, client)
 	if err != nil {
 		return "", err
 	}

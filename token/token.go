@@ -1,7 +1,7 @@
 // Package token issues and verifies the API's bearer tokens: JWTs signed
-// with HS256, carrying sub, iat, exp and jti. Only HS256 is accepted, so a
-// token cannot switch the algorithm (alg "none", RS256 with the secret as a
-// public key, ...).
+// with HS256, carrying iss, sub, iat, exp and jti. Only HS256 is accepted,
+// so a token cannot switch the algorithm (alg "none", RS256 with the
+// secret as a public key, ...).
 package token
 
 import (
@@ -17,6 +17,11 @@ import (
 
 // DefaultTTL is how long a token is valid: one hour, as in the seed.
 const DefaultTTL = time.Hour
+
+// IssuerName is every token's iss claim. A token without it was issued
+// before sessions were kept (its jti names no stored session, so it could
+// not be ended) and is refused.
+const IssuerName = "strongroom"
 
 // MaxLen bounds the size of a token the verifier will parse.
 const MaxLen = 4096
@@ -72,6 +77,7 @@ func (i *Issuer) Issue(subject string) (string, Claims, error) {
 	now := i.now().Truncate(time.Second)
 	c := Claims{Subject: subject, ID: hex.EncodeToString(jti[:]), IssuedAt: now, ExpiresAt: now.Add(i.ttl)}
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Issuer:    IssuerName,
 		Subject:   c.Subject,
 		ID:        c.ID,
 		IssuedAt:  jwt.NewNumericDate(c.IssuedAt),
@@ -108,6 +114,7 @@ func (i *Issuer) Verify(s string) (Claims, error) {
 		jwt.WithTimeFunc(i.now),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		jwt.WithIssuer(IssuerName),
 	)
 	if err != nil || rc.Subject == "" || rc.ID == "" || rc.IssuedAt == nil {
 		return Claims{}, ErrInvalid

@@ -62,7 +62,7 @@ func TestVerifyRefuses(t *testing.T) {
 	good, _, _ := i.Issue("user1")
 	parts := strings.Split(good, ".")
 	now := c.t.Unix()
-	claims := map[string]any{"sub": "user1", "iat": now, "exp": now + 3600, "jti": "abc"}
+	claims := map[string]any{"iss": "strongroom", "sub": "user1", "iat": now, "exp": now + 3600, "jti": "abc"}
 	signed := func(m jwt.SigningMethod, key any, cl map[string]any) string {
 		s, err := jwt.NewWithClaims(m, jwt.MapClaims(cl)).SignedString(key)
 		if err != nil {
@@ -70,7 +70,11 @@ func TestVerifyRefuses(t *testing.T) {
 		}
 		return s
 	}
-	edited := map[string]any{"sub": "admin", "iat": now, "exp": now + 3600, "jti": "abc"}
+	edited := map[string]any{"iss": "strongroom", "sub": "admin", "iat": now, "exp": now + 3600, "jti": "abc"}
+	// The same claims and key pass: each case below fails for its own reason.
+	if _, err := i.Verify(signed(jwt.SigningMethodHS256, secret, claims)); err != nil {
+		t.Fatalf("the control token is refused: %v", err)
+	}
 	cases := []struct {
 		name  string
 		token string
@@ -84,6 +88,8 @@ func TestVerifyRefuses(t *testing.T) {
 		{"no sub", signed(jwt.SigningMethodHS256, secret, map[string]any{"iat": now, "exp": now + 60, "jti": "a"})},
 		{"no jti", signed(jwt.SigningMethodHS256, secret, map[string]any{"sub": "u", "iat": now, "exp": now + 60})},
 		{"issued in the future", signed(jwt.SigningMethodHS256, secret, map[string]any{"sub": "u", "iat": now + 600, "exp": now + 3600, "jti": "a"})},
+		{"no issuer (issued before sessions)", signed(jwt.SigningMethodHS256, secret, map[string]any{"sub": "u", "iat": now, "exp": now + 3600, "jti": "a"})},
+		{"another issuer", signed(jwt.SigningMethodHS256, secret, map[string]any{"iss": "other", "sub": "u", "iat": now, "exp": now + 3600, "jti": "a"})},
 		{"empty", ""},
 		{"garbage", "a.b.c"},
 		{"too long", good + strings.Repeat("A", token.MaxLen)},

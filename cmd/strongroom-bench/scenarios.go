@@ -121,6 +121,11 @@ func (s *scenarios) runAll(ctx context.Context, bin, work string, env []string) 
 	if want(o, "login-load") && s.idleRead.Requests > 0 {
 		s.loginLoad(ctx)
 	}
+	if want(o, "revocation") {
+		if err := s.revocation(ctx, bin, env); err != nil {
+			s.rep.Targets["revocation"] = "failed: " + err.Error()
+		}
+	}
 	if want(o, "rotation") {
 		if err := s.rotation(ctx, bin, work, env); err != nil {
 			s.rep.Targets["rotation"] = "failed: " + err.Error()

@@ -22,7 +22,7 @@ func FuzzRequestBodies(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	paths := []string{"/register", "/login", "/sensitive-data", "/send-otp", "/verify-otp"}
+	paths := []string{"/register", "/login", "/sensitive-data", "/send-otp", "/verify-otp", "/change-password", "/2fa/recovery-codes"}
 	f.Fuzz(func(t *testing.T, body string) {
 		s.t = t
 		for _, path := range paths {

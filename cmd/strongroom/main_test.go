@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongroom/strongroom/internal/failpoint"
 	"github.com/strongroom/strongroom/internal/testserver"
 	"github.com/strongroom/strongroom/secret"
 )
@@ -23,6 +25,13 @@ import (
 // mid-rotation): with STRONGROOM_TEST_MAIN set, the test binary is strongroom.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("STRONGROOM_TEST_MAIN"); args != "" {
+		// A child may stop for good at a failpoint, to be killed there.
+		if fp := os.Getenv("STRONGROOM_TEST_FAILPOINT"); fp != "" {
+			failpoint.Enable(fp, func() {
+				fmt.Fprintln(os.Stderr, "failpoint reached: "+fp)
+				select {}
+			})
+		}
 		os.Args = append([]string{"strongroom"}, strings.Fields(args)...)
 		main()
 		os.Exit(0)
@@ -130,6 +139,17 @@ func (s *testServer) do(method, path, bearer string, body any) response {
 // doWith is do with the HTTP client c (one from another address, say).
 func (s *testServer) doWith(c *http.Client, method, path, bearer string, body any) response {
 	s.t.Helper()
+	return s.request(c, method, path, bearer, body, nil)
+}
+
+// doHeaders is do with extra request headers.
+func (s *testServer) doHeaders(method, path, bearer string, body any, headers map[string]string) response {
+	s.t.Helper()
+	return s.request(client, method, path, bearer, body, headers)
+}
+
+func (s *testServer) request(c *http.Client, method, path, bearer string, body any, headers map[string]string) response {
+	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -153,6 +173,9 @@ func (s *testServer) doWith(c *http.Client, method, path, bearer string, body an
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for k, v := range headers {
+		req.Header[k] = []string{v} // as is: a test may send what net/http would refuse to build
 	}
 	res, err := c.Do(req)
 	if err != nil {

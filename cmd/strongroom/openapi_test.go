@@ -17,6 +17,8 @@ var wantRoutes = []string{
 	"POST /rotate-master-key", "GET /rotate-master-key",
 	"GET /healthz", "GET /readyz",
 	"POST /2fa/totp/setup", "GET /2fa/totp/qr", "POST /2fa/totp/confirm", "POST /2fa/disable",
+	"POST /logout", "GET /sessions", "DELETE /sessions/{id}", "POST /change-password",
+	"POST /2fa/recovery-codes", "DELETE /account",
 }
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {

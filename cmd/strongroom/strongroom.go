@@ -260,6 +260,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.open(ctx); err != nil {
 		return err
 	}
+	if err := m.Service.Start(ctx); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -338,6 +341,7 @@ func (m *Main) Close() error {
 		m.server = nil
 	}
 	if m.Service != nil {
+		m.Service.Stop()
 		m.Service.Wait() // notices still being mailed may write to the store
 	}
 	if m.Store != nil {

@@ -1,0 +1,154 @@
+// Package revocation keeps each replica's view of the sessions that have
+// ended, so that a bearer token is checked against it in memory, with no
+// store round trip per request. The view is the store's: ended sessions
+// stay there as tombstones until their tokens expire, and every replica
+// polls them (Sync, several times a second), so a session ended on one
+// replica is refused by the others within one poll. The replica that ends
+// a session adds it at once (Add).
+//
+// A view that has not been brought up to date for MaxStale is not trusted:
+// Fresh reports false and the caller refuses tokens rather than accept one
+// that may have ended.
+package revocation
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/strongroom/strongroom"
+)
+
+// Feed is where ended sessions come from: the store.
+type Feed interface {
+	EndedSessions(ctx context.Context, since time.Time) ([]*strongroom.Session, error)
+}
+
+// Overlap is how far back each poll looks before the newest end it has
+// seen, so an end stamped by a replica whose clock is behind (up to
+// Overlap), or committed a moment after a later one, is still seen.
+const Overlap = 30 * time.Second
+
+// MaxStale is how old the view may be before it is no longer trusted.
+const MaxStale = 5 * time.Second
+
+// List is a replica's view of ended sessions.
+type List struct {
+	feed     Feed
+	now      func() time.Time // the service's clock: token expiry
+	onEnd    func(*strongroom.Session)
+	maxStale time.Duration
+
+	mu     sync.RWMutex
+	ended  map[string]time.Time // session id → its token's expiry
+	newest time.Time            // the newest end seen in the feed
+	synced time.Time            // wall and monotonic time of the last good poll; zero: never
+	pruned time.Time
+}
+
+// New returns an empty List over feed; now is the clock tokens expire by.
+// onEnd, if set, is called once for each session the feed brings that
+// the list did not know (not for those added with Add).
+func New(feed Feed, now func() time.Time, onEnd func(*strongroom.Session)) *List {
+	if now == nil {
+		now = time.Now
+	}
+	return &List{feed: feed, now: now, onEnd: onEnd, maxStale: MaxStale, ended: map[string]time.Time{}}
+}
+
+// Ended reports whether the session id has ended.
+func (l *List) Ended(id string) bool {
+	l.mu.RLock()
+	_, ok := l.ended[id]
+	l.mu.RUnlock()
+	return ok
+}
+
+// Fresh reports whether the view was brought up to date within MaxStale
+// (by the monotonic clock, whatever the service's clock says).
+func (l *List) Fresh() bool {
+	l.mu.RLock()
+	synced := l.synced
+	l.mu.RUnlock()
+	return !synced.IsZero() && time.Since(synced) < l.maxStale
+}
+
+// Add records sessions this replica has just ended.
+func (l *List) Add(ss ...*strongroom.Session) {
+	l.mu.Lock()
+	for _, s := range ss {
+		l.ended[s.ID] = s.ExpiresAt
+	}
+	l.mu.Unlock()
+}
+
+// Len returns how many ended sessions the list holds.
+func (l *List) Len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.ended)
+}
+
+// Sync brings the view up to date with one poll of the feed.
+func (l *List) Sync(ctx context.Context) error {
+	start := time.Now()
+	l.mu.RLock()
+	since := l.newest
+	l.mu.RUnlock()
+	if !since.IsZero() {
+		since = since.Add(-Overlap)
+	}
+	ss, err := l.feed.EndedSessions(ctx, since)
+	if err != nil {
+		return err
+	}
+	now := l.now()
+	var fresh []*strongroom.Session
+	l.mu.Lock()
+	for _, s := range ss {
+		if s.EndedAt.After(l.newest) {
+			l.newest = s.EndedAt
+		}
+		if _, ok := l.ended[s.ID]; ok || !now.Before(s.ExpiresAt) {
+			continue
+		}
+		l.ended[s.ID] = s.ExpiresAt
+		fresh = append(fresh, s)
+	}
+	l.synced = start
+	if now.Sub(l.pruned) >= time.Minute || now.Before(l.pruned) {
+		l.pruned = now
+		for id, exp := range l.ended {
+			if !now.Before(exp) {
+				delete(l.ended, id) // its token is refused as expired anyway
+			}
+		}
+	}
+	l.mu.Unlock()
+	if l.onEnd != nil {
+		for _, s := range fresh {
+			l.onEnd(s)
+		}
+	}
+	return nil
+}
+
+// Run polls the feed every interval until ctx ends, reporting failed
+// polls to fail (which may be nil).
+func (l *List) Run(ctx context.Context, interval time.Duration, fail func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, l.maxStale)
+		err := l.Sync(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && fail != nil {
+			fail(err)
+		}
+	}
+}

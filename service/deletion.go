@@ -1,0 +1,102 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/internal/failpoint"
+)
+
+// Failpoints between the durable steps of an account deletion, for tests
+// that stop the process there.
+const (
+	FailpointKeyDestroyed  = "account-deletion:key-destroyed"
+	FailpointSessionsEnded = "account-deletion:sessions-ended"
+)
+
+// Deletion is what deleting an account did.
+type Deletion struct {
+	RecordsDeleted int
+	KeyDestroyedAt time.Time
+}
+
+// DeleteAccount deletes the caller's account, given the password and,
+// while two-factor authentication is on, a current second factor (code).
+// It is crypto-shredding: the wrapped data key goes first, in a step of
+// its own, so every record is unreadable from then on, on every replica
+// and in every later backup, even if the rest never happens; then every
+// session ends, and the records, codes and the account itself are
+// deleted. An interrupted deletion is completed by the next housekeeping
+// round of any replica (and at start). The owner is mailed a notice.
+func (s *Service) DeleteAccount(ctx context.Context, p *Principal, client, password, code string) (Deletion, error) {
+	u, err := s.principalUser(ctx, p, "")
+	if err != nil {
+		return Deletion{}, err
+	}
+	if err := s.reauthenticate(ctx, p, u, client, password, code); err != nil {
+		return Deletion{}, err
+	}
+	// The rest is not the client's to cut short: a deletion that has begun
+	// runs to its end even if the client hangs up.
+	ctx = context.WithoutCancel(ctx)
+	u.DeletedAt = s.now().UTC()
+	n, err := s.finishDeletion(ctx, u)
+	if err != nil {
+		return Deletion{}, err
+	}
+	return Deletion{RecordsDeleted: n, KeyDestroyedAt: u.DeletedAt}, nil
+}
+
+// finishDeletion runs every step of deleting u's account, from where an
+// earlier run stopped (each step may be run again): u.DeletedAt is when
+// the deletion began.
+func (s *Service) finishDeletion(ctx context.Context, u *strongroom.User) (int, error) {
+	if err := s.store.DestroyUserKey(ctx, u.ID, u.DeletedAt); err != nil {
+		return 0, err
+	}
+	s.deks.Delete(u.ID)
+	s.log.Warn("account deletion: data key destroyed", "user_id", u.ID)
+	failpoint.Hit(FailpointKeyDestroyed)
+
+	ended, err := s.store.EndSessions(ctx, u.ID, "", strongroom.EndAccountDeleted, s.now())
+	s.ended.Add(ended...)
+	if err != nil {
+		return 0, err
+	}
+	failpoint.Hit(FailpointSessionsEnded)
+
+	n, err := s.store.DeleteUser(ctx, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	s.log.Warn("account deleted", "user_id", u.ID, "records_deleted", n, "sessions_ended", len(ended))
+	s.notify(u, "Your Strongroom account was deleted", fmt.Sprintf(
+		"Your Strongroom account %q was deleted at %s, with the %d records it held.\n\n"+
+			"The key that encrypted them was destroyed first, so they cannot be read again, from this\n"+
+			"service or from its backups. Every session of the account was ended.\n\n"+
+			"If this was not you, someone had your password (and your second factor, if you had one on).\n",
+		u.Username, u.DeletedAt.UTC().Format(time.RFC1123), n))
+	return n, nil
+}
+
+// finishDeletions completes the account deletions that were interrupted
+// (a crash, a lost store) after they began.
+func (s *Service) finishDeletions(ctx context.Context) {
+	users, err := s.store.UsersBeingDeleted(ctx, 100)
+	if err != nil {
+		s.log.Warn("could not look for interrupted account deletions", "err", err)
+		return
+	}
+	for _, u := range users {
+		switch _, err := s.finishDeletion(ctx, u); {
+		case err == nil:
+			s.log.Info("interrupted account deletion completed", "user_id", u.ID)
+		case strongroom.IsKind(err, strongroom.KindNotFound):
+			// another replica completed it meanwhile
+		default:
+			s.log.Error("could not complete an account deletion", "user_id", u.ID, "err", err)
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/internal/periodic"
+)
+
+// SyncInterval is how often each replica polls the store for ended
+// sessions: a session ended on one replica is refused by the others
+// within about this long (see package revocation).
+const SyncInterval = 250 * time.Millisecond
+
+// MaxListedSessions bounds GET /sessions.
+const MaxListedSessions = 100
+
+// errSessionEnded answers a token whose session has ended.
+var errSessionEnded = strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired token")
+
+// Start brings the view of ended sessions up to date, so a restarted
+// replica refuses them from its first request, and then keeps it so in
+// the background, with the housekeeping of sessions and deletions, until
+// Stop. Until Start, Authenticate refuses every token.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.ended.Sync(ctx); err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	s.finishDeletions(ctx)
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = cancel
+	s.background.Add(2)
+	go func() {
+		defer s.background.Done()
+		s.ended.Run(bg, SyncInterval, func(err error) { s.log.Warn("could not poll ended sessions", "err", err) })
+	}()
+	go func() {
+		defer s.background.Done()
+		s.housekeeping(bg)
+	}()
+	return nil
+}
+
+// Stop ends what Start began and waits for it.
+func (s *Service) Stop() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.background.Wait()
+}
+
+// housekeeping purges expired sessions and completes interrupted account
+// deletions, once a minute (by the service's clock, checked each second).
+func (s *Service) housekeeping(ctx context.Context) {
+	var gate periodic.Gate
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !gate.Due(s.now(), time.Minute) {
+			continue
+		}
+		if n, err := s.store.PurgeSessions(ctx, s.now()); err != nil {
+			s.log.Warn("could not purge expired sessions", "err", err)
+		} else if n > 0 {
+			s.log.Debug("expired sessions purged", "count", n)
+		}
+		s.finishDeletions(ctx)
+	}
+}
+
+// sessionEnded is called for each session another replica ended: the
+// data key of a deleted account leaves this replica's cache too.
+func (s *Service) sessionEnded(e *strongroom.Session) {
+	if e.EndReason == strongroom.EndAccountDeleted {
+		s.deks.Delete(e.UserID)
+	}
+}
+
+type userAgentKey struct{}
+
+// WithUserAgent records the client's User-Agent header in ctx, for the
+// session a login there makes.
+func WithUserAgent(ctx context.Context, ua string) context.Context {
+	return context.WithValue(ctx, userAgentKey{}, ua)
+}
+
+// maxUserAgent bounds the User-Agent kept with a session.
+const maxUserAgent = 200
+
+// userAgent returns ctx's User-Agent, printable and at most maxUserAgent
+// bytes: it is shown back to the user and must not carry control codes.
+func userAgent(ctx context.Context) string {
+	ua, _ := ctx.Value(userAgentKey{}).(string)
+	ua = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, ua)
+	for len(ua) > maxUserAgent {
+		_, n := lastRune(ua)
+		ua = ua[:len(ua)-n]
+	}
+	return ua
+}
+
+func lastRune(s string) (rune, int) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i]&0xC0 != 0x80 {
+			return rune(s[i]), len(s) - i
+		}
+	}
+	return 0, 1
+}
+
+// issue makes a session for u, at the sessions epoch of the read that
+// accepted u's credentials, and returns its token. If all of u's sessions
+// were ended since that read (a password change, say), no session is made
+// and the login must start again.
+func (s *Service) issue(ctx context.Context, u *strongroom.User, client string) (string, error) {
+	tok, c, err := s.cfg.Tokens.Issue(u.ID)
+	if err != nil {
+		return "", strongroom.Internal("issue token", err)
+	}
+	err = s.store.CreateSession(ctx, &strongroom.Session{ID: c.ID, UserID: u.ID, CreatedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt,
+		Client: client, UserAgent: userAgent(ctx)}, u.SessionsEpoch)
+	if errors.Is(err, strongroom.ErrSessionsEnded) {
+		s.log.Info("login overtaken by an end of the account's sessions", "user_id", u.ID)
+		return "", strongroom.Errorf(strongroom.KindUnauthorized, "the account's sessions were ended meanwhile (a password change?): log in again")
+	}
+	if err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// SessionView is a session as its user sees it.
+type SessionView struct {
+	ID        string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Client    string
+	UserAgent string
+	Current   bool // the session of the token that asked
+}
+
+// Sessions returns the caller's live sessions, newest first (at most
+// MaxListedSessions).
+func (s *Service) Sessions(ctx context.Context, p *Principal) ([]SessionView, error) {
+	ss, err := s.store.Sessions(ctx, p.UserID, s.now(), MaxListedSessions)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SessionView, 0, len(ss))
+	for _, x := range ss {
+		if s.ended.Ended(x.ID) {
+			continue // ended on this replica a moment ago
+		}
+		out = append(out, SessionView{ID: x.ID, CreatedAt: x.CreatedAt, ExpiresAt: x.ExpiresAt, Client: x.Client, UserAgent: x.UserAgent,
+			Current: x.ID == p.TokenID})
+	}
+	return out, nil
+}
+
+// Logout ends the session of the caller's token.
+func (s *Service) Logout(ctx context.Context, p *Principal) error {
+	e, err := s.store.EndSession(ctx, p.UserID, p.TokenID, strongroom.EndLogout, s.now())
+	if err != nil {
+		return codeErr(err, errSessionEnded)
+	}
+	s.ended.Add(e)
+	s.log.Info("logged out", "user_id", p.UserID)
+	return nil
+}
+
+// errNoSession answers a session id that names none of the caller's live
+// sessions: another user's looks the same as one that never was.
+var errNoSession = strongroom.Errorf(strongroom.KindNotFound, "no such session")
+
+// EndSession ends one of the caller's sessions, by id (the caller's own
+// included).
+func (s *Service) EndSession(ctx context.Context, p *Principal, id string) error {
+	if !validSessionID(id) {
+		return errNoSession
+	}
+	e, err := s.store.EndSession(ctx, p.UserID, id, strongroom.EndRevoked, s.now())
+	if err != nil {
+		return codeErr(err, errNoSession)
+	}
+	s.ended.Add(e)
+	s.log.Info("session revoked", "user_id", p.UserID)
+	return nil
+}
+
+// validSessionID: a token's jti is 32 lowercase hexadecimal digits.
+func validSessionID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for _, c := range id {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// endOtherSessions ends every session of u but the caller's.
+func (s *Service) endOtherSessions(ctx context.Context, p *Principal, u *strongroom.User, why strongroom.EndReason) error {
+	ended, err := s.store.EndSessions(ctx, u.ID, p.TokenID, why, s.now())
+	s.ended.Add(ended...)
+	if err != nil {
+		return err
+	}
+	if len(ended) > 0 {
+		s.log.Info("sessions ended", "user_id", u.ID, "reason", string(why), "count", len(ended))
+	}
+	return nil
+}

@@ -525,10 +525,22 @@ func testDeleteUser(t *testing.T, s strongroom.Store) {
 		t.Fatalf("a deleted user has %d records", len(list))
 	}
 	wantUsage(t, s, u.ID, 0, 0, "after refused records")
-	wantSessionsEnded(t, s.CreateSession(ctx, newSession(u, now), 0), "a session of a deleted user")
-	// The ended session stays, a tombstone until it expires.
-	if ended, err := s.EndedSessions(ctx, now); err != nil || !slices.Equal(sessionIDs(ended), []string{sess.ID}) {
-		t.Fatalf("EndedSessions after DeleteUser = %v, %v; want the tombstone %s", sessionIDs(ended), err, sess.ID)
+	refused := newSession(u, now)
+	wantSessionsEnded(t, s.CreateSession(ctx, refused, 0), "a session of a deleted user")
+	if ids := liveIDs(t, s, u.ID, now); len(ids) != 0 {
+		t.Fatalf("a deleted user has live sessions %v", ids)
+	}
+	// The ended session stays, a tombstone until it expires. (The refused
+	// one was not stored, or stored ended as superseded.)
+	ended, err := s.EndedSessions(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended = slices.DeleteFunc(ended, func(x *strongroom.Session) bool {
+		return x.ID == refused.ID && x.EndReason == strongroom.EndSuperseded
+	})
+	if !slices.Equal(sessionIDs(ended), []string{sess.ID}) {
+		t.Fatalf("EndedSessions after DeleteUser = %v; want the tombstone %s", sessionIDs(ended), sess.ID)
 	}
 	// Others keep theirs.
 	if list, _ := s.Records(ctx, other.ID, strongroom.RecordCursor{}, 100); len(list) != 1 {
@@ -679,9 +691,6 @@ func testConcurrentUserWrites(t *testing.T, s strongroom.Store) {
 		}
 	}()
 	wg.Wait()
-	if t.Failed() {
-		return
-	}
 	got, err := s.UserByID(ctx, u.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -710,57 +719,55 @@ func testConcurrentRecordsAndDeletion(t *testing.T, s strongroom.Store) {
 	for range 5 {
 		mustCreate(t, s, newRecord(u, t0, 10))
 	}
-	const n = 40
-	errs := make([]error, n)
+	// Writers create records until the store refuses them; the deletion
+	// begins once a few are made.
+	const writers, most = 8, 500
+	var made, refused atomic.Int32
+	made.Add(5)
+	some := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
-	var deleted int
-	var delErr error
-	start := make(chan struct{})
-	some := make(chan struct{}) // closed once a few creates returned
-	var returned atomic.Int32
-	for i := range n {
+	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start
 			q := strongroom.Quota{}
-			if i%2 == 0 {
-				q.MaxRecords = 1000
+			if w%2 == 0 {
+				q.MaxRecords = 100000 // the quota's path through the counts
 			}
-			errs[i] = s.CreateRecord(ctx, newRecord(u, t0, 10), q)
-			if returned.Add(1) == n/8 {
-				close(some)
+			for range most {
+				err := s.CreateRecord(ctx, newRecord(u, t0, 10), q)
+				switch {
+				case err == nil:
+					if made.Add(1) == 5+2*writers {
+						once.Do(func() { close(some) })
+					}
+				case strongroom.IsKind(err, strongroom.KindNotFound):
+					refused.Add(1)
+					return
+				default:
+					t.Errorf("CreateRecord: %v", err)
+					return
+				}
 			}
+			t.Errorf("%d records created, none refused", most)
 		}()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		<-some
-		if delErr = s.DestroyUserKey(ctx, u.ID, t0); delErr == nil {
-			deleted, delErr = s.DeleteUser(ctx, u.ID)
-		}
-	}()
-	close(start)
+	<-some
+	if err := s.DestroyUserKey(ctx, u.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := s.DeleteUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
-	if delErr != nil {
-		t.Fatal(delErr)
-	}
-	made := 5
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			made++
-		case !strongroom.IsKind(err, strongroom.KindNotFound):
-			t.Fatalf("CreateRecord: %v", err)
-		}
-	}
-	if deleted != made {
-		t.Fatalf("DeleteUser deleted %d records, %d were made", deleted, made)
+	if deleted != int(made.Load()) {
+		t.Fatalf("DeleteUser deleted %d records, %d were made", deleted, made.Load())
 	}
 	if list, err := s.Records(ctx, u.ID, strongroom.RecordCursor{}, 1000); err != nil || len(list) != 0 {
 		t.Fatalf("%d records left behind, %v", len(list), err)
 	}
 	wantUsage(t, s, u.ID, 0, 0, "after the deletion")
-	t.Logf("%d of %d records made before the deletion", made-5, n)
+	t.Logf("%d records made before the deletion, %d writers refused after it", made.Load(), refused.Load())
 }

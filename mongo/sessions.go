@@ -142,7 +142,7 @@ func (db *DB) CreateSession(ctx context.Context, s *strongroom.Session, epoch in
 // first, along the {user_id, created_at, _id} index.
 func (db *DB) Sessions(ctx context.Context, userID string, now time.Time, limit int) ([]*strongroom.Session, error) {
 	uid, err := bson.ObjectIDFromHex(userID)
-	if err != nil {
+	if err != nil || limit < 1 { // to MongoDB a limit of 0 is no limit
 		return []*strongroom.Session{}, nil
 	}
 	return db.findSessions(ctx, "list sessions", liveFilter(uid, now), options.Find().SetSort(newestFirst).SetLimit(int64(limit)))
@@ -288,8 +288,8 @@ func (db *DB) DestroyUserKey(ctx context.Context, userID string, now time.Time) 
 }
 
 // DeleteUser deletes, in this order, the key (in case DestroyUserKey was
-// cut short), the records and their counts (under the lock on the user's
-// records, so no create slips in between), the recovery codes, the
+// cut short), the record counts and the records (under the lock on the
+// user's records, so no create slips in between), the recovery codes, the
 // challenges, and last the user. A crash before the last step leaves the
 // user listed by UsersBeingDeleted, and calling again finishes (counting
 // only the records that call deleted). Sessions stay: tombstones until
@@ -317,13 +317,18 @@ func (db *DB) DeleteUser(ctx context.Context, userID string) (int, error) {
 	}
 	var n int64
 	err = db.withUserLock(ctx, uid, func() error {
+		// The counts first (DestroyUserKey deleted them already, unless
+		// it was cut short): without them no create gets in, even one
+		// that took over this lock from a deletion slower than lockTTL.
+		if _, err := db.usage.DeleteOne(ctx, bson.D{{Key: "_id", Value: uid}}); err != nil {
+			return mapErr("delete user: record usage", err)
+		}
 		res, err := db.data.DeleteMany(ctx, bson.D{{Key: "user_id", Value: uid}})
 		if err != nil {
 			return mapErr("delete user: records", err)
 		}
 		n = res.DeletedCount
-		_, err = db.usage.DeleteOne(ctx, bson.D{{Key: "_id", Value: uid}})
-		return mapErr("delete user: record usage", err)
+		return nil
 	})
 	if err != nil {
 		return 0, err
@@ -342,6 +347,9 @@ func (db *DB) DeleteUser(ctx context.Context, userID string) (int, error) {
 // UsersBeingDeleted returns up to limit users whose deletion began, oldest
 // first, along the deleted_at index.
 func (db *DB) UsersBeingDeleted(ctx context.Context, limit int) ([]*strongroom.User, error) {
+	if limit < 1 {
+		return []*strongroom.User{}, nil
+	}
 	cur, err := db.users.Find(ctx, bson.D{{Key: "deleted_at", Value: bson.D{{Key: "$ne", Value: nil}}}},
 		options.Find().SetSort(asc("deleted_at", "_id")).SetLimit(int64(limit)))
 	if err != nil {

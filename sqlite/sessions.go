@@ -75,6 +75,9 @@ func (db *DB) CreateSession(ctx context.Context, s *strongroom.Session, epoch in
 // Sessions returns up to limit of the user's sessions live at now, newest
 // first, along the (user_id, created_at, id) index.
 func (db *DB) Sessions(ctx context.Context, userID string, now time.Time, limit int) ([]*strongroom.Session, error) {
+	if limit < 1 {
+		return []*strongroom.Session{}, nil // SQLite reads a negative LIMIT as none
+	}
 	return sessions(ctx, db.r, "list sessions", "SELECT "+sessionColumns+` FROM sessions
 		WHERE user_id = ? AND ended_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT ?`,
 		userID, now.UnixMilli(), limit)
@@ -267,6 +270,9 @@ func (db *DB) DeleteUser(ctx context.Context, userID string) (int, error) {
 // UsersBeingDeleted returns up to limit users whose deletion began, oldest
 // first, along the partial index on deleted_at.
 func (db *DB) UsersBeingDeleted(ctx context.Context, limit int) ([]*strongroom.User, error) {
+	if limit < 1 {
+		return []*strongroom.User{}, nil
+	}
 	rows, err := db.r.QueryContext(ctx, "SELECT "+userColumns+` FROM users
 		WHERE deleted_at IS NOT NULL ORDER BY deleted_at, id LIMIT ?`, limit)
 	if err != nil {

@@ -269,17 +269,32 @@ CREATE TABLE sessions (
 	end_reason TEXT
 );
 CREATE INDEX sessions_user_id ON sessions(user_id, created_at, id);
-CREATE INDEX sessions_ended_at ON sessions(ended_at) WHERE ended_at IS NOT NULL;
+CREATE INDEX sessions_ended_at ON sessions(ended_at, id) WHERE ended_at IS NOT NULL;
 CREATE INDEX sessions_expires_at ON sessions(expires_at);
 `}
 
 // secureFrom is the first schema version made by a writer with
-// secure_delete on: a database migrated from an older one may hold deleted
-// content (a data key's older wrappings, say) in free space, so it is
-// vacuumed once when it is migrated past it.
+// secure_delete on: a database of an older one may hold deleted content (a
+// data key's older wrappings, say) in its free space, so it is vacuumed
+// before it is migrated past it. A crash before the migration commits
+// vacuums again at the next start.
 const secureFrom = 5
 
 func (db *DB) migrate(ctx context.Context) error {
+	var from int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&from); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if from > 0 && from < secureFrom {
+		// Rewrite the file without its free space, then empty the log
+		// that the rewrite went through. No reader is open yet.
+		if _, err := db.w.ExecContext(ctx, "VACUUM"); err != nil {
+			return fmt.Errorf("sqlite: migrate: vacuum: %w", err)
+		}
+		if err := db.checkpoint(ctx, checkpointAttempts); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
@@ -300,21 +315,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	if version == 0 || version >= secureFrom {
-		return nil
-	}
-	// Rewrite the file without its free space, then empty the log that
-	// the rewrite went through. No reader is open yet.
-	if _, err := db.w.ExecContext(ctx, "VACUUM"); err != nil {
-		return fmt.Errorf("sqlite: migrate: vacuum: %w", err)
-	}
-	if err := db.checkpoint(ctx, 1); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	return nil
+	return tx.Commit()
 }
 
 // mapErr turns a driver error into the service's error kinds.

@@ -19,6 +19,10 @@ import (
 // atomically. A single conditional update is atomic on MongoDB itself, but
 // FerretDB v1 evaluates the filter and writes the document in two steps, so
 // parallel updates can lose counts there; the lock makes both servers safe.
+// Worse, FerretDB v1 writes the whole document back, so two updates of
+// different fields of one document can undo one another too: every write
+// to a user's document is therefore made under the one lock of that user
+// (userLock), whatever field it changes.
 const (
 	Locks       = "locks"
 	lockTTL     = 10 * time.Second // a crashed holder's lock is taken over after this

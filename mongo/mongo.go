@@ -39,6 +39,7 @@ const (
 	Rotation      = "key_rotation"
 	Settings      = "settings"
 	LoginFailures = "login_failures"
+	Sessions      = "sessions"
 )
 
 // DB is the MongoDB store.
@@ -47,7 +48,7 @@ type DB struct {
 	db     *mdb.Database
 	log    *slog.Logger
 
-	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage *mdb.Collection
+	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage, sessions *mdb.Collection
 
 	local         keyedLocks    // in front of the store's locks, per user (usage.go)
 	failuresPurge periodic.Gate // login_failures past their window
@@ -78,7 +79,7 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		users: d.Collection(Users), data: d.Collection(SensitiveData), keys: d.Collection(UserKeys),
 		challenges: d.Collection(Challenges), rotation: d.Collection(Rotation), settings: d.Collection(Settings),
 		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes), failures: d.Collection(LoginFailures),
-		usage: d.Collection(Usage),
+		usage: d.Collection(Usage), sessions: d.Collection(Sessions),
 	}
 	if err := db.ensureIndexes(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
@@ -131,6 +132,12 @@ func (db *DB) ensureIndexes(ctx context.Context) error {
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("lookup_hash"), Options: named("lookup_hash_1").SetUnique(true)}},
 		{coll: db.recovery, model: mdb.IndexModel{Keys: asc("user_id"), Options: named("user_id_1")}},
 		{coll: db.failures, model: mdb.IndexModel{Keys: asc("last_failed_attempt_time"), Options: named("last_failed_attempt_time_1")}},
+		{coll: db.users, model: mdb.IndexModel{Keys: asc("deleted_at"), Options: named("deleted_at_1")}},
+		{coll: db.sessions, model: mdb.IndexModel{Keys: asc("user_id", "created_at", "_id"), Options: named("user_id_1_created_at_1__id_1")}},
+		{coll: db.sessions, model: mdb.IndexModel{Keys: asc("ended_at"), Options: named("ended_at_1")}},
+		// Not a TTL index: PurgeSessions deletes expired sessions, at the
+		// service's pace and by its clock.
+		{coll: db.sessions, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_1")}},
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_ttl").SetExpireAfterSeconds(0)}, ttl: true},
 	} {
 		_, err := ix.coll.Indexes().CreateOne(ctx, ix.model)

@@ -58,11 +58,25 @@ func (db *DB) withUserLock(ctx context.Context, uid bson.ObjectID, fn func() err
 }
 
 // userUsage returns the user's counts; with none stored yet (records made
-// before quotas existed), it counts them, and stores the count if save.
+// before quotas existed, or a user whose deletion began), it counts them,
+// and stores the count if save. Before it stores a new count it checks
+// that the user exists and is not being deleted (KindNotFound otherwise):
+// DestroyUserKey and DeleteUser delete the counts under the user's lock, so
+// no record can be added for such a user afterwards.
 func (db *DB) userUsage(ctx context.Context, uid bson.ObjectID, save bool) (usageDoc, error) {
 	var d usageDoc
 	err := db.usage.FindOne(ctx, bson.D{{Key: "_id", Value: uid}}).Decode(&d)
 	if errors.Is(err, mdb.ErrNoDocuments) {
+		if save {
+			err := db.users.FindOne(ctx, bson.D{{Key: "_id", Value: uid}, notDeleted},
+				options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+			if errors.Is(err, mdb.ErrNoDocuments) {
+				return d, notFound("user")
+			}
+			if err != nil {
+				return d, mapErr("read user", err)
+			}
+		}
 		return db.recount(ctx, uid, save)
 	}
 	return d, mapErr("read record usage", err)
@@ -118,11 +132,20 @@ func (db *DB) admit(ctx context.Context, uid bson.ObjectID, q strongroom.Quota, 
 	return q.Check(d.usage(), records, bytes)
 }
 
-// addUsage changes the user's counts by records and bytes.
+// addUsage changes the user's counts by records and bytes; holding the
+// user's lock. A user without counts is counted first when they grow (see
+// userUsage: a user that is gone or being deleted is refused then); when
+// they shrink there is nothing to change, as the next count sees it.
 func (db *DB) addUsage(ctx context.Context, uid bson.ObjectID, records, bytes int64) error {
-	_, err := db.usage.UpdateOne(ctx, bson.D{{Key: "_id", Value: uid}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "records", Value: records}, {Key: "bytes", Value: bytes}}}},
-		options.UpdateOne().SetUpsert(true))
+	inc := bson.D{{Key: "$inc", Value: bson.D{{Key: "records", Value: records}, {Key: "bytes", Value: bytes}}}}
+	res, err := db.usage.UpdateOne(ctx, bson.D{{Key: "_id", Value: uid}}, inc)
+	if err != nil || res.MatchedCount > 0 || (records <= 0 && bytes <= 0) {
+		return mapErr("update record usage", err)
+	}
+	if _, err := db.userUsage(ctx, uid, true); err != nil {
+		return err
+	}
+	_, err = db.usage.UpdateOne(ctx, bson.D{{Key: "_id", Value: uid}}, inc)
 	return mapErr("update record usage", err)
 }
 

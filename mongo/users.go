@@ -32,6 +32,11 @@ type userDoc struct {
 	FactorsVersion        int64         `bson:"factors_version"`
 	OTPFailedAttempts     int32         `bson:"otp_failed_attempts"`
 	OTPLastFailedAttempt  *time.Time    `bson:"otp_last_failed_attempt_time"`
+	// SessionsEpoch and DeletedAt are absent from documents made before
+	// sessions existed: they read as 0 and not being deleted, and a filter
+	// on deleted_at: null matches them.
+	SessionsEpoch int64      `bson:"sessions_epoch"`
+	DeletedAt     *time.Time `bson:"deleted_at"`
 }
 
 func (d *userDoc) user() *strongroom.User {
@@ -52,6 +57,10 @@ func (d *userDoc) user() *strongroom.User {
 	u.FactorsVersion, u.SecondFactorFailures = d.FactorsVersion, int(d.OTPFailedAttempts)
 	if d.OTPLastFailedAttempt != nil {
 		u.LastSecondFactorFailure = utc(*d.OTPLastFailedAttempt)
+	}
+	u.SessionsEpoch = d.SessionsEpoch
+	if d.DeletedAt != nil {
+		u.DeletedAt = utc(*d.DeletedAt)
 	}
 	return u
 }
@@ -136,7 +145,9 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 // whichTaken names the field of a duplicate: not every server says which
 // index collided (FerretDB does not), so look.
 func (db *DB) whichTaken(ctx context.Context, u *strongroom.User) error {
-	if _, err := db.UserByUsername(ctx, u.Username); err == nil {
+	// A user being deleted still holds its name: look without
+	// UserByUsername, which does not find such a user.
+	if _, err := db.findUser(ctx, bson.D{{Key: "username", Value: u.Username}}); err == nil {
 		return strongroom.ErrUsernameTaken
 	}
 	return strongroom.ErrEmailTaken
@@ -154,18 +165,23 @@ func (db *DB) findUser(ctx context.Context, filter bson.D) (*strongroom.User, er
 	return d.user(), nil
 }
 
-// UserByUsername returns the user, or KindNotFound.
+// notDeleted is the filter of a user not being deleted.
+var notDeleted = bson.E{Key: "deleted_at", Value: nil}
+
+// UserByUsername returns the user, or KindNotFound (also for a user being
+// deleted).
 func (db *DB) UserByUsername(ctx context.Context, username string) (*strongroom.User, error) {
-	return db.findUser(ctx, bson.D{{Key: "username", Value: username}})
+	return db.findUser(ctx, bson.D{{Key: "username", Value: username}, notDeleted})
 }
 
-// UserByID returns the user, or KindNotFound.
+// UserByID returns the user, or KindNotFound (also for a user being
+// deleted).
 func (db *DB) UserByID(ctx context.Context, id string) (*strongroom.User, error) {
 	o, err := oid(id, "user")
 	if err != nil {
 		return nil, err
 	}
-	return db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
+	return db.findUser(ctx, bson.D{{Key: "_id", Value: o}, notDeleted})
 }
 
 // ClaimLoginAttempt counts a failure up front: a read and a write under
@@ -176,7 +192,7 @@ func (db *DB) ClaimLoginAttempt(ctx context.Context, userID string, now time.Tim
 		return 0, err
 	}
 	var n int
-	err = db.withLock(ctx, "login:"+userID, func() error {
+	err = db.withLock(ctx, userLock(o), func() error {
 		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
 		if err != nil {
 			return err
@@ -245,7 +261,7 @@ func (db *DB) ClaimSecondFactorAttempt(ctx context.Context, userID string, now t
 		return 0, err
 	}
 	var n int
-	err = db.withLock(ctx, "otp-failures:"+userID, func() error {
+	err = db.withLock(ctx, userLock(o), func() error {
 		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
 		if err != nil {
 			return err
@@ -266,7 +282,7 @@ func (db *DB) ResetSecondFactorFailures(ctx context.Context, userID string) erro
 	if err != nil {
 		return err
 	}
-	return db.withLock(ctx, "otp-failures:"+userID, func() error {
+	return db.withLock(ctx, userLock(o), func() error {
 		_, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "otp_failed_attempts", Value: bson.D{{Key: "$gt", Value: 0}}}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "otp_failed_attempts", Value: int32(0)}, {Key: "otp_last_failed_attempt_time", Value: nil}}}})
 		return mapErr("reset second factor failures", err)
@@ -279,7 +295,7 @@ func (db *DB) ResetLoginFailures(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	return db.withLock(ctx, "login:"+userID, func() error {
+	return db.withLock(ctx, userLock(o), func() error {
 		_, err := db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "failed_attempts", Value: bson.D{{Key: "$ne", Value: 0}}}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "failed_attempts", Value: int32(0)}, {Key: "last_failed_attempt_time", Value: nil}}}})
 		return mapErr("reset login failures", err)
@@ -300,7 +316,7 @@ func (db *DB) SetSecondFactors(ctx context.Context, userID string, from int64, f
 	if err != nil {
 		return err
 	}
-	return db.withLock(ctx, "factors:"+userID, func() error {
+	return db.withLock(ctx, userLock(o), func() error {
 		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
 		if err != nil {
 			return err
@@ -324,7 +340,7 @@ func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64) error 
 	if err != nil {
 		return err
 	}
-	return db.withLock(ctx, "totp:"+userID, func() error {
+	return db.withLock(ctx, userLock(o), func() error {
 		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: o}})
 		if err != nil {
 			return err

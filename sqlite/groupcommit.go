@@ -159,7 +159,7 @@ func (db *DB) insertBatch(batch []createReq, isolate bool) (errs []error, err er
 				return nil, err
 			}
 		}
-		_, ierr := ins.ExecContext(ctx, r.ID, r.UserID, r.DataType, r.EncryptedValue, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli())
+		res, ierr := ins.ExecContext(ctx, r.ID, r.UserID, r.DataType, r.EncryptedValue, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli())
 		switch {
 		case ierr != nil && !isolate:
 			return nil, errRetryIsolated
@@ -167,6 +167,12 @@ func (db *DB) insertBatch(batch []createReq, isolate bool) (errs []error, err er
 			errs[i] = ierr
 			if err := exec("ROLLBACK TO rec"); err != nil {
 				return nil, fmt.Errorf("%w (rollback: %v)", ierr, err)
+			}
+		default:
+			if n, err := res.RowsAffected(); err != nil {
+				return nil, err
+			} else if n == 0 { // no such user, or one being deleted
+				errs[i] = notFound("user")
 			}
 		}
 		if isolate {

@@ -66,7 +66,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode() + extra
 	}
-	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	// The writer overwrites deleted content with zeros (secure_delete), so
+	// a destroyed data key leaves no bytes behind in the pages it freed
+	// (DestroyUserKey). Readers are query_only: they never free content.
+	w, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=secure_delete(1)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -85,8 +88,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	db.r = r
+	// A record goes in only for a user that exists and is not being
+	// deleted: DeleteUser deletes the records of such a user, and none can
+	// come after.
 	db.insertRecord, err = w.PrepareContext(ctx, `INSERT INTO sensitive_data (id, user_id, data_type, encrypted_value, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)`)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND deleted_at IS NULL)`)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
@@ -248,9 +254,47 @@ END;
 CREATE TRIGGER sensitive_data_usage_delete AFTER DELETE ON sensitive_data BEGIN
 	UPDATE record_usage SET records = records - 1, bytes = bytes - LENGTH(OLD.encrypted_value) WHERE user_id = OLD.user_id;
 END;
+`, `
+ALTER TABLE users ADD COLUMN sessions_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+CREATE INDEX users_deleted_at ON users(deleted_at, id) WHERE deleted_at IS NOT NULL;
+CREATE TABLE sessions (
+	id TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	client TEXT NOT NULL DEFAULT '',
+	user_agent TEXT NOT NULL DEFAULT '',
+	ended_at INTEGER,
+	end_reason TEXT
+);
+CREATE INDEX sessions_user_id ON sessions(user_id, created_at, id);
+CREATE INDEX sessions_ended_at ON sessions(ended_at, id) WHERE ended_at IS NOT NULL;
+CREATE INDEX sessions_expires_at ON sessions(expires_at);
 `}
 
+// secureFrom is the first schema version made by a writer with
+// secure_delete on: a database of an older one may hold deleted content (a
+// data key's older wrappings, say) in its free space, so it is vacuumed
+// before it is migrated past it. A crash before the migration commits
+// vacuums again at the next start.
+const secureFrom = 5
+
 func (db *DB) migrate(ctx context.Context) error {
+	var from int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&from); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if from > 0 && from < secureFrom {
+		// Rewrite the file without its free space, then empty the log
+		// that the rewrite went through. No reader is open yet.
+		if _, err := db.w.ExecContext(ctx, "VACUUM"); err != nil {
+			return fmt.Errorf("sqlite: migrate: vacuum: %w", err)
+		}
+		if err := db.checkpoint(ctx, checkpointAttempts); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)

@@ -47,16 +47,16 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 const userColumns = `id, username, email, hashed_password, salt, failed_attempts, last_failed_attempt_time,
 	COALESCE(totp_secret, ''), two_factor_enabled, is_admin, created_at,
 	email_otp_enabled, totp_enabled, COALESCE(totp_pending_secret, ''), totp_last_step,
-	factors_version, otp_failed_attempts, otp_last_failed_attempt_time`
+	factors_version, otp_failed_attempts, otp_last_failed_attempt_time, sessions_epoch, deleted_at`
 
-func scanUser(row *sql.Row) (*strongroom.User, error) {
+func scanUser(row scanner) (*strongroom.User, error) {
 	var u strongroom.User
-	var last, lastOTP sql.NullInt64
+	var last, lastOTP, deleted sql.NullInt64
 	var created int64
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.HashedPassword, &u.Salt, &u.FailedAttempts, &last,
 		&u.TOTPSecret, &u.TwoFactorEnabled, &u.IsAdmin, &created,
 		&u.EmailOTPEnabled, &u.TOTPEnabled, &u.TOTPPendingSecret, &u.TOTPLastStep,
-		&u.FactorsVersion, &u.SecondFactorFailures, &lastOTP)
+		&u.FactorsVersion, &u.SecondFactorFailures, &lastOTP, &u.SessionsEpoch, &deleted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user")
 	}
@@ -65,18 +65,21 @@ func scanUser(row *sql.Row) (*strongroom.User, error) {
 	}
 	u.LastFailedAttemptTime = fromMS(last)
 	u.LastSecondFactorFailure = fromMS(lastOTP)
+	u.DeletedAt = fromMS(deleted)
 	u.CreatedAt = time.UnixMilli(created).UTC()
 	return &u, nil
 }
 
-// UserByUsername returns the user, or KindNotFound.
+// UserByUsername returns the user, or KindNotFound (also for a user being
+// deleted).
 func (db *DB) UserByUsername(ctx context.Context, username string) (*strongroom.User, error) {
-	return scanUser(db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE username = ?", username))
+	return scanUser(db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE username = ? AND deleted_at IS NULL", username))
 }
 
-// UserByID returns the user, or KindNotFound.
+// UserByID returns the user, or KindNotFound (also for a user being
+// deleted).
 func (db *DB) UserByID(ctx context.Context, id string) (*strongroom.User, error) {
-	return scanUser(db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	return scanUser(db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ? AND deleted_at IS NULL", id))
 }
 
 // ClaimLoginAttempt counts a failure up front in one UPDATE that only

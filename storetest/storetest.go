@@ -43,6 +43,17 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"ConcurrentSecondFactorLockout", testConcurrentSecondFactorLockout},
 		{"ChallengeLookup", testChallengeLookup},
 		{"ConcurrentFactorChanges", testConcurrentFactorChanges},
+		{"Sessions", testSessions},
+		{"EndSession", testEndSession},
+		{"EndSessions", testEndSessions},
+		{"SetPassword", testSetPassword},
+		{"EndedSessions", testEndedSessions},
+		{"PurgeSessions", testPurgeSessions},
+		{"DestroyUserKey", testDestroyUserKey},
+		{"DeleteUser", testDeleteUser},
+		{"ConcurrentSessionsEnd", testConcurrentSessionsEnd},
+		{"ConcurrentUserWrites", testConcurrentUserWrites},
+		{"ConcurrentRecordsAndDeletion", testConcurrentRecordsAndDeletion},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open(t)) })
 	}

@@ -3,7 +3,7 @@
 // otp_challenges and key_rotation. It needs no multi-document transactions
 // (FerretDB v1 and standalone servers have none): every rule the service
 // relies on is one atomic single-document operation, or an order of
-// operations that is safe if interrupted (see CreateUser).
+// operations that is safe if interrupted (see CreateUser, and sessions.go).
 package mongo
 
 import (

@@ -61,8 +61,8 @@ func (db *DB) withUserLock(ctx context.Context, uid bson.ObjectID, fn func() err
 // before quotas existed, or a user whose deletion began), it counts them,
 // and stores the count if save. Before it stores a new count it checks
 // that the user exists and is not being deleted (KindNotFound otherwise):
-// DestroyUserKey and DeleteUser delete the counts under the user's lock, so
-// no record can be added for such a user afterwards.
+// DestroyUserKey and DeleteUser delete the counts under the lock on the
+// user's records, so no record can be added for such a user afterwards.
 func (db *DB) userUsage(ctx context.Context, uid bson.ObjectID, save bool) (usageDoc, error) {
 	var d usageDoc
 	err := db.usage.FindOne(ctx, bson.D{{Key: "_id", Value: uid}}).Decode(&d)
@@ -132,8 +132,8 @@ func (db *DB) admit(ctx context.Context, uid bson.ObjectID, q strongroom.Quota, 
 	return q.Check(d.usage(), records, bytes)
 }
 
-// addUsage changes the user's counts by records and bytes; holding the
-// user's lock. A user without counts is counted first when they grow (see
+// addUsage changes the user's counts by records and bytes, holding the
+// lock on the user's records. A user without counts is counted first when they grow (see
 // userUsage: a user that is gone or being deleted is refused then); when
 // they shrink there is nothing to change, as the next count sees it.
 func (db *DB) addUsage(ctx context.Context, uid bson.ObjectID, records, bytes int64) error {

@@ -1,7 +1,8 @@
 // Package sqlite is the embedded store: one SQLite file in WAL mode, via
 // modernc.org/sqlite (pure Go, no cgo). Writes go through one connection
 // with immediate transactions and synchronous=FULL, so a commit is on disk
-// before the caller answers; reads use a pool of read-only connections.
+// before the caller answers, and secure_delete, so deleted content is
+// overwritten; reads use a pool of read-only connections.
 package sqlite
 
 import (

@@ -753,6 +753,10 @@ func testConcurrentRecordsAndDeletion(t *testing.T, s strongroom.Store) {
 			t.Errorf("%d records created, none refused", most)
 		}()
 	}
+	go func() { // should every writer stop early, do not wait for ever
+		wg.Wait()
+		once.Do(func() { close(some) })
+	}()
 	<-some
 	if err := s.DestroyUserKey(ctx, u.ID, t0); err != nil {
 		t.Fatal(err)

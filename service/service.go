@@ -98,11 +98,17 @@ type Service struct {
 
 // Stats are counters for operators and the benchmark harness.
 type Stats struct {
-	Unwraps int64 `json:"keymanager_unwraps"` // calls to the key manager to unwrap a data key
+	Unwraps    int64 `json:"keymanager_unwraps"` // calls to the key manager to unwrap a data key
+	KeysCached int   `json:"keys_cached"`        // unwrapped data keys in the cache now
+	// EndedSessions is how many ended sessions, whose tokens have not
+	// expired, this server refuses.
+	EndedSessions int `json:"ended_sessions"`
 }
 
 // Stats returns the counters so far.
-func (s *Service) Stats() Stats { return Stats{Unwraps: s.unwraps.Load()} }
+func (s *Service) Stats() Stats {
+	return Stats{Unwraps: s.unwraps.Load(), KeysCached: s.deks.Len(), EndedSessions: s.ended.Len()}
+}
 
 // New returns a Service, or an error naming the missing part.
 func New(cfg Config) (*Service, error) {

@@ -272,6 +272,11 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user_id ON sessions(user_id, created_at, id);
 CREATE INDEX sessions_ended_at ON sessions(ended_at, id) WHERE ended_at IS NOT NULL;
 CREATE INDEX sessions_expires_at ON sessions(expires_at);
+CREATE TABLE first_account (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	user_id TEXT NOT NULL
+);
+INSERT INTO first_account (id, user_id) SELECT 1, id FROM users ORDER BY created_at, id LIMIT 1;
 `}
 
 // secureFrom is the first schema version made by a writer with

@@ -24,11 +24,21 @@ func (db *DB) CreateUser(ctx context.Context, u *strongroom.User, key strongroom
 		return strongroom.ErrStaleKey
 	}
 	if firstIsAdmin {
+		// The first account the store ever had is the admin: a store
+		// emptied by deleting every account makes nobody admin again, so
+		// the next stranger to register does not take the role over.
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1)").Scan(&n); err != nil {
 			return mapErr("create user", err)
 		}
-		u.IsAdmin = n == 0
+		if n == 0 {
+			res, err := tx.ExecContext(ctx, "INSERT INTO first_account (id, user_id) VALUES (1, ?) ON CONFLICT DO NOTHING", u.ID)
+			if err != nil {
+				return mapErr("create user", err)
+			}
+			claimed, _ := res.RowsAffected()
+			u.IsAdmin = claimed == 1
+		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO users (id, username, email, hashed_password, salt, failed_attempts,
 		last_failed_attempt_time, totp_secret, two_factor_enabled, is_admin, created_at)

@@ -67,3 +67,26 @@ func testNoAdminOnAFilledStore(t *testing.T, s strongroom.Store) {
 		t.Fatalf("stored: %+v, %v; want not admin", got, err)
 	}
 }
+
+// A store emptied by deleting every account is not a new store: the next
+// registration does not make a stranger the administrator.
+func testNoAdminAfterEveryAccountIsDeleted(t *testing.T, s strongroom.Store) {
+	ctx := context.Background()
+	first, k := NewUser("first")
+	if err := s.CreateUser(ctx, first, k, true); err != nil || !first.IsAdmin {
+		t.Fatalf("the first registration: admin %v, %v", first.IsAdmin, err)
+	}
+	if err := s.DestroyUserKey(ctx, first.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteUser(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	u, k := NewUser("stranger")
+	if err := s.CreateUser(ctx, u, k, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UserByUsername(ctx, "stranger"); u.IsAdmin || err != nil || got.IsAdmin {
+		t.Fatalf("the first registration after every account was deleted became admin (%v, %v)", u.IsAdmin, err)
+	}
+}

@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"Users", testUsers},
 		{"Admins", testAdmins},
 		{"NoAdminOnAFilledStore", testNoAdminOnAFilledStore},
+		{"NoAdminAfterEveryAccountIsDeleted", testNoAdminAfterEveryAccountIsDeleted},
 		{"Lockout", testLockout},
 		{"ConcurrentLockout", testConcurrentLockout},
 		{"Records", testRecords},

@@ -328,7 +328,7 @@ func testDeleteAccount(t *testing.T, cfg Config) {
 	}
 
 	s.do("DELETE", "/account", a, map[string]string{"password": "Wrong-pass1!"}).want(t, 401, "wrong password")
-	s.do("DELETE", "/account", a, nil).want(t, 422, "no body")
+	s.do("DELETE", "/account", a, nil).want(t, 400, "no body")
 	s.do("DELETE", "/account", "", map[string]string{"password": seedPassword}).want(t, 401, "no token")
 	if r := s.do("GET", "/sensitive-data", b, nil).want(t, 200, "list"); len(r.List) != 3 {
 		t.Fatalf("a refused deletion changed the records: %s", r.Raw)
@@ -395,4 +395,30 @@ func TestDeleteAccountNeedsTheSecondFactor(t *testing.T) {
 			t.Fatalf("answer %s", r.Raw)
 		}
 	})
+}
+
+// When an account is deleted on one server, the others drop its data key
+// from their caches as they see its sessions end.
+func TestDeletionEvictsCachedKeysEverywhere(t *testing.T) {
+	cfg := storeConfig(t, "mongodb")
+	a := startServer(t, cfg)
+	b := startServer(t, cfg) // the same database, data dir and secrets
+	a.register("alice", seedPassword)
+	tok := a.login("alice", seedPassword)
+	a.do("POST", "/sensitive-data", tok, map[string]string{"data_type": "note", "value": "x"}).want(t, 200, "create")
+	b.do("GET", "/sensitive-data", tok, nil).want(t, 200, "read on B")
+	if n := b.Service.Stats().KeysCached; n != 1 {
+		t.Fatalf("B caches %d keys after alice's read, want 1", n)
+	}
+	a.do("DELETE", "/account", tok, map[string]string{"password": seedPassword}).want(t, 200, "delete on A")
+	if n := a.Service.Stats().KeysCached; n != 0 {
+		t.Fatalf("A still caches %d keys", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Service.Stats().KeysCached != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("B still caches the deleted account's key")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

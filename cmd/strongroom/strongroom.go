@@ -155,7 +155,7 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := token.NewIssuer(cfg.JWTSecret.Bytes(), token.DefaultTTL, nil)
+	tokens, err := token.NewIssuer(cfg.JWTSecret.Bytes(), token.DefaultTTL, m.Now)
 	if err != nil {
 		return err
 	}

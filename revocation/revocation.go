@@ -14,6 +14,7 @@ package revocation
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom/strongroom"
@@ -39,10 +40,17 @@ type List struct {
 	onEnd    func(*strongroom.Session)
 	maxStale time.Duration
 
-	mu     sync.RWMutex
-	ended  map[string]time.Time // session id → its token's expiry
-	newest time.Time            // the newest end seen in the feed
-	synced time.Time            // wall and monotonic time of the last good poll; zero: never
+	// ended maps the id of each ended session to its token's expiry. It
+	// is read on every request, without a lock: writers (a poll that
+	// brings news, a local end) copy it, change the copy and publish it.
+	ended atomic.Pointer[map[string]time.Time]
+	// synced is when the last good poll began, in nanoseconds on the
+	// monotonic clock since base; 0: never.
+	synced atomic.Int64
+	base   time.Time
+
+	mu     sync.Mutex // writers
+	newest time.Time  // the newest end seen in the feed
 	pruned time.Time
 }
 
@@ -53,48 +61,58 @@ func New(feed Feed, now func() time.Time, onEnd func(*strongroom.Session)) *List
 	if now == nil {
 		now = time.Now
 	}
-	return &List{feed: feed, now: now, onEnd: onEnd, maxStale: MaxStale, ended: map[string]time.Time{}}
+	l := &List{feed: feed, now: now, onEnd: onEnd, maxStale: MaxStale, base: time.Now()}
+	l.ended.Store(&map[string]time.Time{})
+	return l
 }
 
 // Ended reports whether the session id has ended.
 func (l *List) Ended(id string) bool {
-	l.mu.RLock()
-	_, ok := l.ended[id]
-	l.mu.RUnlock()
+	_, ok := (*l.ended.Load())[id]
 	return ok
 }
 
 // Fresh reports whether the view was brought up to date within MaxStale
 // (by the monotonic clock, whatever the service's clock says).
 func (l *List) Fresh() bool {
-	l.mu.RLock()
-	synced := l.synced
-	l.mu.RUnlock()
-	return !synced.IsZero() && time.Since(synced) < l.maxStale
+	synced := l.synced.Load()
+	return synced != 0 && time.Since(l.base)-time.Duration(synced) < l.maxStale
 }
 
 // Add records sessions this replica has just ended.
 func (l *List) Add(ss ...*strongroom.Session) {
-	l.mu.Lock()
-	for _, s := range ss {
-		l.ended[s.ID] = s.ExpiresAt
+	if len(ss) == 0 {
+		return
 	}
-	l.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.copyEnded(len(ss))
+	for _, s := range ss {
+		m[s.ID] = s.ExpiresAt
+	}
+	l.ended.Store(&m)
+}
+
+// copyEnded returns a copy of the ended map with room for extra more;
+// l.mu must be held.
+func (l *List) copyEnded(extra int) map[string]time.Time {
+	old := *l.ended.Load()
+	m := make(map[string]time.Time, len(old)+extra)
+	for id, exp := range old {
+		m[id] = exp
+	}
+	return m
 }
 
 // Len returns how many ended sessions the list holds.
-func (l *List) Len() int {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return len(l.ended)
-}
+func (l *List) Len() int { return len(*l.ended.Load()) }
 
 // Sync brings the view up to date with one poll of the feed.
 func (l *List) Sync(ctx context.Context) error {
-	start := time.Now()
-	l.mu.RLock()
+	start := time.Since(l.base)
+	l.mu.Lock()
 	since := l.newest
-	l.mu.RUnlock()
+	l.mu.Unlock()
 	if !since.IsZero() {
 		since = since.Add(-Overlap)
 	}
@@ -105,25 +123,32 @@ func (l *List) Sync(ctx context.Context) error {
 	now := l.now()
 	var fresh []*strongroom.Session
 	l.mu.Lock()
+	cur := *l.ended.Load()
 	for _, s := range ss {
 		if s.EndedAt.After(l.newest) {
 			l.newest = s.EndedAt
 		}
-		if _, ok := l.ended[s.ID]; ok || !now.Before(s.ExpiresAt) {
-			continue
+		if _, ok := cur[s.ID]; !ok && now.Before(s.ExpiresAt) {
+			fresh = append(fresh, s)
 		}
-		l.ended[s.ID] = s.ExpiresAt
-		fresh = append(fresh, s)
 	}
-	l.synced = start
-	if now.Sub(l.pruned) >= time.Minute || now.Before(l.pruned) {
-		l.pruned = now
-		for id, exp := range l.ended {
-			if !now.Before(exp) {
-				delete(l.ended, id) // its token is refused as expired anyway
+	prune := now.Sub(l.pruned) >= time.Minute || now.Before(l.pruned)
+	if len(fresh) > 0 || prune {
+		m := l.copyEnded(len(fresh))
+		for _, s := range fresh {
+			m[s.ID] = s.ExpiresAt
+		}
+		if prune {
+			l.pruned = now
+			for id, exp := range m {
+				if !now.Before(exp) {
+					delete(m, id) // its token is refused as expired anyway
+				}
 			}
 		}
+		l.ended.Store(&m)
 	}
+	l.synced.Store(int64(max(start, 1)))
 	l.mu.Unlock()
 	if l.onEnd != nil {
 		for _, s := range fresh {

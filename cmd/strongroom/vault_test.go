@@ -174,3 +174,21 @@ func TestVaultRotationNeedsOperatorPolicy(t *testing.T) {
 	}
 	s.do("GET", "/sensitive-data", s.login("admin", seedPassword), nil).want(t, 200, "reads after the operator's rotation")
 }
+
+// TestSessionsAndDeletionOnVault: logout, the password change and the
+// account's crypto-shredding work the same with Vault holding the master
+// key, on both stores.
+func TestSessionsAndDeletionOnVault(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func(*testing.T, Config)
+	}{
+		{"logout", testLogoutEndsOnlyThatSession},
+		{"change-password", testChangePassword},
+		{"delete-account", testDeleteAccount},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachStore(t, func(t *testing.T, cfg Config) { tc.f(t, withVault(t, cfg, vault.ServicePolicy)) })
+		})
+	}
+}

@@ -68,10 +68,18 @@ func (s *Service) finishDeletion(ctx context.Context, u *strongroom.User) (int, 
 	failpoint.Hit(FailpointSessionsEnded)
 
 	n, err := s.store.DeleteUser(ctx, u.ID)
+	if strongroom.IsKind(err, strongroom.KindNotFound) {
+		// Another server's housekeeping completed it meanwhile (it does
+		// so for deletions that began before it started): done, though
+		// the records it deleted are not counted here.
+		s.log.Info("account deletion completed by another run", "user_id", u.ID)
+		return 0, nil
+	}
 	if err != nil {
 		return 0, err
 	}
-	s.log.Warn("account deleted", "user_id", u.ID, "records_deleted", n, "sessions_ended", len(ended))
+	s.log.Warn("account deleted", "user_id", u.ID, "records_deleted", n, "sessions_ended", len(ended),
+		"began", u.DeletedAt.UTC().Format(time.RFC3339))
 	s.notify(u, "Your Strongroom account was deleted", fmt.Sprintf(
 		"Your Strongroom account %q was deleted at %s, with the %d records it held.\n\n"+
 			"The key that encrypted them was destroyed first, so they cannot be read again, from this\n"+
@@ -82,20 +90,19 @@ func (s *Service) finishDeletion(ctx context.Context, u *strongroom.User) (int, 
 }
 
 // finishDeletions completes the account deletions that were interrupted
-// (a crash, a lost store) after they began.
-func (s *Service) finishDeletions(ctx context.Context) {
+// (a crash, a lost store): those that began more than age ago, so that a
+// deletion still under way in a request is left to it.
+func (s *Service) finishDeletions(ctx context.Context, age time.Duration) {
 	users, err := s.store.UsersBeingDeleted(ctx, 100)
 	if err != nil {
 		s.log.Warn("could not look for interrupted account deletions", "err", err)
 		return
 	}
 	for _, u := range users {
-		switch _, err := s.finishDeletion(ctx, u); {
-		case err == nil:
-			s.log.Info("interrupted account deletion completed", "user_id", u.ID)
-		case strongroom.IsKind(err, strongroom.KindNotFound):
-			// another replica completed it meanwhile
-		default:
+		if s.now().Sub(u.DeletedAt) < age {
+			continue
+		}
+		if _, err := s.finishDeletion(ctx, u); err != nil && !strongroom.IsKind(err, strongroom.KindNotFound) {
 			s.log.Error("could not complete an account deletion", "user_id", u.ID, "err", err)
 		}
 	}

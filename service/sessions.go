@@ -31,7 +31,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.ended.Sync(ctx); err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	s.finishDeletions(ctx)
+	s.finishDeletions(ctx, 0) // a server that starts completes whatever a crash left
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	s.background.Add(2)
@@ -54,8 +54,9 @@ func (s *Service) Stop() {
 	s.background.Wait()
 }
 
-// housekeeping purges expired sessions and completes interrupted account
-// deletions, once a minute (by the service's clock, checked each second).
+// housekeeping purges expired sessions and completes account deletions
+// interrupted more than a minute ago, once a minute (by the service's
+// clock, checked each second).
 func (s *Service) housekeeping(ctx context.Context) {
 	var gate periodic.Gate
 	t := time.NewTicker(time.Second)
@@ -74,7 +75,7 @@ func (s *Service) housekeeping(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Debug("expired sessions purged", "count", n)
 		}
-		s.finishDeletions(ctx)
+		s.finishDeletions(ctx, time.Minute)
 	}
 }
 

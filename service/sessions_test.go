@@ -98,3 +98,46 @@ func TestTokensRefusedWhileSessionsCannotBeChecked(t *testing.T) {
 		t.Fatalf("with the store gone for %v: %v, want unavailable", revocation.MaxStale, err)
 	}
 }
+
+// A deletion interrupted after its first step (as a crash would leave it)
+// is completed by a running server's housekeeping, once it is more than a
+// minute old, and not before: a deletion that young may still be under
+// way in a request.
+func TestHousekeepingCompletesInterruptedDeletions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "127.0.0.1", "alice", "alice@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.store.UserByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.DestroyUserKey(ctx, u.ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	pending := func() int {
+		users, err := e.store.UsersBeingDeleted(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(users)
+	}
+	e.clock.Add(30 * time.Second)
+	time.Sleep(2500 * time.Millisecond) // two housekeeping ticks
+	if pending() != 1 {
+		t.Fatal("a deletion 30 s old was taken over")
+	}
+	e.clock.Add(2 * time.Minute)
+	deadline := time.Now().Add(10 * time.Second)
+	for pending() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the interrupted deletion was not completed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := e.svc.Register(ctx, "127.0.0.1", "alice", "alice@example.com", pw); err != nil {
+		t.Fatalf("the name is not free again: %v", err)
+	}
+}

@@ -123,6 +123,10 @@ func lastRune(s string) (rune, int) {
 	return 0, 1
 }
 
+// errOvertaken answers a login that an end of all the account's sessions
+// overtook between its password check and its session.
+var errOvertaken = strongroom.Errorf(strongroom.KindUnauthorized, "the account's sessions were ended meanwhile (a password change?): log in again")
+
 // issue makes a session for u, at the sessions epoch of the read that
 // accepted u's credentials, and returns its token. If all of u's sessions
 // were ended since that read (a password change, say), no session is made
@@ -136,7 +140,7 @@ func (s *Service) issue(ctx context.Context, u *strongroom.User, client string) 
 		Client: client, UserAgent: userAgent(ctx)}, u.SessionsEpoch)
 	if errors.Is(err, strongroom.ErrSessionsEnded) {
 		s.log.Info("login overtaken by an end of the account's sessions", "user_id", u.ID)
-		return "", strongroom.Errorf(strongroom.KindUnauthorized, "the account's sessions were ended meanwhile (a password change?): log in again")
+		return "", errOvertaken
 	}
 	if err != nil {
 		return "", err

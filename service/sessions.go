@@ -86,6 +86,41 @@ func (s *Service) sessionEnded(e *strongroom.Session) {
 	}
 }
 
+// maxPolledDeletions bounds the accounts being deleted that a poll reads.
+const maxPolledDeletions = 100
+
+// revocationFeed is what the view of ended sessions polls: the sessions
+// that ended and, first, the accounts whose deletion has begun. Such an
+// account's tokens are refused and its data key leaves this replica's
+// cache from the first poll that sees the deletion's first step, even if
+// the server deleting it died before it ended the sessions (the next
+// housekeeping round, up to a minute later, ends them). A poll that cannot
+// read them fails, as one that cannot read the ended sessions does.
+type revocationFeed struct{ s *Service }
+
+func (f revocationFeed) EndedSessions(ctx context.Context, since time.Time) ([]*strongroom.Session, error) {
+	users, err := f.s.store.UsersBeingDeleted(ctx, maxPolledDeletions)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) > 0 || len(*f.s.deleting.Load()) > 0 {
+		m := make(map[string]struct{}, len(users))
+		for _, u := range users {
+			m[u.ID] = struct{}{}
+			f.s.deks.Delete(u.ID)
+		}
+		f.s.deleting.Store(&m)
+	}
+	return f.s.store.EndedSessions(ctx, since)
+}
+
+// beingDeleted reports whether the account's deletion has begun, as of
+// the last poll.
+func (s *Service) beingDeleted(userID string) bool {
+	_, ok := (*s.deleting.Load())[userID]
+	return ok
+}
+
 type userAgentKey struct{}
 
 // WithUserAgent records the client's User-Agent header in ctx, for the

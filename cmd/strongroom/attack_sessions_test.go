@@ -255,7 +255,9 @@ func testKilledDeletionLeavesNothingReadableElsewhere(t *testing.T, cfg Config) 
 // no deletion, no recovery codes, 2FA stays on; nothing about other
 // users' sessions; and the owner's password change ends it. Nothing of
 // the kind reaches the log.
-func TestStolenTokenAgainstTheAccount(t *testing.T) { forEachStore(t, testStolenTokenAgainstTheAccount) }
+func TestStolenTokenAgainstTheAccount(t *testing.T) {
+	forEachStore(t, testStolenTokenAgainstTheAccount)
+}
 
 func testStolenTokenAgainstTheAccount(t *testing.T, cfg Config) {
 	clk := newTOTPClock()

@@ -542,3 +542,21 @@ func testDeletionRacingLoginsOnAnotherServer(t *testing.T, cfg Config) {
 		t.Logf("2FA %v: %d tokens, %d challenges raced the deletion", twoFactor, len(tokens), len(challenges))
 	}
 }
+
+// One server whose clock runs ahead (past the 30 s the design allows) must
+// not blind the others: an end it stamps in their future must not make
+// them skip the ends the servers with right clocks stamp meanwhile.
+func TestAServerAheadDoesNotBlindTheOthers(t *testing.T) {
+	forEachStore(t, testAServerAheadDoesNotBlindTheOthers)
+}
+
+func testAServerAheadDoesNotBlindTheOthers(t *testing.T, cfg Config) {
+	ahead := startServerAt(t, cfg, func() time.Time { return time.Now().Add(10 * time.Minute) })
+	b, c := startServer(t, cfg), startServer(t, cfg)
+	b.register("alice", seedPassword)
+	t1, t2 := b.login("alice", seedPassword), b.login("alice", seedPassword)
+	ahead.do("POST", "/logout", t1, nil).want(t, 200, "logout on the server ahead")
+	refusedWithin(t, b, t1, 2*time.Second) // B has seen that end
+	c.do("POST", "/logout", t2, nil).want(t, 200, "logout on a server with the right time")
+	t.Logf("B refused the second logout after %v", refusedWithin(t, b, t2, 2*time.Second))
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/internal/periodic"
+	"github.com/strongroom/strongroom/revocation"
 )
 
 // SyncInterval is how often each replica polls the store for ended
@@ -69,7 +70,10 @@ func (s *Service) housekeeping(ctx context.Context) {
 		if !gate.Due(s.now(), time.Minute) {
 			continue
 		}
-		if n, err := s.store.PurgeSessions(ctx, s.now()); err != nil {
+		// Only sessions expired for longer than servers' clocks may
+		// disagree: one a little ahead must not purge a session that the
+		// others still accept, which could then no longer be ended.
+		if n, err := s.store.PurgeSessions(ctx, s.now().Add(-revocation.Overlap)); err != nil {
 			s.log.Warn("could not purge expired sessions", "err", err)
 		} else if n > 0 {
 			s.log.Debug("expired sessions purged", "count", n)

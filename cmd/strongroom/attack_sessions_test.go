@@ -560,3 +560,30 @@ func testAServerAheadDoesNotBlindTheOthers(t *testing.T, cfg Config) {
 	c.do("POST", "/logout", t2, nil).want(t, 200, "logout on a server with the right time")
 	t.Logf("B refused the second logout after %v", refusedWithin(t, b, t2, 2*time.Second))
 }
+
+// Servers' clocks may disagree by up to 30 s. One 25 s ahead must not
+// purge a session its owner's servers still accept: a purged live
+// session can no longer be ended, so a password change would leave its
+// token working.
+func TestPurgeLeavesSessionsOthersStillAccept(t *testing.T) {
+	forEachStore(t, testPurgeLeavesSessionsOthersStillAccept)
+}
+
+func testPurgeLeavesSessionsOthersStillAccept(t *testing.T, cfg Config) {
+	// A token issued 59 min 45 s ago (by a server then), 15 s from expiry.
+	old := startServerAt(t, cfg, func() time.Time { return time.Now().Add(-59*time.Minute - 45*time.Second) })
+	s := startServer(t, cfg)
+	s.register("alice", seedPassword)
+	stale, tok := old.login("alice", seedPassword), s.login("alice", seedPassword)
+	if !s.works(stale) {
+		t.Fatal("the old token does not work yet")
+	}
+	// A server 25 s ahead starts: its housekeeping runs a second later.
+	startServerAt(t, cfg, func() time.Time { return time.Now().Add(25 * time.Second) })
+	time.Sleep(1500 * time.Millisecond)
+	s.do("POST", "/change-password", tok, map[string]string{"current_password": seedPassword, "new_password": "N3w-Passw0rd!long"}).
+		want(t, 200, "change password")
+	if s.works(stale) {
+		t.Fatal("a session the server ahead purged while live outlived the password change")
+	}
+}

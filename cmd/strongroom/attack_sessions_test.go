@@ -587,3 +587,39 @@ func testPurgeLeavesSessionsOthersStillAccept(t *testing.T, cfg Config) {
 		t.Fatal("a session the server ahead purged while live outlived the password change")
 	}
 }
+
+// Malformed bodies on the session and account endpoints are refused and
+// change nothing, and no answer echoes a password.
+func TestAccountEndpointsRefuseBadBodies(t *testing.T) {
+	s := startServer(t, storeConfig(t, "sqlite"))
+	s.register("alice", seedPassword)
+	tok := s.login("alice", seedPassword)
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/change-password", `{"current_password":"` + seedPassword + `","new_password":"N3w-Passw0rd!long","is_admin":true}`},
+		{"POST", "/change-password", `{"current_password":["` + seedPassword + `"],"new_password":"N3w-Passw0rd!long"}`},
+		{"POST", "/change-password", `{"current_password":"` + seedPassword + `","new_password":"` + strings.Repeat("A1!", 200) + `"}`},
+		{"DELETE", "/account", `{"password":"` + seedPassword + `","force":true}`},
+		{"DELETE", "/account", `{"password":{"$ne":null}}`},
+		{"DELETE", "/account", `"` + seedPassword + `"`},
+		{"DELETE", "/account", ``},
+		{"POST", "/2fa/recovery-codes", `{"password":"` + seedPassword + `","otp":"123456","extra":1}`},
+	} {
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		r := s.do(c.method, c.path, tok, body)
+		if r.Status < 400 || r.Status >= 500 || strings.Contains(r.Raw, seedPassword) {
+			t.Fatalf("%s %s %s: %d %s", c.method, c.path, c.body, r.Status, r.Raw)
+		}
+	}
+	// A body on DELETE /sessions/{id} changes nothing about which session ends.
+	other := s.login("alice", seedPassword)
+	if r := s.do("DELETE", "/sessions/"+strings.Repeat("0", 32), tok, `{"id":"*"}`); r.Status != 404 && r.Status != 422 {
+		t.Fatalf("DELETE /sessions with a body: %d %s", r.Status, r.Raw)
+	}
+	if !s.works(tok) || !s.works(other) {
+		t.Fatal("a refused request ended a session")
+	}
+	s.login("alice", seedPassword) // the password is unchanged
+}

@@ -75,7 +75,12 @@ type SessionStore interface {
 	// SetPassword replaces the user's password hash and salt and moves the
 	// sessions epoch on in one write, then ends every other session of the
 	// user (all but keep) as EndSessions does, and returns those it ended.
-	SetPassword(ctx context.Context, userID, hash, salt, keep string, now time.Time) ([]*Session, error)
+	// It writes only while the user's sessions epoch is still epoch (read
+	// before the current password was checked): ErrSessionsEnded if
+	// another password change, an end of all sessions or the deletion came
+	// since, so a change that proved a password no longer the account's
+	// does not overwrite the one that replaced it.
+	SetPassword(ctx context.Context, userID, hash, salt, keep string, epoch int64, now time.Time) ([]*Session, error)
 
 	// DestroyUserKey is the first step of deleting an account: in one
 	// durable step it marks the user as being deleted at now (from then

@@ -227,24 +227,33 @@ func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int, error) 
 	return int(res.DeletedCount), nil
 }
 
-// SetPassword sets the hash and salt and moves the epoch on in one update
-// of the user's document, then ends the other sessions as EndSessions
-// does. A crash between leaves the new password in force and the other
-// sessions live until the call is made again.
-func (db *DB) SetPassword(ctx context.Context, userID, hash, salt, keep string, now time.Time) ([]*strongroom.Session, error) {
+// SetPassword reads the epoch and, if it is still epoch, sets the hash
+// and salt and moves the epoch on in one update of the user's document,
+// both under the user's lock (every write of the epoch takes it); then it
+// ends the other sessions as EndSessions does. A crash between leaves the
+// new password in force and the other sessions live until the call is
+// made again.
+func (db *DB) SetPassword(ctx context.Context, userID, hash, salt, keep string, epoch int64, now time.Time) ([]*strongroom.Session, error) {
 	uid, err := oid(userID, "user")
 	if err != nil {
 		return nil, err
 	}
-	res, err := db.updateUser(ctx, bson.D{{Key: "_id", Value: uid}, notDeleted}, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "hashed_password", Value: hash}, {Key: "salt", Value: salt}}},
-		{Key: "$inc", Value: bson.D{{Key: "sessions_epoch", Value: int64(1)}}},
+	err = db.withLock(ctx, userLock(uid), func() error {
+		u, err := db.findUser(ctx, bson.D{{Key: "_id", Value: uid}, notDeleted})
+		if err != nil {
+			return err
+		}
+		if u.SessionsEpoch != epoch {
+			return strongroom.ErrSessionsEnded
+		}
+		_, err = db.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: uid}}, bson.D{
+			{Key: "$set", Value: bson.D{{Key: "hashed_password", Value: hash}, {Key: "salt", Value: salt}}},
+			{Key: "$inc", Value: bson.D{{Key: "sessions_epoch", Value: int64(1)}}},
+		})
+		return mapErr("set password", err)
 	})
 	if err != nil {
-		return nil, mapErr("set password", err)
-	}
-	if res.MatchedCount == 0 {
-		return nil, notFound("user")
+		return nil, err
 	}
 	return db.endSessions(ctx, uid, keep, strongroom.EndPasswordChanged, now)
 }

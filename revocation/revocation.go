@@ -125,8 +125,13 @@ func (l *List) Sync(ctx context.Context) error {
 	l.mu.Lock()
 	cur := *l.ended.Load()
 	for _, s := range ss {
+		// Not past this replica's own time: an end stamped in its future
+		// by a replica whose clock runs ahead would move every later poll
+		// past the ends that replicas with right clocks stamp meanwhile.
+		// Such an end is read again by each poll until then; it is added
+		// once.
 		if s.EndedAt.After(l.newest) {
-			l.newest = s.EndedAt
+			l.newest = minTime(s.EndedAt, now)
 		}
 		if _, ok := cur[s.ID]; !ok && now.Before(s.ExpiresAt) {
 			fresh = append(fresh, s)
@@ -156,6 +161,13 @@ func (l *List) Sync(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // Run polls the feed every interval until ctx ends, reporting failed

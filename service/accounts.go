@@ -294,6 +294,11 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	return nil
 }
 
+// errChangeOvertaken answers a password change that another change (or an
+// end of all the account's sessions) overtook after its password check.
+var errChangeOvertaken = strongroom.Errorf(strongroom.KindConflict,
+	"the password was changed, or the account's sessions ended, while this change was checked: nothing was changed")
+
 // ChangePassword replaces the caller's password, given the current one
 // and, while two-factor authentication is on, a current second factor
 // (code), and ends every other session of the user: whoever else holds a
@@ -325,8 +330,15 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, client, curr
 	if err != nil {
 		return passwordErr(err)
 	}
-	ended, err := s.store.SetPassword(ctx, u.ID, hash, salt, p.TokenID, s.now())
+	// Only at the epoch read before the password was checked: a change (or
+	// an end of all sessions) that came meanwhile wins, and this one, whose
+	// password may no longer be the account's, is refused whole.
+	ended, err := s.store.SetPassword(ctx, u.ID, hash, salt, p.TokenID, u.SessionsEpoch, s.now())
 	s.ended.Add(ended...)
+	if errors.Is(err, strongroom.ErrSessionsEnded) {
+		s.log.Info("password change overtaken by another change or an end of the account's sessions", "user_id", u.ID)
+		return errChangeOvertaken
+	}
 	if err != nil {
 		return err
 	}

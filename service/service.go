@@ -88,7 +88,11 @@ type Service struct {
 	secondFactorLockout strongroom.Lockout
 
 	// ended is this replica's view of ended sessions (revocation).
-	ended      *revocation.List
+	ended *revocation.List
+	// deleting holds the ids of the accounts whose deletion has begun, as
+	// of the last poll of ended sessions (revocationFeed): their tokens are
+	// refused and their data keys are not cached.
+	deleting   atomic.Pointer[map[string]struct{}]
 	stop       context.CancelFunc // ends what Start began
 	background sync.WaitGroup     // what Start began
 
@@ -171,7 +175,8 @@ func New(cfg Config) (*Service, error) {
 
 		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},
 	}
-	s.ended = revocation.New(cfg.Store, cfg.Now, s.sessionEnded)
+	s.deleting.Store(&map[string]struct{}{})
+	s.ended = revocation.New(revocationFeed{s}, cfg.Now, s.sessionEnded)
 	return s, nil
 }
 
@@ -190,7 +195,7 @@ type Principal struct {
 // than one accepted that may have ended.
 func (s *Service) Authenticate(bearer string) (*Principal, error) {
 	c, err := s.cfg.Tokens.Verify(bearer)
-	if err != nil || !strongroom.ValidID(c.Subject) || s.ended.Ended(c.ID) {
+	if err != nil || !strongroom.ValidID(c.Subject) || s.ended.Ended(c.ID) || s.beingDeleted(c.Subject) {
 		return nil, errSessionEnded
 	}
 	if !s.ended.Fresh() {

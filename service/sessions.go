@@ -10,6 +10,7 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/internal/periodic"
+	"github.com/strongroom/strongroom/revocation"
 )
 
 // SyncInterval is how often each replica polls the store for ended
@@ -70,7 +71,10 @@ func (s *Service) housekeeping(ctx context.Context) {
 		if !gate.Due(s.now(), time.Minute) {
 			continue
 		}
-		if n, err := s.store.PurgeSessions(ctx, s.now()); err != nil {
+		// Only sessions expired for longer than servers' clocks may
+		// disagree: one a little ahead must not purge a session that the
+		// others still accept, which could then no longer be ended.
+		if n, err := s.store.PurgeSessions(ctx, s.now().Add(-revocation.Overlap)); err != nil {
 			s.log.Warn("could not purge expired sessions", "err", err)
 		} else if n > 0 {
 			s.log.Debug("expired sessions purged", "count", n)
@@ -85,6 +89,41 @@ func (s *Service) sessionEnded(e *strongroom.Session) {
 	if e.EndReason == strongroom.EndAccountDeleted {
 		s.deks.Delete(e.UserID)
 	}
+}
+
+// maxPolledDeletions bounds the accounts being deleted that a poll reads.
+const maxPolledDeletions = 100
+
+// revocationFeed is what the view of ended sessions polls: the sessions
+// that ended and, first, the accounts whose deletion has begun. Such an
+// account's tokens are refused and its data key leaves this replica's
+// cache from the first poll that sees the deletion's first step, even if
+// the server deleting it died before it ended the sessions (the next
+// housekeeping round, up to a minute later, ends them). A poll that cannot
+// read them fails, as one that cannot read the ended sessions does.
+type revocationFeed struct{ s *Service }
+
+func (f revocationFeed) EndedSessions(ctx context.Context, since time.Time) ([]*strongroom.Session, error) {
+	users, err := f.s.store.UsersBeingDeleted(ctx, maxPolledDeletions)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) > 0 || len(*f.s.deleting.Load()) > 0 {
+		m := make(map[string]struct{}, len(users))
+		for _, u := range users {
+			m[u.ID] = struct{}{}
+			f.s.deks.Delete(u.ID)
+		}
+		f.s.deleting.Store(&m)
+	}
+	return f.s.store.EndedSessions(ctx, since)
+}
+
+// beingDeleted reports whether the account's deletion has begun, as of
+// the last poll.
+func (s *Service) beingDeleted(userID string) bool {
+	_, ok := (*s.deleting.Load())[userID]
+	return ok
 }
 
 type userAgentKey struct{}
@@ -124,6 +163,10 @@ func lastRune(s string) (rune, int) {
 	return 0, 1
 }
 
+// errOvertaken answers a login that an end of all the account's sessions
+// overtook between its password check and its session.
+var errOvertaken = strongroom.Errorf(strongroom.KindUnauthorized, "the account's sessions were ended meanwhile (a password change?): log in again")
+
 // issue makes a session for u, at the sessions epoch of the read that
 // accepted u's credentials, and returns its token. If all of u's sessions
 // were ended since that read (a password change, say), no session is made
@@ -137,7 +180,7 @@ func (s *Service) issue(ctx context.Context, u *strongroom.User, client string) 
 		Client: client, UserAgent: userAgent(ctx)}, u.SessionsEpoch)
 	if errors.Is(err, strongroom.ErrSessionsEnded) {
 		s.log.Info("login overtaken by an end of the account's sessions", "user_id", u.ID)
-		return "", strongroom.Errorf(strongroom.KindUnauthorized, "the account's sessions were ended meanwhile (a password change?): log in again")
+		return "", errOvertaken
 	}
 	if err != nil {
 		return "", err

@@ -46,7 +46,25 @@ func (s *Service) startSecondStep(ctx context.Context, client string, u *strongr
 	if err != nil {
 		return "", false, err
 	}
-	return challenge, mailed, nil
+	// An end of all of u's sessions (a password change, say) deletes the
+	// pending logins: one that came after the read of u that accepted the
+	// password, but before this challenge was stored, missed it. So the
+	// epoch is read again now that the challenge is stored: if it is still
+	// the one the password was checked at, any end still to come moves it
+	// first and deletes the challenge after; if it has moved, this login
+	// is over and must start again with the password as it is now.
+	cur, err := s.store.UserByID(ctx, u.ID)
+	if err == nil && cur.SessionsEpoch == u.SessionsEpoch {
+		return challenge, mailed, nil
+	}
+	if cerr := s.store.ConsumeChallenge(context.WithoutCancel(ctx), c.ID); cerr != nil && !strongroom.IsKind(cerr, strongroom.KindNotFound) {
+		return "", false, cerr
+	}
+	if err != nil && !strongroom.IsKind(err, strongroom.KindNotFound) {
+		return "", false, err
+	}
+	s.log.Info("login overtaken by an end of the account's sessions", "user_id", u.ID)
+	return "", false, errOvertaken
 }
 
 // loginChallenge returns the pending login that challenge names, and its

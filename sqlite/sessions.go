@@ -166,20 +166,28 @@ func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int, error) 
 }
 
 // SetPassword replaces the hash and salt and moves the epoch on in one
-// UPDATE, then ends the other sessions, all in one transaction.
-func (db *DB) SetPassword(ctx context.Context, userID, hash, salt, keep string, now time.Time) ([]*strongroom.Session, error) {
+// UPDATE that applies only at epoch, then ends the other sessions, all in
+// one transaction.
+func (db *DB) SetPassword(ctx context.Context, userID, hash, salt, keep string, epoch int64, now time.Time) ([]*strongroom.Session, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, mapErr("set password", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	res, err := tx.ExecContext(ctx, `UPDATE users SET hashed_password = ?, salt = ?, sessions_epoch = sessions_epoch + 1
-		WHERE id = ? AND deleted_at IS NULL`, hash, salt, userID)
+	var current int64
+	err = tx.QueryRowContext(ctx, "SELECT sessions_epoch FROM users WHERE id = ? AND deleted_at IS NULL", userID).Scan(&current)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user")
+	}
 	if err != nil {
 		return nil, mapErr("set password", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, notFound("user")
+	if current != epoch {
+		return nil, strongroom.ErrSessionsEnded
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET hashed_password = ?, salt = ?, sessions_epoch = sessions_epoch + 1
+		WHERE id = ?`, hash, salt, userID); err != nil {
+		return nil, mapErr("set password", err)
 	}
 	ended, err := endSessions(ctx, tx, userID, keep, strongroom.EndPasswordChanged, now)
 	if err != nil {

@@ -300,7 +300,15 @@ func testSetPassword(t *testing.T, s strongroom.Store) {
 		t.Fatal(err)
 	}
 	now := t0.Add(time.Minute)
-	ended, err := s.SetPassword(ctx, u.ID, "$2a$12$newhash", "ffeeddccbbaa99887766554433221100", keep.ID, now)
+	_, err := s.SetPassword(ctx, u.ID, "$2a$12$newhash", "ffeeddccbbaa99887766554433221100", keep.ID, u.SessionsEpoch+1, now)
+	wantSessionsEnded(t, err, "SetPassword at an epoch that is not the user's")
+	if got, err := s.UserByID(ctx, u.ID); err != nil || got.HashedPassword != u.HashedPassword || got.SessionsEpoch != u.SessionsEpoch {
+		t.Fatalf("a refused SetPassword changed the user: %+v, %v", got, err)
+	}
+	if ids := liveIDs(t, s, u.ID, now); len(ids) != 2 {
+		t.Fatalf("a refused SetPassword ended sessions: live %v", ids)
+	}
+	ended, err := s.SetPassword(ctx, u.ID, "$2a$12$newhash", "ffeeddccbbaa99887766554433221100", keep.ID, u.SessionsEpoch, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +334,9 @@ func testSetPassword(t *testing.T, s strongroom.Store) {
 	if err := s.CreateSession(ctx, newSession(u, now), got.SessionsEpoch); err != nil {
 		t.Fatalf("a session after SetPassword: %v", err)
 	}
-	_, err = s.SetPassword(ctx, strongroom.NewID(t0), "h", "s", "", now)
+	_, err = s.SetPassword(ctx, u.ID, "h2", "s2", keep.ID, u.SessionsEpoch, now)
+	wantSessionsEnded(t, err, "a second SetPassword from the read before the first")
+	_, err = s.SetPassword(ctx, strongroom.NewID(t0), "h", "s", "", 0, now)
 	wantKind(t, err, strongroom.KindNotFound, "SetPassword of an unknown user")
 }
 
@@ -421,7 +431,7 @@ func testDestroyUserKey(t *testing.T, s strongroom.Store) {
 	for _, epoch := range []int64{u.SessionsEpoch, list[0].SessionsEpoch} {
 		wantSessionsEnded(t, s.CreateSession(ctx, newSession(u, first), epoch), fmt.Sprintf("a session at epoch %d of a user being deleted", epoch))
 	}
-	_, err = s.SetPassword(ctx, u.ID, "h", "s", "", first)
+	_, err = s.SetPassword(ctx, u.ID, "h", "s", "", list[0].SessionsEpoch, first)
 	wantKind(t, err, strongroom.KindNotFound, "SetPassword of a user being deleted")
 	late := newRecord(u, first, 10)
 	wantKind(t, s.CreateRecord(ctx, late, strongroom.Quota{}), strongroom.KindNotFound, "a record of a user being deleted")
@@ -666,9 +676,22 @@ func testConcurrentUserWrites(t *testing.T, s strongroom.Store) {
 	go func() {
 		defer wg.Done()
 		for i := range n {
-			if _, err := s.SetPassword(ctx, u.ID, fmt.Sprintf("hash%d", i), fmt.Sprintf("salt%d", i), "", t0); err != nil {
-				t.Error(err)
-				return
+			// From a fresh read of the epoch, again while an end of all
+			// sessions overtakes it.
+			for {
+				cur, err := s.UserByID(ctx, u.ID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, err = s.SetPassword(ctx, u.ID, fmt.Sprintf("hash%d", i), fmt.Sprintf("salt%d", i), "", cur.SessionsEpoch, t0)
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, strongroom.ErrSessionsEnded) {
+					t.Error(err)
+					return
+				}
 			}
 		}
 	}()

@@ -164,7 +164,8 @@ func (s *Server) routes() {
 	huma.Register(s.api, s.register(huma.Operation{
 		OperationID: "verify-otp", Method: http.MethodPost, Path: "/verify-otp", Tags: []string{"two-factor"},
 		Summary: "Check a second factor and get a token",
-		Description: "With a bearer token: completes email enrollment and turns two-factor authentication on. Without: completes " +
+		Description: "With a bearer token: completes email enrollment and turns two-factor authentication on, for an account without it " +
+			"(409 if it is on: a token and the mailbox cannot add a factor or mint fresh tokens). Without: completes " +
 			"the login that `challenge` names (its password was accepted), with the mailed code, an authenticator-app code or a recovery " +
 			"code (XXXXX-XXXXX); without a valid challenge no code is looked at (401, the same whether or not the user exists). " +
 			"Every code works once; five wrong tries burn the login; ten wrong second factors in a row lock the second step " +

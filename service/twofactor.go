@@ -13,6 +13,12 @@ import (
 // errCode is the one answer to a wrong, expired, used or missing code.
 var errCode = strongroom.Errorf(strongroom.KindUnauthorized, "invalid or expired one-time code")
 
+// errAlreadyOn refuses email enrollment with a bearer token on an account
+// that has a second factor on.
+var errAlreadyOn = strongroom.Errorf(strongroom.KindConflict,
+	"two-factor authentication is already on: a code with a bearer token turns it on only for an account without it "+
+		"(a code from /send-otp still confirms a change, with the password)")
+
 // errChallenge is the one answer to a second step without a valid login
 // challenge, whether or not the user exists.
 var errChallenge = strongroom.Errorf(strongroom.KindUnauthorized,
@@ -266,6 +272,14 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, us
 	if err != nil {
 		return "", err
 	}
+	// Only an account without a second factor enrolls this way. With one
+	// on, a bearer token and the mailbox would add the mailbox as a factor
+	// without the password or the current factor, and could mint a fresh
+	// token whenever the last one neared its end, however often the owner
+	// ended its sessions. Nothing is checked or spent.
+	if u.TwoFactorEnabled {
+		return "", errAlreadyOn
+	}
 	if err := limit(s.verifyToken, p.TokenID, "attempts"); err != nil {
 		return "", err
 	}
@@ -277,16 +291,14 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, us
 		s.log.Info("one-time code refused", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
 		return "", errCode
 	}
-	if !u.EmailOTPEnabled {
-		f := u.SecondFactors()
-		f.EmailOTP = true
-		if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, f); err != nil {
-			return "", err
-		}
-		s.log.Info("two-factor authentication by email enabled", "user_id", u.ID)
-		s.notifyFactorChange(u, "Two-factor authentication by email was turned on",
-			"From now on, signing in needs your password and a code mailed to this address.")
+	f := u.SecondFactors()
+	f.EmailOTP = true
+	if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, f); err != nil {
+		return "", err
 	}
+	s.log.Info("two-factor authentication by email enabled", "user_id", u.ID)
+	s.notifyFactorChange(u, "Two-factor authentication by email was turned on",
+		"From now on, signing in needs your password and a code mailed to this address.")
 	tok, err := s.issue(ctx, u, client)
 	if err != nil {
 		return "", err

@@ -217,7 +217,12 @@ func testTwoFactorRefusals(t *testing.T, cfg Config) {
 	code = s.lastCode("carol@example.com")
 	s.do("POST", "/verify-otp", "", map[string]string{"username": "carol", "otp": code}).want(t, 401, "enrollment code used as a login code")
 	s.do("POST", "/verify-otp", carol, map[string]string{"username": "carol", "otp": code}).want(t, 200, "enroll")
-	s.do("POST", "/verify-otp", carol, map[string]string{"username": "carol", "otp": code}).want(t, 401, "enrollment code replay")
+	// Replayed, it is refused: with a token, because 2FA is now on; and as
+	// a current factor for a change, because it was used.
+	s.do("POST", "/verify-otp", carol, map[string]string{"username": "carol", "otp": code}).want(t, 409, "enrollment code replay")
+	if r := s.do("POST", "/2fa/totp/setup", carol, map[string]string{"password": seedPassword, "otp": code}).want(t, 401, "a used enrollment code for a change"); !strings.Contains(r.Raw, "one-time code") {
+		t.Fatalf("refused for another reason: %s", r.Raw)
+	}
 
 	// An expired login challenge cannot be re-sent: wrong password mails nothing.
 	s.do("POST", "/login", "", map[string]string{"username": "carol", "password": "Wrong!pass1"}).want(t, 401, "wrong password")

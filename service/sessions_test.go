@@ -49,7 +49,14 @@ func TestLoginRacingPasswordChange(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(20 * time.Millisecond)
+		for start := time.Now(); ; time.Sleep(time.Millisecond) { // until logins get in
+			mu.Lock()
+			n := len(tokens)
+			mu.Unlock()
+			if n > 0 || time.Since(start) > 10*time.Second {
+				break
+			}
+		}
 		next := fmt.Sprintf("N3w-Passw0rd!%d", round)
 		if err := e.svc.ChangePassword(ctx, p, "127.0.0.1", pw, next, ""); err != nil {
 			t.Fatal(err)

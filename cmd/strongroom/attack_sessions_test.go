@@ -509,7 +509,15 @@ func testDeletionRacingLoginsOnAnotherServer(t *testing.T, cfg Config) {
 				}
 			}()
 		}
-		time.Sleep(20 * time.Millisecond)
+		// Delete once logins are getting in (slow machines, -race).
+		for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+			mu.Lock()
+			n := len(tokens) + len(challenges)
+			mu.Unlock()
+			if n > 0 || time.Since(start) > 10*time.Second {
+				break
+			}
+		}
 		a.do("DELETE", "/account", tok, deletion).want(t, 200, "delete on A")
 		time.Sleep(20 * time.Millisecond)
 		done.Store(true)

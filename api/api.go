@@ -67,7 +67,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes+1)
 	host := clientAddr(r, s.proxies)
-	ctx := context.WithValue(r.Context(), clientKey{}, host)
+	// The bearer token reaches the operations through the context, not as
+	// a header parameter of each: the document declares it once, as the
+	// bearer security scheme, and the operations' access says who needs it.
+	ctx := context.WithValue(r.Context(), requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
 	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.noRoute(w, r)
@@ -173,53 +176,4 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"title": http.StatusText(status), "status": status, "detail": detail})
-}
-
-// Bearer is the Authorization header of an operation that needs a token.
-type Bearer struct {
-	Authorization string `header:"Authorization" doc:"Bearer token from /login or /verify-otp"`
-}
-
-// principal authenticates the header; a missing token is unauthorized.
-func (s *Server) principal(op string, b Bearer) (*service.Principal, error) {
-	p, err := s.optionalPrincipal(op, b)
-	if err == nil && p == nil {
-		return nil, httpError(s.log, op, unauthorized("a bearer token is required"))
-	}
-	return p, err
-}
-
-// optionalPrincipal is nil without a header; a header that is present must
-// hold a valid token.
-func (s *Server) optionalPrincipal(op string, b Bearer) (*service.Principal, error) {
-	if b.Authorization == "" {
-		return nil, nil
-	}
-	scheme, tok, ok := strings.Cut(b.Authorization, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return nil, httpError(s.log, op, unauthorized("the Authorization header must be \"Bearer <token>\""))
-	}
-	p, err := s.svc.Authenticate(strings.TrimSpace(tok))
-	if err != nil {
-		return nil, httpError(s.log, op, err)
-	}
-	return p, nil
-}
-
-var bearerSecurity = []map[string][]string{{"bearer": {}}}
-
-func (s *Server) register(op huma.Operation) huma.Operation {
-	op.MaxBodyBytes = MaxBodyBytes + 1 // huma refuses a body of exactly this size
-	if op.Errors == nil {
-		op.Errors = []int{http.StatusUnprocessableEntity}
-	}
-	return op
-}
-
-type clientKey struct{}
-
-// client returns the caller's address, for rate limits.
-func client(ctx context.Context) string {
-	addr, _ := ctx.Value(clientKey{}).(string)
-	return addr
 }

@@ -16,7 +16,6 @@ import (
 
 type (
 	listIn struct {
-		Bearer
 		Limit int    `query:"limit" minimum:"1" maximum:"1000" doc:"answer at most this many records (a page); without it, the whole list"`
 		After string `query:"after" pattern:"^[0-9a-f]{24}$" doc:"the id of the last record of the previous page: answer the records after it"`
 	}
@@ -34,15 +33,14 @@ type (
 // data key, the next-page lookup) is an ordinary error answer; a failure
 // once the answer has begun cuts the connection, so a client can never
 // take a truncated list for a whole one.
-func (s *Server) listRoute(errs []int) {
-	op := s.register(huma.Operation{
+func (s *Server) listRoute() {
+	op := huma.Operation{
 		OperationID: "list-data", Method: http.MethodGet, Path: "/sensitive-data", Tags: []string{"sensitive data"},
 		Summary: "List the caller's values, decrypted, oldest first",
 		Description: "Without parameters: every record of the caller (at most the record quota). With `limit` (1 to 1000): one page; " +
 			"when more records follow, the answer has `Link: </sensitive-data?limit=N&after=ID>; rel=\"next\"` and `X-Next-After: ID`, " +
 			"and the next page is asked with `after=ID`. The last page has neither header.",
-		Security: bearerSecurity, Errors: errs,
-	})
+	}
 	// The body is streamed, so huma cannot see its type: declare it.
 	schema := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeOf([]record{}), true, "records")
 	schema.Nullable = false // always an array, [] when empty
@@ -50,14 +48,10 @@ func (s *Server) listRoute(errs []int) {
 		Description: "The records, oldest first",
 		Content:     map[string]*huma.MediaType{"application/json": {Schema: schema}},
 	}}
-	huma.Register(s.api, op, func(ctx context.Context, in *listIn) (*listOut, error) {
-		p, err := s.principal("list-data", in.Bearer)
-		if err != nil {
-			return nil, err
-		}
+	handle(s, op, tokenHolder, func(ctx context.Context, p *service.Principal, in *listIn) (*listOut, error) {
 		list, err := s.svc.Records(ctx, p, in.After, in.Limit)
 		if err != nil {
-			return nil, httpError(s.log, "list-data", err)
+			return nil, err
 		}
 		out := &listOut{Body: func(hc huma.Context) { s.streamList(hc, list) }}
 		if list.Next != "" {

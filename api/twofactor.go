@@ -5,9 +5,20 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/strongroom/strongroom/service"
 )
 
 type (
+	sendOTPBody struct {
+		Username  string `json:"username" maxLength:"64" example:"testuser" doc:"with a bearer token, the token's own username (or empty for it)"`
+		Challenge string `json:"challenge,omitempty" maxLength:"64" doc:"without a bearer token: the challenge /login answered"`
+	}
+	otpBody struct {
+		Username  string `json:"username" maxLength:"64" example:"testuser" doc:"with a bearer token, the token's own username (or empty for it)"`
+		OTP       string `json:"otp" maxLength:"16" example:"123456" doc:"6 digits, or a recovery code"`
+		Challenge string `json:"challenge,omitempty" maxLength:"64" doc:"without a bearer token: the challenge /login answered"`
+	}
 	totpSetupOut struct {
 		Body struct {
 			Secret     string `json:"secret" doc:"base32, for typing into an authenticator app"`
@@ -19,16 +30,11 @@ type (
 		ContentType string `header:"Content-Type"`
 		Body        []byte
 	}
-	setupBody struct {
-		Password string `json:"password" maxLength:"512"`
-		OTP      string `json:"otp,omitempty" maxLength:"16" doc:"required while two-factor authentication is on: an app code, a recovery code, or an email code from /send-otp"`
-	}
 	confirmBody struct {
 		SetupID string `json:"setup_id" maxLength:"64" doc:"from /2fa/totp/setup"`
 		OTP     string `json:"otp" maxLength:"16" example:"123456" doc:"the app's current code"`
 	}
 	qrIn struct {
-		Bearer
 		SetupID string `query:"setup_id" maxLength:"64" required:"true" doc:"from /2fa/totp/setup"`
 	}
 	confirmOut struct {
@@ -37,95 +43,120 @@ type (
 			RecoveryCodes []string `json:"recovery_codes" doc:"10 single-use codes, shown this once"`
 		}
 	}
-	disableBody struct {
+	// factorBody is a change that needs the password and a current factor.
+	factorBody struct {
 		Password string `json:"password" maxLength:"512"`
 		OTP      string `json:"otp" maxLength:"16" doc:"an app code, a recovery code, or an email code from /send-otp"`
+	}
+	recoveryCodesOut struct {
+		Body struct {
+			RecoveryCodes []string `json:"recovery_codes" doc:"10 single-use codes, shown this once; the earlier ones no longer work"`
+		}
 	}
 )
 
 func (s *Server) twoFactorRoutes() {
-	const (
-		c401, c403, c404, c409 = http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict
-		c422, c429, c503       = http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable
-	)
-	huma.Register(s.api, s.register(huma.Operation{
+	handle(s, huma.Operation{
+		OperationID: "send-otp", Method: http.MethodPost, Path: "/send-otp", Tags: []string{"two-factor"},
+		Summary: "Mail a one-time code",
+		Description: "With a bearer token: mails a code for email two-factor enrollment (or to confirm a change) to that user. " +
+			"Without: re-sends the code of the login that `challenge` names; without a valid challenge it is refused (401), " +
+			"the same whether or not the user exists, and nothing is sent.",
+		Errors: []int{c401, c403, c409, c429, c503},
+	}, anyoneOrToken, func(ctx context.Context, p *service.Principal, in *struct{ Body sendOTPBody }) (*messageOut, error) {
+		if err := s.svc.SendOTP(ctx, p, client(ctx), in.Body.Username, in.Body.Challenge); err != nil {
+			return nil, err
+		}
+		return message("OTP sent to your email"), nil
+	})
+
+	handle(s, huma.Operation{
+		OperationID: "verify-otp", Method: http.MethodPost, Path: "/verify-otp", Tags: []string{"two-factor"},
+		Summary: "Check a second factor and get a token",
+		Description: "With a bearer token: completes email enrollment and turns two-factor authentication on, for an account without it " +
+			"(409 if it is on: a token and the mailbox cannot add a factor or mint fresh tokens). Without: completes " +
+			"the login that `challenge` names (its password was accepted), with the mailed code, an authenticator-app code or a recovery " +
+			"code (XXXXX-XXXXX); without a valid challenge no code is looked at (401, the same whether or not the user exists). " +
+			"Every code works once; five wrong tries burn the login; ten wrong second factors in a row lock the second step " +
+			"for 15 minutes (429) and mail the owner.",
+		Errors: []int{c401, c403, c409, c429, c503},
+	}, anyoneOrToken, func(ctx context.Context, p *service.Principal, in *struct{ Body otpBody }) (*tokenOut, error) {
+		tok, err := s.svc.VerifyOTP(ctx, p, client(ctx), in.Body.Username, in.Body.Challenge, in.Body.OTP)
+		if err != nil {
+			return nil, err
+		}
+		return token(tok), nil
+	})
+
+	handle(s, huma.Operation{
 		OperationID: "totp-setup", Method: http.MethodPost, Path: "/2fa/totp/setup", Tags: []string{"two-factor"},
 		Summary: "Start setting up an authenticator app",
 		Description: "Makes a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s). It takes effect after /2fa/totp/confirm. " +
 			"Needs the password and, while a second factor is on, a current one: a bearer token alone cannot replace the authenticator.",
-		Security: bearerSecurity, Errors: []int{c401, c403, c409, c422, c429, c503},
-	}), func(ctx context.Context, in *struct {
-		Bearer
-		Body setupBody
-	}) (*totpSetupOut, error) {
-		p, err := s.principal("totp-setup", in.Bearer)
-		if err != nil {
-			return nil, err
-		}
+		Errors: []int{c403, c409, c429},
+	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body reauthBody }) (*totpSetupOut, error) {
 		setup, err := s.svc.SetupTOTP(ctx, p, client(ctx), in.Body.Password, in.Body.OTP)
 		if err != nil {
-			return nil, httpError(s.log, "totp-setup", err)
+			return nil, err
 		}
 		out := &totpSetupOut{}
 		out.Body.Secret, out.Body.OTPAuthURL, out.Body.SetupID = setup.Secret, setup.URL, setup.ID
 		return out, nil
 	})
 
-	huma.Register(s.api, huma.Operation{
+	handle(s, huma.Operation{
 		OperationID: "totp-qr", Method: http.MethodGet, Path: "/2fa/totp/qr", Tags: []string{"two-factor"},
-		Summary:  "The pending authenticator setup as a QR code (PNG)",
-		Security: bearerSecurity, Errors: []int{c401, c404, c422, c503},
+		Summary: "The pending authenticator setup as a QR code (PNG)", Errors: []int{c404},
 		Responses: map[string]*huma.Response{"200": {Description: "PNG image", Content: map[string]*huma.MediaType{"image/png": {}}}},
-	}, func(ctx context.Context, in *qrIn) (*qrOut, error) {
-		p, err := s.principal("totp-qr", in.Bearer)
-		if err != nil {
-			return nil, err
-		}
+	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *qrIn) (*qrOut, error) {
 		png, err := s.svc.TOTPQRCode(ctx, p, in.SetupID)
 		if err != nil {
-			return nil, httpError(s.log, "totp-qr", err)
+			return nil, err
 		}
 		return &qrOut{ContentType: "image/png", Body: png}, nil
 	})
 
-	huma.Register(s.api, s.register(huma.Operation{
+	handle(s, huma.Operation{
 		OperationID: "totp-confirm", Method: http.MethodPost, Path: "/2fa/totp/confirm", Tags: []string{"two-factor"},
 		Summary:     "Turn the authenticator app on with a correct code",
 		Description: "Answers 10 single-use recovery codes, shown this once and stored only hashed. The owner is mailed a notice.",
-		Security:    bearerSecurity, Errors: []int{c401, c404, c409, c422, c429, c503},
-	}), func(ctx context.Context, in *struct {
-		Bearer
-		Body confirmBody
-	}) (*confirmOut, error) {
-		p, err := s.principal("totp-confirm", in.Bearer)
-		if err != nil {
-			return nil, err
-		}
+		Errors:      []int{c404, c409, c429},
+	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body confirmBody }) (*confirmOut, error) {
 		codes, err := s.svc.ConfirmTOTP(ctx, p, client(ctx), in.Body.SetupID, in.Body.OTP)
 		if err != nil {
-			return nil, httpError(s.log, "totp-confirm", err)
+			return nil, err
 		}
 		out := &confirmOut{}
 		out.Body.Message, out.Body.RecoveryCodes = "Two-factor authentication enabled", codes
 		return out, nil
 	})
 
-	huma.Register(s.api, s.register(huma.Operation{
+	handle(s, huma.Operation{
 		OperationID: "2fa-disable", Method: http.MethodPost, Path: "/2fa/disable", Tags: []string{"two-factor"},
-		Summary:     "Turn two-factor authentication off",
-		Description: "Needs the current password and a valid second factor. Deletes the recovery codes. The owner is mailed a notice.",
-		Security:    bearerSecurity, Errors: []int{c401, c403, c409, c422, c429, c503},
-	}), func(ctx context.Context, in *struct {
-		Bearer
-		Body disableBody
-	}) (*messageOut, error) {
-		p, err := s.principal("2fa-disable", in.Bearer)
+		Summary: "Turn two-factor authentication off",
+		Description: "Needs the current password and a valid second factor. Deletes the recovery codes and ends every other session. " +
+			"The owner is mailed a notice.",
+		Errors: []int{c403, c409, c429},
+	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body factorBody }) (*messageOut, error) {
+		if err := s.svc.DisableTwoFactor(ctx, p, client(ctx), in.Body.Password, in.Body.OTP); err != nil {
+			return nil, err
+		}
+		return message("Two-factor authentication disabled"), nil
+	})
+
+	handle(s, huma.Operation{
+		OperationID: "recovery-codes", Method: http.MethodPost, Path: "/2fa/recovery-codes", Tags: []string{"two-factor"},
+		Summary: "Replace the recovery codes",
+		Description: "Needs the password and a current second factor; answers 10 new single-use codes, shown this once, " +
+			"and the earlier codes stop working. 409 if two-factor authentication is off. The owner is mailed a notice.",
+		Errors: []int{c409, c429},
+	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body factorBody }) (*recoveryCodesOut, error) {
+		codes, err := s.svc.RegenerateRecoveryCodes(ctx, p, client(ctx), in.Body.Password, in.Body.OTP)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.svc.DisableTwoFactor(ctx, p, client(ctx), in.Body.Password, in.Body.OTP); err != nil {
-			return nil, httpError(s.log, "2fa-disable", err)
-		}
-		return message("Two-factor authentication disabled"), nil
+		out := &recoveryCodesOut{}
+		out.Body.RecoveryCodes = codes
+		return out, nil
 	})
 }

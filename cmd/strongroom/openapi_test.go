@@ -66,12 +66,55 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if r405.Header.Get("Allow") != "GET, POST" {
 		t.Errorf("Allow = %q", r405.Header.Get("Allow"))
 	}
-	// The protected operations declare the bearer scheme.
-	var full map[string]any
-	_ = json.Unmarshal([]byte(r.Raw), &full)
-	op := full["paths"].(map[string]any)["/sensitive-data"].(map[string]any)["get"].(map[string]any)
-	if _, ok := op["security"]; !ok {
-		t.Error("GET /sensitive-data does not declare its bearer security")
+	// Authentication is the bearer security scheme, declared per operation
+	// and nowhere a header parameter; what an operation declares is what
+	// the server does: one that requires the token refuses a request
+	// without one, and one that does not never asks for it.
+	var full struct {
+		Paths map[string]map[string]struct {
+			Security   []map[string][]string `json:"security"`
+			Parameters []struct {
+				Name, In string
+			} `json:"parameters"`
+			Responses map[string]any `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(r.Raw), &full); err != nil {
+		t.Fatal(err)
+	}
+	required := 0
+	for path, ops := range full.Paths {
+		for method, op := range ops {
+			route := strings.ToUpper(method) + " " + path
+			for _, p := range op.Parameters {
+				if strings.EqualFold(p.Name, "Authorization") {
+					t.Errorf("%s declares Authorization as a %s parameter", route, p.In)
+				}
+			}
+			needs := len(op.Security) == 1 && op.Security[0]["bearer"] != nil
+			optional := len(op.Security) == 2 && len(op.Security[0]) == 0 && op.Security[1]["bearer"] != nil
+			if len(op.Security) > 0 && !needs && !optional {
+				t.Errorf("%s: security %v", route, op.Security)
+			}
+			var body any
+			if method == "post" || method == "put" || method == "delete" {
+				body = "{}"
+			}
+			res := s.do(strings.ToUpper(method), strings.ReplaceAll(path, "{id}", "0123456789abcdef01234567"), "", body)
+			asked := res.Status == 401 && strings.Contains(res.Raw, "a bearer token is required")
+			if needs != asked {
+				t.Errorf("%s: declares a required token %v, asks for one without it %v (%d %s)", route, needs, asked, res.Status, res.Raw)
+			}
+			if _, ok := op.Responses["401"]; (needs || optional) && !ok {
+				t.Errorf("%s takes a token but does not declare 401", route)
+			}
+			if needs {
+				required++
+			}
+		}
+	}
+	if required < 15 {
+		t.Errorf("only %d operations require a token", required)
 	}
 }
 

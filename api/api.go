@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"strings"
 	"time"
 
@@ -34,6 +35,8 @@ type Server struct {
 	api     huma.API
 	mux     *http.ServeMux
 	proxies []netip.Prefix
+	// errorSchema is every error answer's body: RFC 9457 problem+json.
+	errorSchema *huma.Schema
 }
 
 // New returns the API's handler for svc. trustedProxies are the reverse
@@ -48,6 +51,7 @@ func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) 
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	s.api = humago.New(s.mux, cfg)
+	s.errorSchema = s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[huma.ErrorModel](), true, "ErrorModel")
 	s.routes()
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -40,16 +41,31 @@ func handle[I, O any](s *Server, op huma.Operation, who access, h func(ctx conte
 	case anyoneOrToken:
 		op.Security = []map[string][]string{{}, {"bearer": {}}} // {} : no token at all is fine too
 	}
+	// Every error answer the operation can give is declared, each
+	// problem+json with the headers it comes with: its rules' statuses
+	// (op.Errors), and those of every operation like it.
+	errs := append(op.Errors, http.StatusInternalServerError)
 	if who != anyone {
 		// A token that is refused; a server that cannot check sessions.
-		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusServiceUnavailable)
+		errs = append(errs, http.StatusUnauthorized, http.StatusServiceUnavailable)
 	}
+	in := reflect.TypeFor[I]()
+	if in.NumField() > 0 {
+		errs = append(errs, http.StatusUnprocessableEntity) // an input that breaks its schema
+	}
+	if _, body := in.FieldByName("Body"); body {
+		// Malformed JSON; a body over MaxBodyBytes; one that is not JSON.
+		errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+	}
+	slices.Sort(errs)
+	if op.Responses == nil {
+		op.Responses = map[string]*huma.Response{}
+	}
+	for _, code := range slices.Compact(errs) {
+		op.Responses[strconv.Itoa(code)] = s.errorResponse(code)
+	}
+	op.Errors = nil                    // declared above; huma would declare them again without their headers
 	op.MaxBodyBytes = MaxBodyBytes + 1 // huma refuses a body of exactly this size
-	if reflect.TypeFor[I]().NumField() > 0 {
-		op.Errors = append(op.Errors, http.StatusUnprocessableEntity) // an input that breaks its schema
-	}
-	slices.Sort(op.Errors)
-	op.Errors = slices.Compact(op.Errors)
 	id := op.OperationID
 	// The caller is checked first, before the input is read or validated:
 	// a request without the token it needs learns nothing of the input's
@@ -132,3 +148,23 @@ func requestOf(ctx context.Context) request {
 
 // client returns the caller's address, for rate limits.
 func client(ctx context.Context) string { return requestOf(ctx).client }
+
+// errorResponse declares an error answer: problem+json, with the headers
+// that come with its status.
+func (s *Server) errorResponse(code int) *huma.Response {
+	str := &huma.Schema{Type: huma.TypeString}
+	r := &huma.Response{
+		Description: http.StatusText(code),
+		Content:     map[string]*huma.MediaType{"application/problem+json": {Schema: s.errorSchema}},
+	}
+	switch code {
+	case http.StatusUnauthorized:
+		r.Headers = map[string]*huma.Param{"WWW-Authenticate": {Description: `Bearer realm="strongroom"`, Schema: str}}
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		r.Headers = map[string]*huma.Param{"Retry-After": {Description: "seconds to wait before trying again",
+			Schema: &huma.Schema{Type: huma.TypeInteger, Minimum: ptr(1.0)}, Required: true}}
+	}
+	return r
+}
+
+func ptr[T any](v T) *T { return &v }

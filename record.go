@@ -1,6 +1,9 @@
 package strongroom
 
-import "time"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // Record is one piece of sensitive data as stored: the value only ever in
 // its encrypted form.
@@ -13,7 +16,7 @@ type Record struct {
 	UpdatedAt      time.Time
 }
 
-// Limits on record fields.
+// Limits on record fields, in characters.
 const (
 	MaxDataTypeLen = 64
 	MaxValueLen    = 16 * 1024
@@ -26,14 +29,11 @@ func ValidateRecord(dataType, value string) error {
 	if dataType == "" || len(dataType) > MaxDataTypeLen {
 		return Invalid("data_type", "data_type must be 1 to %d characters", MaxDataTypeLen)
 	}
-	for i, c := range dataType {
-		ok := c >= 'a' && c <= 'z' || (i > 0 && (c >= '0' && c <= '9' || c == '_'))
-		if !ok {
-			return Invalid("data_type", "data_type may hold only lowercase letters, digits and '_', starting with a letter")
-		}
+	if !dataTypeRE.MatchString(dataType) {
+		return Invalid("data_type", "data_type may hold only lowercase letters, digits and '_', starting with a letter")
 	}
-	if value == "" || len(value) > MaxValueLen {
-		return Invalid("value", "value must be 1 to %d bytes", MaxValueLen)
+	if n := utf8.RuneCountInString(value); n == 0 || n > MaxValueLen {
+		return Invalid("value", "value must be 1 to %d characters", MaxValueLen)
 	}
 	if dataType == "card_number" {
 		if len(value) != 16 {

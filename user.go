@@ -1,7 +1,6 @@
 package strongroom
 
 import (
-	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -79,27 +78,25 @@ func NormalizeUsername(s string) string {
 }
 
 // ValidateUsername checks a normalized username: 3 to 64 characters of
-// lowercase letters, digits, '.', '_' and '-', starting with a letter or digit.
+// lowercase letters, digits, '.', '_' and '-', starting with a letter or
+// digit (UsernamePattern, after folding).
 func ValidateUsername(s string) error {
 	if len(s) < 3 || len(s) > 64 {
 		return Invalid("username", "username must be 3 to 64 characters")
 	}
-	for i, c := range s {
-		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (i > 0 && (c == '.' || c == '_' || c == '-'))
-		if !ok {
-			return Invalid("username", "username may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit")
-		}
+	if !usernameRE.MatchString(s) || s != NormalizeUsername(s) {
+		return Invalid("username", "username may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit")
 	}
 	return nil
 }
 
-// NormalizeEmail validates an email address and returns it lowercased.
+// NormalizeEmail validates an email address (EmailPattern, at most
+// MaxEmailLen characters) and returns it lowercased.
 func NormalizeEmail(s string) (string, error) {
 	if len(s) > MaxEmailLen {
 		return "", Invalid("email", "email must be at most %d characters", MaxEmailLen)
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+	if !emailRE.MatchString(s) {
 		return "", Invalid("email", "email must be a plain address such as name@example.com")
 	}
 	return strings.ToLower(s), nil

@@ -12,27 +12,27 @@ import (
 
 type (
 	registerBody struct {
-		Username string `json:"username" maxLength:"64" example:"testuser"`
-		Email    string `json:"email" maxLength:"254" format:"email" example:"test@example.com"`
-		Password string `json:"password" maxLength:"512" example:"StrongP@ssw0rd1!" doc:"8 to 128 characters with an uppercase letter, a digit and a special character"`
+		Username username    `json:"username" example:"testuser"`
+		Email    email       `json:"email" example:"test@example.com"`
+		Password newPassword `json:"password" example:"StrongP@ssw0rd1!"`
 	}
 	loginBody struct {
-		Username string `json:"username" maxLength:"64" example:"testuser"`
-		Password string `json:"password" maxLength:"512" example:"StrongP@ssw0rd1!"`
+		Username username `json:"username" example:"testuser"`
+		Password password `json:"password" example:"StrongP@ssw0rd1!"`
 	}
 	unlockBody struct {
-		Username string `json:"username" maxLength:"64" example:"testuser"`
-		Code     string `json:"code" maxLength:"16" example:"ABCDE-FGHIJ" doc:"the unlock code mailed when the account locked"`
+		Username username     `json:"username" example:"testuser"`
+		Code     recoveryCode `json:"code" example:"ABCDE-FGHIJ" doc:"the unlock code mailed when the account locked"`
 	}
 	changePasswordBody struct {
-		CurrentPassword string `json:"current_password" maxLength:"512"`
-		NewPassword     string `json:"new_password" maxLength:"512" doc:"8 to 128 characters with an uppercase letter, a digit and a special character"`
-		OTP             string `json:"otp,omitempty" maxLength:"16" doc:"required while two-factor authentication is on: an app code, a recovery code, or an email code from /send-otp"`
+		CurrentPassword password     `json:"current_password"`
+		NewPassword     newPassword  `json:"new_password"`
+		OTP             secondFactor `json:"otp,omitempty" doc:"required while two-factor authentication is on: an app code, a recovery code, or an email code from /send-otp"`
 	}
 	// reauthBody is what a change that needs the password again carries.
 	reauthBody struct {
-		Password string `json:"password" maxLength:"512"`
-		OTP      string `json:"otp,omitempty" maxLength:"16" doc:"required while two-factor authentication is on: an app code, a recovery code, or an email code from /send-otp"`
+		Password password     `json:"password"`
+		OTP      secondFactor `json:"otp,omitempty" doc:"required while two-factor authentication is on: an app code, a recovery code, or an email code from /send-otp"`
 	}
 	deletedOut struct {
 		Body struct {
@@ -48,7 +48,7 @@ func (s *Server) accountRoutes() {
 		OperationID: "register", Method: http.MethodPost, Path: "/register", Tags: []string{"accounts"},
 		Summary: "Register a user", Errors: []int{c409, c429, c503},
 	}, anyone, func(ctx context.Context, _ *service.Principal, in *struct{ Body registerBody }) (*messageOut, error) {
-		if err := s.svc.Register(ctx, client(ctx), in.Body.Username, in.Body.Email, in.Body.Password); err != nil {
+		if err := s.svc.Register(ctx, client(ctx), string(in.Body.Username), string(in.Body.Email), string(in.Body.Password)); err != nil {
 			return nil, err
 		}
 		return message("User registered successfully"), nil
@@ -62,7 +62,7 @@ func (s *Server) accountRoutes() {
 			"answer alike; five failures in a row lock the name for 15 minutes (429 with Retry-After) and mail the owner an unlock code for /unlock.",
 		Errors: []int{c401, c429, c503},
 	}, anyone, func(ctx context.Context, _ *service.Principal, in *struct{ Body loginBody }) (*tokenOut, error) {
-		res, err := s.svc.Login(ctx, client(ctx), in.Body.Username, in.Body.Password)
+		res, err := s.svc.Login(ctx, client(ctx), string(in.Body.Username), string(in.Body.Password))
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +83,7 @@ func (s *Server) accountRoutes() {
 			"A wrong code and an unknown username answer alike.",
 		Errors: []int{c401, c429, c503},
 	}, anyone, func(ctx context.Context, _ *service.Principal, in *struct{ Body unlockBody }) (*messageOut, error) {
-		if err := s.svc.Unlock(ctx, client(ctx), in.Body.Username, in.Body.Code); err != nil {
+		if err := s.svc.Unlock(ctx, client(ctx), string(in.Body.Username), string(in.Body.Code)); err != nil {
 			return nil, err
 		}
 		return message("Account unlocked"), nil
@@ -97,7 +97,7 @@ func (s *Server) accountRoutes() {
 			"409 if another change came while this one was checked. The owner is mailed a notice.",
 		Errors: []int{c409, c429, c503},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body changePasswordBody }) (*messageOut, error) {
-		if err := s.svc.ChangePassword(ctx, p, client(ctx), in.Body.CurrentPassword, in.Body.NewPassword, in.Body.OTP); err != nil {
+		if err := s.svc.ChangePassword(ctx, p, client(ctx), string(in.Body.CurrentPassword), string(in.Body.NewPassword), string(in.Body.OTP)); err != nil {
 			return nil, err
 		}
 		return message("Password changed"), nil
@@ -112,7 +112,7 @@ func (s *Server) accountRoutes() {
 			"The owner is mailed a notice.",
 		Errors: []int{c409, c429, c503},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body reauthBody }) (*deletedOut, error) {
-		d, err := s.svc.DeleteAccount(ctx, p, client(ctx), in.Body.Password, in.Body.OTP)
+		d, err := s.svc.DeleteAccount(ctx, p, client(ctx), string(in.Body.Password), string(in.Body.OTP))
 		if err != nil {
 			return nil, err
 		}

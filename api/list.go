@@ -16,8 +16,8 @@ import (
 
 type (
 	listIn struct {
-		Limit int    `query:"limit" minimum:"1" maximum:"1000" doc:"answer at most this many records (a page); without it, the whole list"`
-		After string `query:"after" pattern:"^[0-9a-f]{24}$" doc:"the id of the last record of the previous page: answer the records after it"`
+		Limit int      `query:"limit" minimum:"1" maximum:"1000" doc:"answer at most this many records (a page); without it, the whole list"`
+		After recordID `query:"after" doc:"the id of the last record of the previous page: answer the records after it"`
 	}
 	listOut struct {
 		Link      string `header:"Link" doc:"with limit, when more records follow: <the next page's path>; rel=\"next\""`
@@ -49,7 +49,7 @@ func (s *Server) listRoute() {
 		Content:     map[string]*huma.MediaType{"application/json": {Schema: schema}},
 	}}
 	handle(s, op, tokenHolder, func(ctx context.Context, p *service.Principal, in *listIn) (*listOut, error) {
-		list, err := s.svc.Records(ctx, p, in.After, in.Limit)
+		list, err := s.svc.Records(ctx, p, string(in.After), in.Limit)
 		if err != nil {
 			return nil, err
 		}

@@ -21,7 +21,7 @@ type (
 	}
 	sessionsOut struct{ Body []sessionOut }
 	sessionPath struct {
-		ID string `path:"id" maxLength:"64" doc:"a session id from GET /sessions"`
+		ID sessionID `path:"id" doc:"a session id from GET /sessions"`
 	}
 )
 
@@ -58,7 +58,7 @@ func (s *Server) sessionRoutes() {
 		Description: "Another user's session id answers 404, like one that does not exist.",
 		Errors:      []int{c404},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *sessionPath) (*messageOut, error) {
-		if err := s.svc.EndSession(ctx, p, in.ID); err != nil {
+		if err := s.svc.EndSession(ctx, p, string(in.ID)); err != nil {
 			return nil, err
 		}
 		return message("Session revoked"), nil

@@ -11,13 +11,13 @@ import (
 
 type (
 	sendOTPBody struct {
-		Username  string `json:"username" maxLength:"64" example:"testuser" doc:"with a bearer token, the token's own username (or empty for it)"`
-		Challenge string `json:"challenge,omitempty" maxLength:"64" doc:"without a bearer token: the challenge /login answered"`
+		Username  usernameOrOwn `json:"username" example:"testuser" doc:"with a bearer token, the token's own username (or empty for it)"`
+		Challenge challenge     `json:"challenge,omitempty" doc:"without a bearer token: the challenge /login answered"`
 	}
 	otpBody struct {
-		Username  string `json:"username" maxLength:"64" example:"testuser" doc:"with a bearer token, the token's own username (or empty for it)"`
-		OTP       string `json:"otp" maxLength:"16" example:"123456" doc:"6 digits, or a recovery code"`
-		Challenge string `json:"challenge,omitempty" maxLength:"64" doc:"without a bearer token: the challenge /login answered"`
+		Username  usernameOrOwn `json:"username" example:"testuser" doc:"with a bearer token, the token's own username (or empty for it)"`
+		OTP       secondFactor  `json:"otp" example:"123456"`
+		Challenge challenge     `json:"challenge,omitempty" doc:"without a bearer token: the challenge /login answered"`
 	}
 	totpSetupOut struct {
 		Body struct {
@@ -31,11 +31,11 @@ type (
 		Body        []byte
 	}
 	confirmBody struct {
-		SetupID string `json:"setup_id" maxLength:"64" doc:"from /2fa/totp/setup"`
-		OTP     string `json:"otp" maxLength:"16" example:"123456" doc:"the app's current code"`
+		SetupID challenge `json:"setup_id" doc:"from /2fa/totp/setup"`
+		OTP     sixDigits `json:"otp" example:"123456" doc:"the app's current code"`
 	}
 	qrIn struct {
-		SetupID string `query:"setup_id" maxLength:"64" required:"true" doc:"from /2fa/totp/setup"`
+		SetupID challenge `query:"setup_id" required:"true" doc:"from /2fa/totp/setup"`
 	}
 	confirmOut struct {
 		Body struct {
@@ -45,8 +45,8 @@ type (
 	}
 	// factorBody is a change that needs the password and a current factor.
 	factorBody struct {
-		Password string `json:"password" maxLength:"512"`
-		OTP      string `json:"otp" maxLength:"16" doc:"an app code, a recovery code, or an email code from /send-otp"`
+		Password password     `json:"password"`
+		OTP      secondFactor `json:"otp" doc:"an app code, a recovery code, or an email code from /send-otp"`
 	}
 	recoveryCodesOut struct {
 		Body struct {
@@ -64,7 +64,7 @@ func (s *Server) twoFactorRoutes() {
 			"the same whether or not the user exists, and nothing is sent.",
 		Errors: []int{c401, c403, c409, c429, c503},
 	}, anyoneOrToken, func(ctx context.Context, p *service.Principal, in *struct{ Body sendOTPBody }) (*messageOut, error) {
-		if err := s.svc.SendOTP(ctx, p, client(ctx), in.Body.Username, in.Body.Challenge); err != nil {
+		if err := s.svc.SendOTP(ctx, p, client(ctx), string(in.Body.Username), string(in.Body.Challenge)); err != nil {
 			return nil, err
 		}
 		return message("OTP sent to your email"), nil
@@ -81,7 +81,7 @@ func (s *Server) twoFactorRoutes() {
 			"for 15 minutes (429) and mail the owner.",
 		Errors: []int{c401, c403, c409, c429, c503},
 	}, anyoneOrToken, func(ctx context.Context, p *service.Principal, in *struct{ Body otpBody }) (*tokenOut, error) {
-		tok, err := s.svc.VerifyOTP(ctx, p, client(ctx), in.Body.Username, in.Body.Challenge, in.Body.OTP)
+		tok, err := s.svc.VerifyOTP(ctx, p, client(ctx), string(in.Body.Username), string(in.Body.Challenge), string(in.Body.OTP))
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +95,7 @@ func (s *Server) twoFactorRoutes() {
 			"Needs the password and, while a second factor is on, a current one: a bearer token alone cannot replace the authenticator.",
 		Errors: []int{c403, c409, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body reauthBody }) (*totpSetupOut, error) {
-		setup, err := s.svc.SetupTOTP(ctx, p, client(ctx), in.Body.Password, in.Body.OTP)
+		setup, err := s.svc.SetupTOTP(ctx, p, client(ctx), string(in.Body.Password), string(in.Body.OTP))
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +109,7 @@ func (s *Server) twoFactorRoutes() {
 		Summary: "The pending authenticator setup as a QR code (PNG)", Errors: []int{c404},
 		Responses: map[string]*huma.Response{"200": {Description: "PNG image", Content: map[string]*huma.MediaType{"image/png": {}}}},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *qrIn) (*qrOut, error) {
-		png, err := s.svc.TOTPQRCode(ctx, p, in.SetupID)
+		png, err := s.svc.TOTPQRCode(ctx, p, string(in.SetupID))
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +122,7 @@ func (s *Server) twoFactorRoutes() {
 		Description: "Answers 10 single-use recovery codes, shown this once and stored only hashed. The owner is mailed a notice.",
 		Errors:      []int{c404, c409, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body confirmBody }) (*confirmOut, error) {
-		codes, err := s.svc.ConfirmTOTP(ctx, p, client(ctx), in.Body.SetupID, in.Body.OTP)
+		codes, err := s.svc.ConfirmTOTP(ctx, p, client(ctx), string(in.Body.SetupID), string(in.Body.OTP))
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +138,7 @@ func (s *Server) twoFactorRoutes() {
 			"The owner is mailed a notice.",
 		Errors: []int{c403, c409, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body factorBody }) (*messageOut, error) {
-		if err := s.svc.DisableTwoFactor(ctx, p, client(ctx), in.Body.Password, in.Body.OTP); err != nil {
+		if err := s.svc.DisableTwoFactor(ctx, p, client(ctx), string(in.Body.Password), string(in.Body.OTP)); err != nil {
 			return nil, err
 		}
 		return message("Two-factor authentication disabled"), nil
@@ -151,7 +151,7 @@ func (s *Server) twoFactorRoutes() {
 			"and the earlier codes stop working. 409 if two-factor authentication is off. The owner is mailed a notice.",
 		Errors: []int{c409, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body factorBody }) (*recoveryCodesOut, error) {
-		codes, err := s.svc.RegenerateRecoveryCodes(ctx, p, client(ctx), in.Body.Password, in.Body.OTP)
+		codes, err := s.svc.RegenerateRecoveryCodes(ctx, p, client(ctx), string(in.Body.Password), string(in.Body.OTP))
 		if err != nil {
 			return nil, err
 		}

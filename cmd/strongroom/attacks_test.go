@@ -44,9 +44,9 @@ func testBadInput(t *testing.T, cfg Config) {
 		{"bad data_type", "POST", "/sensitive-data", `{"data_type": "Card Number!", "value": "x"}`, 422, "data_type"},
 		{"empty value", "POST", "/sensitive-data", `{"data_type": "note", "value": ""}`, 422, "value"},
 		{"array body", "POST", "/sensitive-data", `[1, 2]`, 422, "body"},
-		{"id not an id (get)", "GET", "/sensitive-data/123", "", 422, "id must"},
-		{"id not an id (put)", "PUT", "/sensitive-data/zzzzzzzzzzzzzzzzzzzzzzzz", `{"data_type": "card_number", "value": "` + seedCard2 + `"}`, 422, "id must"},
-		{"id not an id (delete)", "DELETE", "/sensitive-data/' OR 1=1 --", "", 422, "id must"},
+		{"id not an id (get)", "GET", "/sensitive-data/123", "", 422, "path.id"},
+		{"id not an id (put)", "PUT", "/sensitive-data/zzzzzzzzzzzzzzzzzzzzzzzz", `{"data_type": "card_number", "value": "` + seedCard2 + `"}`, 422, "path.id"},
+		{"id not an id (delete)", "DELETE", "/sensitive-data/' OR 1=1 --", "", 422, "path.id"},
 		{"otp not digits", "POST", "/verify-otp", `{"username": "alice", "otp": "abcdef"}`, 422, "otp"},
 	}
 	for _, c := range cases {

@@ -70,7 +70,7 @@ func testSecondStepNeedsTheChallenge(t *testing.T, cfg Config) {
 	forged := strings.Repeat("A", len(victims))
 	mallorys := s.startLogin("mallory") // the attacker's own, valid challenge
 	for _, c := range []struct{ name, challenge string }{
-		{"no challenge", ""}, {"a forged challenge", forged}, {"another account's challenge", mallorys}, {"garbage", "x"},
+		{"no challenge", ""}, {"a forged challenge", forged}, {"another account's challenge", mallorys},
 	} {
 		r := s.verify("victim", c.challenge, codes[0]).want(t, 401, "stolen recovery code with "+c.name)
 		if r.JSON["access_token"] != nil {
@@ -79,6 +79,10 @@ func testSecondStepNeedsTheChallenge(t *testing.T, cfg Config) {
 		if u := s.verify("nobody", c.challenge, codes[0]).want(t, 401, "unknown user with "+c.name); u.Raw != r.Raw {
 			t.Fatalf("%s: a known and an unknown user answer differently:\n%s\n%s", c.name, r.Raw, u.Raw)
 		}
+	}
+	// A malformed challenge breaks the document's rule: 422, naming it.
+	if r := s.verify("victim", "x", codes[0]).want(t, 422, "a malformed challenge"); !strings.Contains(r.Raw, "body.challenge") {
+		t.Fatalf("the refusal does not name the challenge: %s", r.Raw)
 	}
 	// The attempts used nothing up: the owner's pending login completes
 	// with that very recovery code, once.

@@ -119,7 +119,7 @@ func testSessionsListAndRevoke(t *testing.T, cfg Config) {
 	// A stranger cannot end alice's sessions, nor learn whether an id is one.
 	s.do("DELETE", "/sessions/"+ids[0], mallory, nil).want(t, 404, "revoke another user's session")
 	s.do("DELETE", "/sessions/"+strings.Repeat("0", 32), mallory, nil).want(t, 404, "revoke an unknown session")
-	s.do("DELETE", "/sessions/not-an-id", mallory, nil).want(t, 404, "revoke a malformed id")
+	s.do("DELETE", "/sessions/not-an-id", mallory, nil).want(t, 422, "revoke a malformed id")
 	if !s.works(toks[2]) {
 		t.Fatal("a stranger's revocation ended alice's session")
 	}

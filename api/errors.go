@@ -51,6 +51,9 @@ func useSafeErrors() {
 				if status == http.StatusBadRequest && d.Location == "body" {
 					d.Message = "the body is not valid JSON"
 				}
+				if status == http.StatusUnsupportedMediaType {
+					d.Message = "the body must be JSON (Content-Type: application/json)" // never the type it was: input is not echoed
+				}
 				m.Errors = append(m.Errors, d)
 				if d.Location != "" {
 					parts = append(parts, d.Location+": "+d.Message)

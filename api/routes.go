@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 )
 
 // Statuses, for the operations' declarations.
@@ -19,6 +21,36 @@ func (s *Server) routes() {
 	s.recordRoutes()    // records.go
 	s.keyRoutes()       // keys.go
 	s.healthRoutes()    // health.go
+	s.links()
+}
+
+// links declares how one operation's answer feeds the next (OpenAPI
+// links), so that stateful clients and testing tools need not guess: a
+// created record's id names it for reading, replacing and deleting; a
+// list's first record or session names one to act on; a setup's id names
+// its QR code.
+func (s *Server) links() {
+	ops := map[string]*huma.Operation{}
+	for _, item := range s.api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete} {
+			if op != nil {
+				ops[op.OperationID] = op
+			}
+		}
+	}
+	link := func(from, name, to, param, expr string) {
+		r := ops[from].Responses["200"]
+		if r.Links == nil {
+			r.Links = map[string]*huma.Link{}
+		}
+		r.Links[name] = &huma.Link{OperationID: ops[to].OperationID, Parameters: map[string]any{param: expr}}
+	}
+	for _, to := range []string{"get-data", "update-data", "delete-data"} {
+		link("create-data", to, to, "id", "$response.body#/id")
+	}
+	link("list-data", "get-data", "get-data", "id", "$response.body#/0/id")
+	link("list-sessions", "revoke-session", "revoke-session", "id", "$response.body#/0/id")
+	link("totp-setup", "totp-qr", "totp-qr", "setup_id", "$response.body#/setup_id")
 }
 
 // Answers shared by several parts.

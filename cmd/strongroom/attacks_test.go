@@ -288,3 +288,17 @@ func TestRateLimitsBehindTrustedProxy(t *testing.T) {
 		t.Fatal("one client behind the proxy was never limited")
 	}
 }
+
+// A body that is not JSON is refused with 415, and the answer does not
+// repeat the Content-Type it came with (error answers never echo input).
+func TestUnsupportedMediaTypeIsNotEchoed(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	r := s.doHeaders("POST", "/register", "", `{"username":"bob"}`, map[string]string{"Content-Type": "text/x-secret-4242"}).
+		want(t, 415, "not JSON")
+	if strings.Contains(r.Raw, "secret-4242") {
+		t.Fatalf("the answer echoes the Content-Type: %s", r.Raw)
+	}
+	if !strings.Contains(r.Raw, "application/json") {
+		t.Fatalf("the answer does not say what to send: %s", r.Raw)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -115,6 +116,49 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	}
 	if required < 15 {
 		t.Errorf("only %d operations require a token", required)
+	}
+
+	// Every link names an operation of the document and parameters it has.
+	var linked struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Parameters  []struct{ Name string }
+			Responses   map[string]struct {
+				Links map[string]struct {
+					OperationID string            `json:"operationId"`
+					Parameters  map[string]string `json:"parameters"`
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Raw), &linked); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string][]string{}
+	for _, ops := range linked.Paths {
+		for _, op := range ops {
+			for _, p := range op.Parameters {
+				params[op.OperationID] = append(params[op.OperationID], p.Name)
+			}
+		}
+	}
+	links := 0
+	for _, ops := range linked.Paths {
+		for _, op := range ops {
+			for _, res := range op.Responses {
+				for name, l := range res.Links {
+					links++
+					for p := range l.Parameters {
+						if !slices.Contains(params[l.OperationID], p) {
+							t.Errorf("%s: link %s to %q names parameter %q, which it does not have", op.OperationID, name, l.OperationID, p)
+						}
+					}
+				}
+			}
+		}
+	}
+	if links < 6 {
+		t.Errorf("%d links in the document", links)
 	}
 }
 

@@ -3,6 +3,7 @@
 //	strongroom serve               start the API (STRONGROOM_ADDR, default :8000)
 //	strongroom rotate-master-key   rotate the master key and rewrap every data key
 //	strongroom admin grant USERNAME   make an existing account an administrator
+//	strongroom openapi [-3.0]      print the OpenAPI document
 package main
 
 import (
@@ -26,6 +27,7 @@ commands:
   vault-setup         prepare Vault: transit key, policies, optionally AppRole
   admin grant USER    make an existing account an administrator
   admin revoke USER   take the administrator role away
+  openapi [-3.0]      print the API's OpenAPI document (3.1; -3.0 for older tools)
 
 Run "strongroom <command> -h" for the command's flags.
 Configuration comes from the environment and a .env file; see README.md.
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			return err
 		}
 		return m.VaultSetup(ctx)
+	case "openapi":
+		return printOpenAPI(stdout, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -261,3 +261,32 @@ func TestOpenAPIDescribesLimits(t *testing.T) {
 		}
 	}
 }
+
+// "strongroom openapi" prints the document the server serves, in both
+// forms, without starting anything.
+func TestOpenAPICommand(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	for _, c := range []struct {
+		args    []string
+		path    string
+		version string
+	}{{nil, "/openapi.json", "3.1.0"}, {[]string{"-3.0"}, "/openapi-3.0.json", "3.0.3"}} {
+		var out strings.Builder
+		if err := printOpenAPI(&out, c.args); err != nil {
+			t.Fatal(err)
+		}
+		var printed, served map[string]any
+		if err := json.Unmarshal([]byte(out.String()), &printed); err != nil {
+			t.Fatal(err)
+		}
+		_ = json.Unmarshal([]byte(s.do("GET", c.path, "", nil).want(t, 200, c.path).Raw), &served)
+		if printed["openapi"] != c.version {
+			t.Fatalf("%v: version %v", c.args, printed["openapi"])
+		}
+		pb, _ := json.Marshal(printed)
+		sb, _ := json.Marshal(served)
+		if string(pb) != string(sb) {
+			t.Fatalf("%v: the printed document differs from %s", c.args, c.path)
+		}
+	}
+}

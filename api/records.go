@@ -91,7 +91,7 @@ func (dataBody) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
 		s.Extensions = map[string]any{}
 	}
 	s.Extensions["if"] = map[string]any{
-		"properties": map[string]any{"data_type": map[string]any{"const": "card_number"}},
+		"properties": map[string]any{"data_type": map[string]any{"enum": []string{"card_number"}}},
 		"required":   []string{"data_type"},
 	}
 	s.Extensions["then"] = map[string]any{

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -288,5 +290,32 @@ func TestOpenAPICommand(t *testing.T) {
 		if string(pb) != string(sb) {
 			t.Fatalf("%v: the printed document differs from %s", c.args, c.path)
 		}
+	}
+}
+
+// The README's API table lists exactly the operations the document
+// describes: a new route without a row, or a row for a route that is gone,
+// fails here.
+func TestREADMETableIsTheDocument(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "## API at a glance")
+	end := strings.Index(text[start:], "\n## ")
+	if start < 0 || end < 0 {
+		t.Fatal("no API table in the README")
+	}
+	row := regexp.MustCompile("(?m)^\\| `([A-Z]+) (/[^`?]*)[^`]*`")
+	var readme []string
+	for _, m := range row.FindAllStringSubmatch(text[start:start+end], -1) {
+		readme = append(readme, m[1]+" "+m[2])
+	}
+	sort.Strings(readme)
+	want := append([]string(nil), wantRoutes...)
+	sort.Strings(want)
+	if strings.Join(readme, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("the README's table lists:\n%s\nthe document describes:\n%s", strings.Join(readme, "\n"), strings.Join(want, "\n"))
 	}
 }

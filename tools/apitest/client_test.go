@@ -68,6 +68,53 @@ func TestGeneratedClient(t *testing.T) {
 	if err != nil || del.JSON200 == nil || del.JSON200.Message != "Data deleted successfully" {
 		t.Fatalf("delete: %v %s", err, body(del.Body))
 	}
+	// A second session, ended by id from the first; the password changed
+	// from the first; then the account deleted.
+	login2, err := anon.LoginWithResponse(ctx, client.LoginJSONRequestBody{Username: "alice", Password: "StrongP@ssw0rd1!"})
+	if err != nil || login2.JSON200 == nil || login2.JSON200.AccessToken == nil {
+		t.Fatalf("second login: %v %s", err, body(login2.Body))
+	}
+	all, err := c.ListSessionsWithResponse(ctx)
+	if err != nil || all.JSON200 == nil || len(*all.JSON200) != 2 {
+		t.Fatalf("two sessions: %v %s", err, body(all.Body))
+	}
+	for _, s := range *all.JSON200 {
+		if !s.Current {
+			rev, err := c.RevokeSessionWithResponse(ctx, s.Id)
+			if err != nil || rev.JSON200 == nil || rev.JSON200.Message != "Session revoked" {
+				t.Fatalf("revoke: %v %s", err, body(rev.Body))
+			}
+		}
+	}
+	codes, err := c.RecoveryCodesWithResponse(ctx, client.RecoveryCodesJSONRequestBody{Password: "StrongP@ssw0rd1!", Otp: "123456"})
+	if err != nil || codes.StatusCode() != 409 || codes.ApplicationproblemJSON409 == nil {
+		t.Fatalf("recovery codes without 2FA: %v %d %s", err, codes.StatusCode(), body(codes.Body))
+	}
+	changed, err := c.ChangePasswordWithResponse(ctx, client.ChangePasswordJSONRequestBody{CurrentPassword: "StrongP@ssw0rd1!", NewPassword: "N3w-Passw0rd!long"})
+	if err != nil || changed.JSON200 == nil || changed.JSON200.Message != "Password changed" {
+		t.Fatalf("change password: %v %s", err, body(changed.Body))
+	}
+	kept, err := c.CreateDataWithResponse(ctx, client.CreateDataJSONRequestBody{DataType: "note", Value: "kept until the account goes"})
+	if err != nil || kept.JSON200 == nil {
+		t.Fatalf("create: %v %s", err, body(kept.Body))
+	}
+	gone, err := c.DeleteAccountWithResponse(ctx, client.DeleteAccountJSONRequestBody{Password: "N3w-Passw0rd!long"})
+	if err != nil || gone.JSON200 == nil || gone.JSON200.RecordsDeleted != 1 || gone.JSON200.KeyDestroyedAt.IsZero() {
+		t.Fatalf("delete account: %v %s", err, body(gone.Body))
+	}
+	if again, err := c.ListDataWithResponse(ctx, nil); err != nil || again.StatusCode() != 401 {
+		t.Fatalf("a deleted account's token: %v %d", err, again.StatusCode())
+	}
+	reg2, err := anon.RegisterWithResponse(ctx, client.RegisterJSONRequestBody{Username: "alice", Email: "alice@example.com", Password: "StrongP@ssw0rd1!"})
+	if err != nil || reg2.StatusCode() != 200 {
+		t.Fatalf("register again: %v %s", err, body(reg2.Body))
+	}
+	login3, err := anon.LoginWithResponse(ctx, client.LoginJSONRequestBody{Username: "alice", Password: "StrongP@ssw0rd1!"})
+	if err != nil || login3.JSON200 == nil || login3.JSON200.AccessToken == nil {
+		t.Fatalf("login to the new account: %v %s", err, body(login3.Body))
+	}
+	token = *login3.JSON200.AccessToken
+
 	out, err := c.LogoutWithResponse(ctx)
 	if err != nil || out.JSON200 == nil || out.JSON200.Message != "Logged out" {
 		t.Fatalf("logout: %v %s", err, body(out.Body))

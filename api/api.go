@@ -37,6 +37,7 @@ type Server struct {
 	proxies []netip.Prefix
 	// errorSchema is every error answer's body: RFC 9457 problem+json.
 	errorSchema *huma.Schema
+	spec30      spec30 // the document's 3.0 form (openapi30.go)
 }
 
 // New returns the API's handler for svc. trustedProxies are the reverse
@@ -76,6 +77,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// bearer security scheme, and the operations' access says who needs it.
 	ctx := context.WithValue(r.Context(), requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
 	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))
+	if s.serveOpenAPI30(w, r) {
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.noRoute(w, r)
 		return

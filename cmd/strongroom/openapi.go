@@ -18,13 +18,13 @@ func printOpenAPI(w io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	doc := api.New(nil, slog.New(slog.DiscardHandler), nil).OpenAPI()
+	srv := api.New(nil, slog.New(slog.DiscardHandler), nil)
 	var b []byte
 	var err error
 	if *v30 {
-		b, err = doc.Downgrade()
+		b, err = srv.OpenAPI30()
 	} else {
-		b, err = json.Marshal(doc)
+		b, err = json.Marshal(srv.OpenAPI())
 	}
 	if err != nil {
 		return err

@@ -265,9 +265,20 @@ func TestOpenAPIDescribesLimits(t *testing.T) {
 }
 
 // "strongroom openapi" prints the document the server serves, in both
-// forms, without starting anything.
+// forms, without starting anything. The 3.0 form has no keyword 3.0 lacks
+// (huma's patternDescription, JSON Schema's if/then become extensions).
 func TestOpenAPICommand(t *testing.T) {
 	s := startServer(t, testConfig(t, t.TempDir()))
+	y := s.do("GET", "/openapi-3.0.yaml", "", nil).want(t, 200, "3.0 YAML")
+	if !strings.Contains(y.Header.Get("Content-Type"), "yaml") || !strings.Contains(y.Raw, "openapi: 3.0.3") || !strings.Contains(y.Raw, "x-pattern-description") {
+		t.Fatalf("3.0 YAML: %s %.200s", y.Header.Get("Content-Type"), y.Raw)
+	}
+	j := s.do("GET", "/openapi-3.0.json", "", nil).want(t, 200, "3.0 JSON")
+	for _, kw := range []string{`"patternDescription"`, `"if":`, `"then":`} {
+		if strings.Contains(j.Raw, kw) {
+			t.Errorf("the 3.0 form has %s", kw)
+		}
+	}
 	for _, c := range []struct {
 		args    []string
 		path    string

@@ -93,6 +93,7 @@ func (s *Server) accountRoutes() {
 		OperationID: "change-password", Method: http.MethodPost, Path: "/change-password", Tags: []string{"accounts"},
 		Summary: "Change the password",
 		Description: "Needs the current password and, while two-factor authentication is on, a current second factor (`otp`). " +
+			"`new_password` must differ from the current password (422). " +
 			"Every other session of the account ends; this one goes on. Wrong passwords count toward the login lockout. " +
 			"409 if another change came while this one was checked. The owner is mailed a notice.",
 		Errors: []int{c409, c429, c503},

@@ -38,7 +38,15 @@ func (s *Service) Start(ctx context.Context) error {
 	s.background.Add(2)
 	go func() {
 		defer s.background.Done()
-		s.ended.Run(bg, SyncInterval, func(err error) { s.log.Warn("could not poll ended sessions", "err", err) })
+		// Four polls a second: a store that is down would fill the log, so a
+		// failure is logged once a minute at most.
+		var logged time.Time
+		s.ended.Run(bg, SyncInterval, func(err error) {
+			if time.Since(logged) >= time.Minute {
+				logged = time.Now()
+				s.log.Warn("could not poll ended sessions; tokens are refused after 5 s of this", "err", err)
+			}
+		})
 	}()
 	go func() {
 		defer s.background.Done()

@@ -19,21 +19,11 @@ import (
 // takes sessions and records, and can be deleted.
 func TestUserWithoutSessionFields(t *testing.T) {
 	ctx := context.Background()
-	url, name := testserver.MongoDBURL(t), testserver.DatabaseName("legacy")
-	db, err := mongo.Open(ctx, url, name, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	raw, err := mdb.Connect(options.Client().ApplyURI(url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Disconnect(ctx)
+	db, raw := openWithRaw(t, "legacy")
 	uid := bson.NewObjectID()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	// The seed's fields only.
-	if _, err := raw.Database(name).Collection(mongo.Users).InsertOne(ctx, bson.D{
+	if _, err := raw.Collection(mongo.Users).InsertOne(ctx, bson.D{
 		{Key: "_id", Value: uid}, {Key: "username", Value: "seeded"}, {Key: "email", Value: "seeded@example.com"},
 		{Key: "hashed_password", Value: "$2a$12$hash"}, {Key: "salt", Value: "00"}, {Key: "failed_attempts", Value: int32(0)},
 		{Key: "last_failed_attempt_time", Value: nil}, {Key: "totp_secret", Value: nil}, {Key: "two_factor_enabled", Value: false},
@@ -41,7 +31,7 @@ func TestUserWithoutSessionFields(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Database(name).Collection(mongo.UserKeys).InsertOne(ctx, bson.D{
+	if _, err := raw.Collection(mongo.UserKeys).InsertOne(ctx, bson.D{
 		{Key: "_id", Value: uid}, {Key: "wrapped_dek", Value: "sr:v1:seeded"}, {Key: "kek_version", Value: int32(1)}, {Key: "updated_at", Value: t0},
 	}); err != nil {
 		t.Fatal(err)
@@ -80,17 +70,7 @@ func TestUserWithoutSessionFields(t *testing.T) {
 // next), and DeleteUser deletes a key left behind by such a call.
 func TestDeletionFinishesACutShortStep(t *testing.T) {
 	ctx := context.Background()
-	url, name := testserver.MongoDBURL(t), testserver.DatabaseName("cutshort")
-	db, err := mongo.Open(ctx, url, name, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	raw, err := mdb.Connect(options.Client().ApplyURI(url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Disconnect(ctx)
+	db, raw := openWithRaw(t, "cutshort")
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	u := &strongroom.User{ID: strongroom.NewID(t0), Username: "cut", Email: "cut@example.com", HashedPassword: "h", Salt: "s", CreatedAt: t0}
 	if err := db.CreateUser(ctx, u, strongroom.WrappedKey{Ciphertext: "sr:v1:cut", Version: 1}, false); err != nil {
@@ -98,7 +78,7 @@ func TestDeletionFinishesACutShortStep(t *testing.T) {
 	}
 	// DestroyUserKey's first write only, as if the process died after it.
 	uid, _ := bson.ObjectIDFromHex(u.ID)
-	if _, err := raw.Database(name).Collection(mongo.Users).UpdateOne(ctx, bson.D{{Key: "_id", Value: uid}},
+	if _, err := raw.Collection(mongo.Users).UpdateOne(ctx, bson.D{{Key: "_id", Value: uid}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "deleted_at", Value: t0}}}, {Key: "$inc", Value: bson.D{{Key: "sessions_epoch", Value: int64(1)}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +88,27 @@ func TestDeletionFinishesACutShortStep(t *testing.T) {
 	if n, err := db.DeleteUser(ctx, u.ID); err != nil || n != 0 {
 		t.Fatalf("DeleteUser = %d, %v", n, err)
 	}
-	if n, _ := raw.Database(name).Collection(mongo.UserKeys).CountDocuments(ctx, bson.D{{Key: "_id", Value: uid}}); n != 0 {
+	if n, _ := raw.Collection(mongo.UserKeys).CountDocuments(ctx, bson.D{{Key: "_id", Value: uid}}); n != 0 {
 		t.Fatal("DeleteUser left the key of a cut-short DestroyUserKey")
 	}
+}
+
+// openWithRaw opens the store on a fresh database of the test server, and
+// the same database through the driver, to write documents as another
+// program (or an older version) would; both are closed at the end.
+func openWithRaw(t *testing.T, label string) (*mongo.DB, *mdb.Database) {
+	t.Helper()
+	ctx := context.Background()
+	url, name := testserver.MongoDBURL(t), testserver.DatabaseName(label)
+	db, err := mongo.Open(ctx, url, name, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	raw, err := mdb.Connect(options.Client().ApplyURI(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	return db, raw.Database(name)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"regexp"
-	"slices"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -30,24 +29,13 @@ func TestMongoCollectionsAtRest(t *testing.T) {
 	defer client.Disconnect(ctx)
 	db := client.Database(cfg.DBName)
 
-	names, err := db.ListCollectionNames(ctx, bson.D{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	collections := mongoDocuments(t, cfg)
 	for _, want := range []string{"users", "sensitive_data", "user_keys", "key_rotation"} {
-		if !slices.Contains(names, want) {
-			t.Fatalf("collections %v lack %s", names, want)
+		if _, ok := collections[want]; !ok {
+			t.Fatalf("the collections lack %s", want)
 		}
 	}
-	for _, name := range names {
-		cur, err := db.Collection(name).Find(ctx, bson.D{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var docs []bson.Raw
-		if err := cur.All(ctx, &docs); err != nil {
-			t.Fatal(err)
-		}
+	for name, docs := range collections {
 		for _, d := range docs {
 			ext, _ := bson.MarshalExtJSON(d, false, false)
 			for _, sec := range secrets {
@@ -133,4 +121,34 @@ func hasUniqueIndex(t *testing.T, c *mdb.Collection, name string) bool {
 		}
 	}
 	return false
+}
+
+// mongoDocuments reads every document of every collection of cfg's
+// database, by collection, as an outsider with the driver would.
+func mongoDocuments(t *testing.T, cfg Config) map[string][]bson.Raw {
+	t.Helper()
+	ctx := context.Background()
+	c, err := mdb.Connect(options.Client().ApplyURI(cfg.MongoDBURL.Reveal()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(ctx)
+	db := c.Database(cfg.DBName)
+	names, err := db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]bson.Raw{}
+	for _, name := range names {
+		cur, err := db.Collection(name).Find(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var docs []bson.Raw
+		if err := cur.All(ctx, &docs); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = docs
+	}
+	return out
 }

@@ -10,10 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	mdb "go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/strongroom/strongroom/internal/testclock"
 	"github.com/strongroom/strongroom/sqlite"
 )
@@ -261,26 +257,7 @@ func storeHolds(t *testing.T, cfg Config, needle string) []string {
 	t.Helper()
 	var where []string
 	if cfg.MongoDBURL.IsSet() {
-		ctx := context.Background()
-		c, err := mdb.Connect(options.Client().ApplyURI(cfg.MongoDBURL.Reveal()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Disconnect(ctx)
-		db := c.Database(cfg.DBName)
-		names, err := db.ListCollectionNames(ctx, bson.D{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, name := range names {
-			cur, err := db.Collection(name).Find(ctx, bson.D{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var docs []bson.Raw
-			if err := cur.All(ctx, &docs); err != nil {
-				t.Fatal(err)
-			}
+		for name, docs := range mongoDocuments(t, cfg) {
 			for _, d := range docs {
 				if bytes.Contains(d, []byte(needle)) {
 					where = append(where, "collection "+name)

@@ -22,7 +22,14 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "TCP address to listen on")
 	dir := flag.String("dir", "", "directory for the SQLite files (required)")
+	ping := flag.String("ping", "", "instead of serving: send the MongoDB ping command to this address and exit 0 if it answers ok (a container healthcheck)")
 	flag.Parse()
+	if *ping != "" {
+		if err := pingMongo(*ping); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *dir == "" {
 		log.Fatal("-dir is required")
 	}

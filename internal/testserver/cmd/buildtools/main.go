@@ -1,6 +1,6 @@
-// Command buildtools builds the test servers under tools/ (FerretDB, Vault)
-// into the cache, so the first test that needs one does not spend its time
-// compiling.
+// Command buildtools builds the test servers under tools/ (FerretDB, Vault,
+// mailpit) into the cache, so the first test that needs one does not spend
+// its time compiling. With names as arguments it builds only those.
 package main
 
 import (
@@ -11,7 +11,11 @@ import (
 )
 
 func main() {
-	for _, name := range []string{"ferretdb", "vault"} {
+	names := os.Args[1:]
+	if len(names) == 0 {
+		names = []string{"ferretdb", "vault"}
+	}
+	for _, name := range names {
 		bin, err := testserver.Build(name)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

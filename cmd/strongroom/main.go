@@ -4,6 +4,7 @@
 //	strongroom rotate-master-key   rotate the master key and rewrap every data key
 //	strongroom admin grant USERNAME   make an existing account an administrator
 //	strongroom openapi [-3.0]      print the OpenAPI document
+//	strongroom version             print the version
 package main
 
 import (
@@ -28,6 +29,7 @@ commands:
   admin grant USER    make an existing account an administrator
   admin revoke USER   take the administrator role away
   openapi [-3.0]      print the API's OpenAPI document (3.1; -3.0 for older tools)
+  version             print the version and the Go release it was built with
 
 Run "strongroom <command> -h" for the command's flags.
 Configuration comes from the environment and a .env file; see README.md.
@@ -60,6 +62,12 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "version", "-version", "--version":
+		// Before the .env is read: a broken configuration must not hide
+		// which build is running.
+		return printVersion(stdout)
 	}
 	env, err := NewEnv(lookup, ".env")
 	if err != nil {

@@ -66,6 +66,10 @@ type Config struct {
 	IdleTimeout       time.Duration // STRONGROOM_IDLE_TIMEOUT, default 120s: a kept-alive connection with no request
 }
 
+// defaultAddr is STRONGROOM_ADDR's default, which serve listens on and
+// healthcheck asks.
+const defaultAddr = ":8000"
+
 // Defaults of the limits on one client.
 const (
 	defaultMaxConnsPerAddr = 64
@@ -123,7 +127,7 @@ func (e *Env) Get(name string) (string, error) {
 
 // LoadConfig reads and validates the configuration.
 func LoadConfig(e *Env) (Config, error) {
-	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, LoginRate: DefaultLoginRate, DBName: "secure_api",
+	c := Config{Addr: defaultAddr, DataDir: "./data", BcryptCost: password.DefaultCost, LoginRate: DefaultLoginRate, DBName: "secure_api",
 		EmailFrom: "strongroom@localhost", VaultMount: "transit", VaultKey: "strongroom-master",
 		MaxRecordsPerUser: service.DefaultMaxRecords, MaxBytesPerUser: service.DefaultMaxBytes,
 		MaxConnsPerAddr: defaultMaxConnsPerAddr, WriteTimeout: defaultWriteTimeout, IdleTimeout: defaultIdleTimeout}

@@ -4,6 +4,7 @@
 //	strongroom rotate-master-key   rotate the master key and rewrap every data key
 //	strongroom admin grant USERNAME   make an existing account an administrator
 //	strongroom openapi [-3.0]      print the OpenAPI document
+//	strongroom healthcheck         exit 0 if the server's /readyz answers 200
 //	strongroom version             print the version
 package main
 
@@ -29,6 +30,8 @@ commands:
   admin grant USER    make an existing account an administrator
   admin revoke USER   take the administrator role away
   openapi [-3.0]      print the API's OpenAPI document (3.1; -3.0 for older tools)
+  healthcheck         exit 0 if the server's /readyz answers 200, for a Docker
+                      HEALTHCHECK without shell or curl (-url URL, -timeout 3s)
   version             print the version and the Go release it was built with
 
 Run "strongroom <command> -h" for the command's flags.
@@ -72,6 +75,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	env, err := NewEnv(lookup, ".env")
 	if err != nil {
 		return err
+	}
+	if args[0] == "healthcheck" {
+		// Before anything else is read or checked: a probe must not fail
+		// on settings it does not use (see healthcheck).
+		return healthcheck(ctx, env, args[1:], stderr)
 	}
 	m := NewMain()
 	m.Stdout, m.Stderr = stdout, stderr

@@ -66,8 +66,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
-	switch args[0] {
-	case "version", "-version", "--version":
+	if cmd := args[0]; cmd == "version" || cmd == "-version" || cmd == "--version" {
 		// Before the .env is read: a broken configuration must not hide
 		// which build is running.
 		return printVersion(stdout)

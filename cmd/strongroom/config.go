@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -67,6 +66,10 @@ type Config struct {
 	IdleTimeout       time.Duration // STRONGROOM_IDLE_TIMEOUT, default 120s: a kept-alive connection with no request
 }
 
+// defaultAddr is STRONGROOM_ADDR's default, which serve listens on and
+// healthcheck asks.
+const defaultAddr = ":8000"
+
 // Defaults of the limits on one client.
 const (
 	defaultMaxConnsPerAddr = 64
@@ -84,34 +87,14 @@ type Env struct {
 	dotenv map[string]string
 }
 
-// NewEnv reads the .env file at path if it exists.
+// NewEnv reads the .env file at path if it exists (see readDotenv for its
+// format). It fails if the file exists and cannot be read or parsed.
 func NewEnv(lookup func(string) (string, bool), dotenvPath string) (*Env, error) {
-	e := &Env{lookup: lookup, dotenv: map[string]string{}}
-	f, err := os.Open(dotenvPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return e, nil
-	}
+	vars, err := readDotenv(dotenvPath)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
-		if !ok {
-			return nil, fmt.Errorf("%s:%d: expected NAME=value", dotenvPath, n)
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		}
-		e.dotenv[strings.TrimSpace(k)] = v
-	}
-	return e, sc.Err()
+	return &Env{lookup: lookup, dotenv: vars}, nil
 }
 
 // Get returns a variable's value; NAME_FILE, if set, names a file holding it.
@@ -144,7 +127,7 @@ func (e *Env) Get(name string) (string, error) {
 
 // LoadConfig reads and validates the configuration.
 func LoadConfig(e *Env) (Config, error) {
-	c := Config{Addr: ":8000", DataDir: "./data", BcryptCost: password.DefaultCost, LoginRate: DefaultLoginRate, DBName: "secure_api",
+	c := Config{Addr: defaultAddr, DataDir: "./data", BcryptCost: password.DefaultCost, LoginRate: DefaultLoginRate, DBName: "secure_api",
 		EmailFrom: "strongroom@localhost", VaultMount: "transit", VaultKey: "strongroom-master",
 		MaxRecordsPerUser: service.DefaultMaxRecords, MaxBytesPerUser: service.DefaultMaxBytes,
 		MaxConnsPerAddr: defaultMaxConnsPerAddr, WriteTimeout: defaultWriteTimeout, IdleTimeout: defaultIdleTimeout}

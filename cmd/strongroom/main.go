@@ -4,6 +4,8 @@
 //	strongroom rotate-master-key   rotate the master key and rewrap every data key
 //	strongroom admin grant USERNAME   make an existing account an administrator
 //	strongroom openapi [-3.0]      print the OpenAPI document
+//	strongroom healthcheck         exit 0 if the server's /readyz answers 200
+//	strongroom version             print the version
 package main
 
 import (
@@ -28,6 +30,9 @@ commands:
   admin grant USER    make an existing account an administrator
   admin revoke USER   take the administrator role away
   openapi [-3.0]      print the API's OpenAPI document (3.1; -3.0 for older tools)
+  healthcheck         exit 0 if the server's /readyz answers 200, for a Docker
+                      HEALTHCHECK without shell or curl (-url URL, -timeout 3s)
+  version             print the version and the Go release it was built with
 
 Run "strongroom <command> -h" for the command's flags.
 Configuration comes from the environment and a .env file; see README.md.
@@ -61,9 +66,19 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
+	if cmd := args[0]; cmd == "version" || cmd == "-version" || cmd == "--version" {
+		// Before the .env is read: a broken configuration must not hide
+		// which build is running.
+		return printVersion(stdout)
+	}
 	env, err := NewEnv(lookup, ".env")
 	if err != nil {
 		return err
+	}
+	if args[0] == "healthcheck" {
+		// Before anything else is read or checked: a probe must not fail
+		// on settings it does not use (see healthcheck).
+		return healthcheck(ctx, env, args[1:], stderr)
 	}
 	m := NewMain()
 	m.Stdout, m.Stderr = stdout, stderr

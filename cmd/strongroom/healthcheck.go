@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"time"
 )
 
@@ -25,11 +26,21 @@ func healthcheck(ctx context.Context, env *Env, args []string, stderr io.Writer)
 	fs.SetOutput(stderr)
 	target := fs.String("url", "", "the URL to GET (default: /readyz on STRONGROOM_ADDR, on 127.0.0.1 if its host is a wildcard)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	file := fs.String("file", "", "instead of a GET: healthy when this file exists and is not empty (the Vault bootstrap's AppRole secret id)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("healthcheck: unexpected argument %q", fs.Arg(0))
+	}
+	if *file != "" {
+		// A bootstrap container has no port to ask: it is done when it has
+		// written its result. Only the size is read, never the content.
+		fi, err := os.Stat(*file)
+		if err != nil || fi.Size() == 0 {
+			return fmt.Errorf("healthcheck: %s is missing or empty", *file)
+		}
+		return nil
 	}
 	if *timeout <= 0 {
 		return errors.New("healthcheck: -timeout must be a positive duration, such as 3s")

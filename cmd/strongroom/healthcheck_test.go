@@ -181,3 +181,29 @@ func TestHealthcheckRefusesFlags(t *testing.T) {
 		}
 	}
 }
+
+// -file: the Vault bootstrap's healthcheck passes only once its AppRole
+// secret id is written, and never shows what the file holds.
+func TestHealthcheckFile(t *testing.T) {
+	path := t.TempDir() + "/secret-id"
+	if _, err := runHealthcheck(t, nil, "-file", path); err == nil {
+		t.Fatal("a missing file passed")
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runHealthcheck(t, nil, "-file", path); err == nil {
+		t.Fatal("an empty file passed")
+	}
+	if err := os.WriteFile(path, []byte("s3cr3t-id\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runHealthcheck(t, nil, "-file", path); err != nil {
+		t.Fatalf("a written file failed: %v", err)
+	}
+	os.Remove(path)
+	_, err := runHealthcheck(t, nil, "-file", path)
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("err = %v", err)
+	}
+}

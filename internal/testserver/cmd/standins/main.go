@@ -32,7 +32,7 @@ type image struct {
 }
 
 func main() {
-	images, err := standins()
+	images, err := standins(os.Args[1:])
 	if err == nil {
 		for _, im := range images {
 			if err = build(im); err != nil {
@@ -46,9 +46,22 @@ func main() {
 	}
 }
 
-func standins() ([]image, error) {
+// standins lists the images (those whose names contain one of only, if
+// given), building the tool binaries they hold.
+func standins(only []string) ([]image, error) {
+	want := func(name string) bool {
+		for _, o := range only {
+			if strings.Contains(name, o) {
+				return true
+			}
+		}
+		return len(only) == 0
+	}
 	bins := map[string]string{}
 	for _, name := range []string{"ferretdb", "vault", "mailpit"} {
+		if !want(name) {
+			continue
+		}
 		bin, err := testserver.Build(name)
 		if err != nil {
 			return nil, err
@@ -64,7 +77,7 @@ func standins() ([]image, error) {
 		return nil, fmt.Errorf("busybox (Debian's busybox-static) is needed for the Go image's shell: %w", err)
 	}
 	const certs = "/etc/ssl/certs/ca-certificates.crt"
-	return []image{{
+	all := []image{{
 		tag: "strongroom-standin/golang:1.27.3",
 		files: map[string]string{
 			"usr/local/go":                      strings.TrimSpace(string(goroot)),
@@ -115,7 +128,14 @@ USER 65534:65534
 EXPOSE 1025 8025
 ENTRYPOINT ["/mailpit"]
 `,
-	}}, nil
+	}}
+	var images []image
+	for _, im := range all {
+		if want(im.tag) {
+			images = append(images, im)
+		}
+	}
+	return images, nil
 }
 
 // build makes the image unless one with the same inputs exists.

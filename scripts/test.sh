@@ -58,6 +58,18 @@ go run ./cmd/strongroom openapi -3.0 > "$cache/openapi-3.0.json"
 	go test -count=1 ./...
 )
 
+step "the Compose stack on a real Docker engine (tools/stack)"
+# stack-local.sh starts a dockerd of its own when none answers (and stops it
+# at the end), builds local stand-ins for the registry images (cached in the
+# engine, whose data root is under the cache dir) and the app's image from
+# the Dockerfile; the test brings compose.yaml up, runs the Postman
+# collection with newman and its own checks, and takes everything down.
+(
+	cd tools/stack
+	go vet ./...
+	go test -count=1 -v -timeout 40m ./...
+)
+
 step "fuzzing (10 s per target)"
 for target in "./envelope FuzzOpenRecord" "./token FuzzVerify" "./cmd/strongroom FuzzRequestBodies"; do
 	set -- $target

@@ -70,7 +70,6 @@ func setupAppRole(ctx context.Context, client *vaultapi.Client, opts SetupOption
 		return res, fmt.Errorf("vault setup: new secret id: %w", err)
 	}
 	res.SecretID, _ = s.Data["secret_id"].(string)
-	res.NewSecretID = true
 	res.Done = append(res.Done, "made a new secret id for the role")
 	return res, nil
 }

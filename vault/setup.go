@@ -42,8 +42,6 @@ type SetupResult struct {
 	Done     []string // one line per step
 	RoleID   string   // with AppRole
 	SecretID string   // with AppRole: the secret id to hand to the server
-	// NewSecretID says SecretID was made by this run, not kept.
-	NewSecretID bool
 }
 
 // SetupOptions says what Setup does beyond the engine, key and policies.
@@ -62,7 +60,7 @@ func Setup(ctx context.Context, cfg Config, appRole bool) (SetupResult, error) {
 	return SetupWith(ctx, cfg, SetupOptions{AppRole: appRole})
 }
 
-// Setup prepares Vault for Strongroom with a privileged token (cfg.Token):
+// SetupWith prepares Vault for Strongroom with a privileged token (cfg.Token):
 // it enables Transit at cfg.Mount if absent, creates the key if absent
 // (aes256-gcm96, derived so each user's id is its context, not exportable,
 // no plaintext backup), writes the service and operator policies, and with

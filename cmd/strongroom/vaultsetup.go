@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -89,6 +90,7 @@ func (m *Main) checkVaultSetupFlags() error {
 		if path == "" {
 			continue
 		}
+		path = filepath.Clean(path)
 		if other, ok := seen[path]; ok {
 			return fmt.Errorf("vault-setup: %s and %s are the same file", other, flag)
 		}
@@ -156,7 +158,7 @@ func (m *Main) initOrUnseal(ctx context.Context, sys *vault.Sys) (vault.InitKeys
 	if err != nil {
 		return keys, err
 	}
-	if !st.Sealed { // a new Vault is sealed
+	if !st.Sealed { // never so for a Vault just initialized
 		fmt.Fprintln(m.Stdout, "Vault is initialized and unsealed")
 		return keys, nil
 	}

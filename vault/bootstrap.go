@@ -68,7 +68,6 @@ func ParseInitKeys(b []byte) (InitKeys, error) {
 // Status is Vault's seal status.
 type Status struct {
 	Initialized, Sealed bool
-	Threshold           int // unseal key shares needed
 }
 
 // Sys talks to the endpoints of Vault's sys/ that need no token: seal
@@ -98,7 +97,7 @@ func (s *Sys) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, fmt.Errorf("vault: seal status of %s: %w", s.addr, err)
 	}
-	return Status{Initialized: st.Initialized, Sealed: st.Sealed, Threshold: st.T}, nil
+	return Status{Initialized: st.Initialized, Sealed: st.Sealed}, nil
 }
 
 // Init initializes Vault with one unseal key share, threshold one, and

@@ -41,16 +41,33 @@ path "%[1]s/keys/%[2]s" { capabilities = ["read"] }
 type SetupResult struct {
 	Done     []string // one line per step
 	RoleID   string   // with AppRole
-	SecretID string   // with AppRole: a new secret id, to hand to the server
+	SecretID string   // with AppRole: the secret id to hand to the server
 }
 
-// Setup prepares Vault for Strongroom with a privileged token (cfg.Token):
+// SetupOptions says what Setup does beyond the engine, key and policies.
+type SetupOptions struct {
+	AppRole bool // enable AppRole and a role for the server
+	// Operator gives the role the operator policy too, so the server may
+	// rotate the master key (POST /rotate-master-key).
+	Operator bool
+	// SecretID, when Vault still accepts it for the role, is kept instead
+	// of a new one being made (see setupAppRole).
+	SecretID string
+}
+
+// Setup is SetupWith with only the AppRole option.
+func Setup(ctx context.Context, cfg Config, appRole bool) (SetupResult, error) {
+	return SetupWith(ctx, cfg, SetupOptions{AppRole: appRole})
+}
+
+// SetupWith prepares Vault for Strongroom with a privileged token (cfg.Token):
 // it enables Transit at cfg.Mount if absent, creates the key if absent
 // (aes256-gcm96, derived so each user's id is its context, not exportable,
 // no plaintext backup), writes the service and operator policies, and with
-// appRole enables AppRole and a role bound to the service policy. Running it
-// again changes nothing that is already right.
-func Setup(ctx context.Context, cfg Config, appRole bool) (SetupResult, error) {
+// opts.AppRole enables AppRole and a role bound to the service policy (and
+// the operator policy with opts.Operator). Running it again changes nothing
+// that is already right.
+func SetupWith(ctx context.Context, cfg Config, opts SetupOptions) (SetupResult, error) {
 	var res SetupResult
 	if cfg.Mount == "" {
 		cfg.Mount = DefaultMount
@@ -119,35 +136,8 @@ func Setup(ctx context.Context, cfg Config, appRole bool) (SetupResult, error) {
 		res.Done = append(res.Done, "wrote policy "+name)
 	}
 
-	if !appRole {
+	if !opts.AppRole {
 		return res, nil
 	}
-	auths, err := sys.ListAuthWithContext(ctx)
-	if err != nil {
-		return res, fmt.Errorf("vault setup: list auth methods: %w", err)
-	}
-	if _, ok := auths["approle/"]; !ok {
-		if err := sys.EnableAuthWithOptionsWithContext(ctx, "approle", &vaultapi.EnableAuthOptions{Type: "approle"}); err != nil {
-			return res, fmt.Errorf("vault setup: enable approle: %w", err)
-		}
-		res.Done = append(res.Done, "enabled the approle auth method")
-	}
-	role := "auth/approle/role/" + AppRoleName
-	if _, err := client.Logical().WriteWithContext(ctx, role, map[string]any{
-		"token_policies": []string{ServicePolicy}, "token_ttl": "1h", "token_max_ttl": "24h",
-	}); err != nil {
-		return res, fmt.Errorf("vault setup: write role: %w", err)
-	}
-	s, err = client.Logical().ReadWithContext(ctx, role+"/role-id")
-	if err != nil || s == nil {
-		return res, fmt.Errorf("vault setup: read role id: %w", err)
-	}
-	res.RoleID, _ = s.Data["role_id"].(string)
-	s, err = client.Logical().WriteWithContext(ctx, role+"/secret-id", nil)
-	if err != nil || s == nil {
-		return res, fmt.Errorf("vault setup: new secret id: %w", err)
-	}
-	res.SecretID, _ = s.Data["secret_id"].(string)
-	res.Done = append(res.Done, "wrote AppRole role "+AppRoleName+" (policy "+ServicePolicy+", token TTL 1h, max 24h) and a new secret id")
-	return res, nil
+	return setupAppRole(ctx, client, opts, res)
 }

@@ -126,7 +126,13 @@ func (e *Env) Get(name string) (string, error) {
 }
 
 // LoadConfig reads and validates the configuration.
-func LoadConfig(e *Env) (Config, error) {
+func LoadConfig(e *Env) (Config, error) { return loadConfig(e, false) }
+
+// loadConfig is LoadConfig; for vaultSetup it neither reads the AppRole
+// credentials nor asks for Vault credentials: vault-setup makes the AppRole
+// files (a bootstrap restarted before it wrote them must not fail on them)
+// and checks its own credentials (VAULT_TOKEN or -init-file).
+func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	c := Config{Addr: defaultAddr, DataDir: "./data", BcryptCost: password.DefaultCost, LoginRate: DefaultLoginRate, DBName: "secure_api",
 		EmailFrom: "strongroom@localhost", VaultMount: "transit", VaultKey: "strongroom-master",
 		MaxRecordsPerUser: service.DefaultMaxRecords, MaxBytesPerUser: service.DefaultMaxBytes,
@@ -168,8 +174,10 @@ func LoadConfig(e *Env) (Config, error) {
 	str("DB_NAME", &c.DBName)
 	str("VAULT_ADDR", &c.VaultAddr)
 	sec("VAULT_TOKEN", &c.VaultToken)
-	str("VAULT_ROLE_ID", &c.VaultRoleID)
-	sec("VAULT_SECRET_ID", &c.VaultSecretID)
+	if !vaultSetup {
+		str("VAULT_ROLE_ID", &c.VaultRoleID)
+		sec("VAULT_SECRET_ID", &c.VaultSecretID)
+	}
 	str("VAULT_TRANSIT_MOUNT", &c.VaultMount)
 	str("VAULT_TRANSIT_KEY", &c.VaultKey)
 	str("SMTP_SERVER", &c.SMTPServer)
@@ -293,7 +301,7 @@ func LoadConfig(e *Env) (Config, error) {
 	if c.Production && (!c.JWTSecret.IsSet() || !c.Pepper.IsSet()) {
 		errs = append(errs, errors.New("STRONGROOM_ENV=production needs JWT_SECRET and PEPPER set"))
 	}
-	if c.VaultAddr != "" && !c.VaultToken.IsSet() && (c.VaultRoleID == "" || !c.VaultSecretID.IsSet()) {
+	if !vaultSetup && c.VaultAddr != "" && !c.VaultToken.IsSet() && (c.VaultRoleID == "" || !c.VaultSecretID.IsSet()) {
 		errs = append(errs, errors.New("VAULT_ADDR is set: set VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID"))
 	}
 	return c, errors.Join(errs...)

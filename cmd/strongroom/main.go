@@ -26,7 +26,8 @@ const usage = `usage: strongroom <command> [flags]
 commands:
   serve               serve the API until SIGINT or SIGTERM
   rotate-master-key   make a new master-key version and rewrap every data key
-  vault-setup         prepare Vault: transit key, policies, optionally AppRole
+  vault-setup         prepare Vault: transit key, policies, optionally AppRole;
+                      -init-file and -watch initialize and unseal a single-machine Vault
   admin grant USER    make an existing account an administrator
   admin revoke USER   take the administrator role away
   openapi [-3.0]      print the API's OpenAPI document (3.1; -3.0 for older tools)

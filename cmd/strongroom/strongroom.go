@@ -47,9 +47,12 @@ type Main struct {
 	AdminAction, AdminUser string
 
 	// vault-setup flags.
-	AppRole      bool
-	RoleIDFile   string
-	SecretIDFile string
+	AppRole         bool
+	AppRoleOperator bool // the role gets the operator policy too
+	RoleIDFile      string
+	SecretIDFile    string
+	InitFile        string // initialize or unseal Vault, keeping its keys here
+	Watch           bool   // after setup, keep Vault unsealed until ctx ends
 	// Now is the clock (time.Now if nil); tests move it.
 	Now func() time.Time
 
@@ -81,7 +84,7 @@ func NewMain() *Main {
 // ParseFlags loads the configuration from env and then applies the
 // command's flags, which win over the environment.
 func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
-	cfg, err := LoadConfig(env)
+	cfg, err := loadConfig(env, cmd == "vault-setup")
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -95,7 +98,10 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	case "vault-setup":
 		fs.BoolVar(&m.AppRole, "approle", false, "also enable AppRole and a role bound to the service policy")
 		fs.StringVar(&m.RoleIDFile, "role-id-file", "", "with -approle: write the role id here (0600)")
-		fs.StringVar(&m.SecretIDFile, "secret-id-file", "", "with -approle: write a new secret id here (0600)")
+		fs.StringVar(&m.SecretIDFile, "secret-id-file", "", "with -approle: write the secret id here (0600); one it already holds is kept while Vault accepts it")
+		fs.BoolVar(&m.AppRoleOperator, "approle-operator", false, "with -approle: the role also gets the operator policy, so the server may rotate the master key")
+		fs.StringVar(&m.InitFile, "init-file", "", "single-machine Vault: initialize it (one key share) and keep its unseal key and root token in this file (0600), or unseal it with the key from it")
+		fs.BoolVar(&m.Watch, "watch", false, "with -init-file: after setup, keep running and unseal Vault whenever it is sealed, until SIGINT or SIGTERM")
 	default:
 		fs.IntVar(&m.RotationBatch, "batch-size", m.RotationBatch, "data keys rewrapped per batch")
 		fs.DurationVar(&m.RotationPause, "pause", m.RotationPause, "pause between batches, to spare a busy system")
@@ -353,36 +359,6 @@ func (m *Main) Close() error {
 	}
 	m.Keys = nil
 	return errors.Join(errs...)
-}
-
-// VaultSetup is the operator's command that prepares Vault (VAULT_ADDR,
-// with a privileged VAULT_TOKEN).
-func (m *Main) VaultSetup(ctx context.Context) error {
-	cfg := m.Config
-	if cfg.VaultAddr == "" || !cfg.VaultToken.IsSet() {
-		return errors.New("vault-setup needs VAULT_ADDR and a VAULT_TOKEN allowed to mount engines and write policies")
-	}
-	if m.AppRole && (m.RoleIDFile == "" || m.SecretIDFile == "") {
-		return errors.New("vault-setup -approle needs -role-id-file and -secret-id-file")
-	}
-	res, err := vault.Setup(ctx, vault.Config{Address: cfg.VaultAddr, Mount: cfg.VaultMount, Key: cfg.VaultKey, Token: cfg.VaultToken.Reveal()}, m.AppRole)
-	for _, line := range res.Done {
-		fmt.Fprintln(m.Stdout, line)
-	}
-	if err != nil {
-		return err
-	}
-	if m.AppRole {
-		for path, v := range map[string]string{m.RoleIDFile: res.RoleID, m.SecretIDFile: res.SecretID} {
-			if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(m.Stdout, "wrote the role id to %s and the secret id to %s: give them to the server as VAULT_ROLE_ID_FILE and VAULT_SECRET_ID_FILE\n",
-			m.RoleIDFile, m.SecretIDFile)
-	}
-	fmt.Fprintf(m.Stdout, "policies: %s for the server, %s for operators who rotate the master key\n", vault.ServicePolicy, vault.OperatorPolicy)
-	return nil
 }
 
 // RotateMasterKey is the operator's command: the same rotation as the API.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -72,12 +71,7 @@ func StartVault(bin string) (*Vault, error) {
 	v := &Vault{Addr: "http://" + addr, RootToken: "root-" + hex.EncodeToString(b[:]), done: make(chan error, 1)}
 	v.cmd = exec.Command(bin, "server", "-dev", "-dev-no-store-token",
 		"-dev-root-token-id="+v.RootToken, "-dev-listen-address="+addr)
-	// The server must not pick up a developer's Vault settings.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VAULT_") {
-			v.cmd.Env = append(v.cmd.Env, kv)
-		}
-	}
+	v.cmd.Env = envWithoutVault()
 	out, err := v.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -20,19 +20,16 @@ COPY . .
 ARG VERSION=dev
 RUN go build -ldflags "-s -w -X main.version=${VERSION}" -o /out/strongroom ./cmd/strongroom \
  && /out/strongroom version \
- && mkdir -p /out/data /out/run/strongroom/approle /out/vault-init /out/tmp \
- && chmod 0700 /out/data /out/run/strongroom/approle /out/vault-init \
- && chmod 1777 /out/tmp
+ && mkdir -p /out/fs/data /out/fs/run/strongroom/approle /out/fs/vault-init /out/fs/tmp \
+ && chmod 0700 /out/fs/data /out/fs/run/strongroom/approle /out/fs/vault-init \
+ && chmod 1777 /out/fs/tmp
 
 FROM scratch
 # TLS to Vault, SMTP and MongoDB Atlas verifies against the usual roots.
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 # Directories a named volume mounted there starts from: owned by the
 # service's user (65532, distroless's "nonroot"), so no root step is needed.
-COPY --from=build --chown=65532:65532 /out/data /data
-COPY --from=build --chown=65532:65532 /out/run /run
-COPY --from=build --chown=65532:65532 /out/vault-init /vault-init
-COPY --from=build /out/tmp /tmp
+COPY --from=build --chown=65532:65532 /out/fs/ /
 COPY --from=build /out/strongroom /strongroom
 USER 65532:65532
 ENV STRONGROOM_ADDR=:8000 STRONGROOM_DATA_DIR=/data

@@ -16,3 +16,5 @@ api_addr      = "http://vault:8200"
 ui            = true
 # The container gets no IPC_LOCK capability; memory locking needs it.
 disable_mlock = true
+# One node: no cluster listener beside the API port.
+disable_clustering = true

@@ -171,11 +171,12 @@ func (s *Stack) Export(t testing.TB, id string) map[string][]byte {
 // process table sees them.
 func (s *Stack) UIDs(t testing.TB, id string) []string {
 	t.Helper()
-	sc := bufio.NewScanner(bytes.NewReader(s.Docker(t, "top", id, "-eo", "uid")))
+	// docker top runs ps on the host and needs its PID column.
+	sc := bufio.NewScanner(bytes.NewReader(s.Docker(t, "top", id, "-eo", "pid,uid")))
 	var uids []string
 	for sc.Scan() {
-		if f := strings.TrimSpace(sc.Text()); f != "" && f != "UID" {
-			uids = append(uids, f)
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[1] != "UID" {
+			uids = append(uids, f[1])
 		}
 	}
 	return uids

@@ -21,6 +21,9 @@ cache="${STRONGROOM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strongroom}"
 stack="$cache/stack"
 project="${STRONGROOM_STACK_PROJECT:-strongroom-local}"
 mkdir -p "$stack"
+# The stack's ports and secret files; one per project, so several stacks can
+# share the engine (STRONGROOM_STACK_PROJECT names them).
+envfile="$stack/$project.env"
 log() { printf 'stack-local: %s\n' "$*" >&2; }
 
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -67,7 +70,7 @@ free_port() { # a port nothing on 127.0.0.1 answers on
 }
 
 compose() {
-	docker-compose -p "$project" --env-file "$stack/compose.env" \
+	docker-compose -p "$project" --env-file "$envfile" \
 		-f "$root/compose.yaml" -f "$root/deploy/compose.standins.yaml" "$@"
 }
 
@@ -84,8 +87,8 @@ up() {
 		[ -s "$stack/secrets/$s" ] || head -c 32 /dev/urandom | base64 >"$stack/secrets/$s"
 		chmod 0644 "$stack/secrets/$s"
 	done
-	if [ ! -f "$stack/compose.env" ]; then
-		cat >"$stack/compose.env" <<ENV
+	if [ ! -f "$envfile" ]; then
+		cat >"$envfile" <<ENV
 STRONGROOM_PORT=$(free_port)
 MAILPIT_PORT=$(free_port)
 VAULT_PORT=$(free_port)
@@ -94,7 +97,7 @@ PEPPER_FILE=$stack/secrets/pepper
 ENV
 	fi
 	# shellcheck disable=SC1091
-	. "$stack/compose.env"
+	. "$envfile"
 
 	log "docker-compose up"
 	COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0 compose up -d --build >&2
@@ -114,10 +117,14 @@ down() {
 	if [ -z "${DOCKER_HOST:-}" ] && [ -f "$stack/dockerd.pid" ]; then
 		export DOCKER_HOST="unix://$stack/docker.sock"
 	fi
-	if [ -f "$stack/compose.env" ] && timeout 10 docker info >/dev/null 2>&1; then
+	if [ -f "$envfile" ] && timeout 10 docker info >/dev/null 2>&1; then
 		compose down -v --remove-orphans >&2 || true
 	fi
-	rm -f "$stack/compose.env"
+	rm -f "$envfile"
+	if ls "$stack"/*.env >/dev/null 2>&1; then
+		log "other stacks are up on the engine ($(cd "$stack" && ls ./*.env)): leaving it running"
+		return
+	fi
 	if [ -f "$stack/dockerd.pid" ]; then
 		local pid
 		pid=$(cat "$stack/dockerd.pid")
@@ -133,7 +140,7 @@ up) up ;;
 down) down ;;
 compose) # run docker-compose on the stack: ./scripts/stack-local.sh compose ps
 	shift
-	[ -f "$stack/compose.env" ] || { log "no stack is up"; exit 1; }
+	[ -f "$envfile" ] || { log "no stack is up"; exit 1; }
 	if [ -z "${DOCKER_HOST:-}" ] && [ -f "$stack/dockerd.pid" ]; then export DOCKER_HOST="unix://$stack/docker.sock"; fi
 	compose "$@" ;;
 *) echo "usage: $0 up|down|compose ARGS..." >&2; exit 2 ;;

@@ -13,9 +13,12 @@ ARG GO_IMAGE=golang:1.27.3-bookworm
 FROM ${GO_IMAGE} AS build
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-trimpath
 WORKDIR /src
-# Modules first: this layer is reused until go.mod or go.sum change.
+# Modules and the packages Strongroom imports from them first: these layers
+# are reused until go.mod, go.sum or that list change, so a change to
+# Strongroom's own code compiles only that code.
 COPY go.mod go.sum ./
-RUN go mod download
+COPY deploy/go-deps.txt deploy/
+RUN go mod download && grep -v '^#' deploy/go-deps.txt | xargs go build
 COPY . .
 ARG VERSION=dev
 RUN go build -ldflags "-s -w -X main.version=${VERSION}" -o /out/strongroom ./cmd/strongroom \

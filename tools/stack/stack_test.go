@@ -52,6 +52,7 @@ func TestStack(t *testing.T) {
 	s.readCard(t, tok, id, card, "after 2FA login")
 
 	t.Run("app container", func(t *testing.T) { checkAppContainer(t, s) })
+	t.Run("compose config shows no secret", func(t *testing.T) { checkComposeConfig(t, s) })
 	t.Run("no plaintext in MongoDB", func(t *testing.T) {
 		checkMongo(t, s, u.name, []string{card, card2, u.password, code, "1234567812345678", "8765432187654321", "StrongP@ssw0rd1!"})
 	})
@@ -215,4 +216,22 @@ func checkVaultOutage(t *testing.T, s *Stack, u user) {
 	}
 	tok := s.login(t, v)
 	s.Do(t, "POST", "/sensitive-data", tok, map[string]string{"data_type": "card_number", "value": "4000056655665556"}).Want(t, 200, "store after Vault is back")
+}
+
+// checkComposeConfig: the secrets are files, so docker-compose config (what
+// people paste into bug reports) names them but never shows them.
+func checkComposeConfig(t *testing.T, s *Stack) {
+	config := s.Compose(t, "config")
+	if !strings.Contains(config, "jwt_secret") {
+		t.Fatalf("docker-compose config does not look like the stack's:\n%s", config)
+	}
+	for _, name := range []string{"jwt_secret", "pepper"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(s.JWTSecretFile), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := strings.TrimSpace(string(b)); len(v) < 16 || strings.Contains(config, v) {
+			t.Errorf("docker-compose config shows the %s secret (or it is too short to tell: %d characters)", name, len(v))
+		}
+	}
 }

@@ -13,7 +13,7 @@ export GOTOOLCHAIN="${GOTOOLCHAIN_OVERRIDE:-go1.27.3}"
 export STRONGROOM_CACHE="${STRONGROOM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strongroom}"
 cache="$STRONGROOM_CACHE"
 mkdir -p "$cache"
-step() { printf '\n== %s\n' "$*"; }
+step() { printf "\n== %s  (%ds)\n" "$*" "$SECONDS"; }
 
 step "go version"
 go version
@@ -83,4 +83,4 @@ go run ./cmd/strongroom-bench -short -out "$cache/bench-short.json"
 step "govulncheck"
 ./scripts/vulncheck.sh "$cache"
 
-printf '\nall checks passed\n'
+printf "\nall checks passed in %ds\n" "$SECONDS"

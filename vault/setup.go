@@ -28,11 +28,17 @@ path "%[1]s/rewrap/%[2]s" { capabilities = ["update"] }
 }
 
 // OperatorPolicyHCL lets an operator rotate the key and retire old
-// versions (and read the key's metadata, never its material).
+// versions (and read the key's metadata, never its material). Of the key's
+// settings it may change only min_decryption_version: "exportable",
+// "allow_plaintext_backup" and "deletion_allowed" can never be turned off
+// again once on, so a leaked operator credential must not reach them.
 func OperatorPolicyHCL(mount, key string) string {
 	return fmt.Sprintf(`# Strongroom operator: rotate the master key and retire old versions.
 path "%[1]s/keys/%[2]s/rotate" { capabilities = ["update"] }
-path "%[1]s/keys/%[2]s/config" { capabilities = ["update"] }
+path "%[1]s/keys/%[2]s/config" {
+  capabilities = ["update"]
+  allowed_parameters = { "min_decryption_version" = [] }
+}
 path "%[1]s/keys/%[2]s" { capabilities = ["read"] }
 `, mount, key)
 }

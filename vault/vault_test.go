@@ -152,6 +152,44 @@ func TestServiceTokenCannotReadOrExportTheKey(t *testing.T) {
 	}
 }
 
+// The operator policy retires versions and nothing else of the key's
+// settings: turning on export, plaintext backup or deletion (which Vault
+// never lets anyone turn off again) is refused.
+func TestOperatorTokenCannotWeakenTheKey(t *testing.T) {
+	f, _ := newFixture(t, false)
+	c, err := f.root.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(f.token(t, vault.ServicePolicy, vault.OperatorPolicy))
+	config := f.cfg.Mount + "/keys/" + f.cfg.Key + "/config"
+	for _, param := range []string{"exportable", "allow_plaintext_backup", "deletion_allowed", "auto_rotate_period"} {
+		value := any(true)
+		if param == "auto_rotate_period" {
+			value = "1h"
+		}
+		var re *vaultapi.ResponseError
+		if _, err := c.Logical().Write(config, map[string]any{param: value}); !errors.As(err, &re) || re.StatusCode != 403 {
+			t.Errorf("the operator token may set %s: %v", param, err)
+		}
+		// Nor smuggled in beside the one allowed setting.
+		if _, err := c.Logical().Write(config, map[string]any{"min_decryption_version": 1, param: value}); !errors.As(err, &re) || re.StatusCode != 403 {
+			t.Errorf("the operator token may set %s beside min_decryption_version: %v", param, err)
+		}
+	}
+	s, err := f.root.Logical().Read(f.cfg.Mount + "/keys/" + f.cfg.Key)
+	if err != nil || s.Data["exportable"] != false || s.Data["allow_plaintext_backup"] != false || s.Data["deletion_allowed"] != false {
+		t.Fatalf("key settings after the attempts: %v, %v", s.Data, err)
+	}
+	// What it is for still works: rotate, then retire the old version.
+	if _, err := c.Logical().Write(f.cfg.Mount+"/keys/"+f.cfg.Key+"/rotate", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Logical().Write(config, map[string]any{"min_decryption_version": 2}); err != nil {
+		t.Fatalf("the operator token may not retire a version: %v", err)
+	}
+}
+
 func TestRotateRewrapRetire(t *testing.T) {
 	f, _ := newFixture(t, false)
 	k := f.open(t, f.token(t, vault.ServicePolicy, vault.OperatorPolicy))

@@ -24,6 +24,8 @@ mkdir -p "$stack"
 # The stack's ports and secret files; one per project, so several stacks can
 # share the engine (STRONGROOM_STACK_PROJECT names them).
 envfile="$stack/$project.env"
+# Its secrets, made at the first up and removed by down.
+secrets="$stack/$project-secrets"
 log() { printf 'stack-local: %s\n' "$*" >&2; }
 
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -82,18 +84,18 @@ up() {
 
 	# The stack's own secrets, readable by the app's user (65532) through
 	# the bind mount, in a directory only we can enter.
-	mkdir -p "$stack/secrets" && chmod 0700 "$stack/secrets"
+	mkdir -p "$secrets" && chmod 0700 "$secrets"
 	for s in jwt_secret pepper; do
-		[ -s "$stack/secrets/$s" ] || head -c 32 /dev/urandom | base64 >"$stack/secrets/$s"
-		chmod 0644 "$stack/secrets/$s"
+		[ -s "$secrets/$s" ] || head -c 32 /dev/urandom | base64 >"$secrets/$s"
+		chmod 0644 "$secrets/$s"
 	done
 	if [ ! -f "$envfile" ]; then
 		cat >"$envfile" <<ENV
 STRONGROOM_PORT=$(free_port)
 MAILPIT_PORT=$(free_port)
 VAULT_PORT=$(free_port)
-JWT_SECRET_FILE=$stack/secrets/jwt_secret
-PEPPER_FILE=$stack/secrets/pepper
+JWT_SECRET_FILE=$secrets/jwt_secret
+PEPPER_FILE=$secrets/pepper
 ENV
 	fi
 	# shellcheck disable=SC1091
@@ -110,7 +112,7 @@ ENV
 	echo "STRONGROOM_URL=$url"
 	echo "MAILPIT_URL=http://127.0.0.1:$MAILPIT_PORT"
 	echo "DOCKER_HOST=$DOCKER_HOST"
-	echo "JWT_SECRET_FILE=$stack/secrets/jwt_secret"
+	echo "JWT_SECRET_FILE=$secrets/jwt_secret"
 }
 
 down() {
@@ -121,6 +123,7 @@ down() {
 		compose down -v --remove-orphans >&2 || true
 	fi
 	rm -f "$envfile"
+	rm -rf "$secrets"
 	if ls "$stack"/*.env >/dev/null 2>&1; then
 		log "other stacks are up on the engine ($(cd "$stack" && ls ./*.env)): leaving it running"
 		return

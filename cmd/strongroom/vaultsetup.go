@@ -203,8 +203,11 @@ func (m *Main) initVault(ctx context.Context, sys *vault.Sys) (vault.InitKeys, e
 func (m *Main) readInitFile() (vault.InitKeys, error) {
 	b, err := os.ReadFile(m.InitFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return vault.InitKeys{}, fmt.Errorf("vault-setup: Vault at %s is already initialized, but %s does not exist: whoever initialized it holds its unseal key and root token. "+
-			"Unseal it as they do and run vault-setup with VAULT_TOKEN and without -init-file, or put that Vault's init file at %s", m.Config.VaultAddr, m.InitFile, m.InitFile)
+		// Someone else initialized it, perhaps an attacker who raced the
+		// first start: its keys are theirs. Never adopt such a Vault.
+		return vault.InitKeys{}, fmt.Errorf("vault-setup: Vault at %s is already initialized, but %s does not exist: whoever initialized it holds its unseal key and root token, "+
+			"so do not put a master key in it. If you did not initialize it yourself, remove its storage (docker compose down -v) and start again; "+
+			"if you did, put its init file at %s", m.Config.VaultAddr, m.InitFile, m.InitFile)
 	}
 	if err != nil {
 		return vault.InitKeys{}, fmt.Errorf("vault-setup: -init-file: %w", err)

@@ -53,6 +53,7 @@ func TestStack(t *testing.T) {
 
 	t.Run("app container", func(t *testing.T) { checkAppContainer(t, s) })
 	t.Run("compose config shows no secret", func(t *testing.T) { checkComposeConfig(t, s) })
+	t.Run("only the app reaches MongoDB", func(t *testing.T) { checkMongoIsolated(t, s) })
 	t.Run("no plaintext in MongoDB", func(t *testing.T) {
 		checkMongo(t, s, u.name, []string{card, card2, u.password, code, "1234567812345678", "8765432187654321", "StrongP@ssw0rd1!"})
 	})
@@ -232,6 +233,33 @@ func checkComposeConfig(t *testing.T, s *Stack) {
 		}
 		if v := strings.TrimSpace(string(b)); len(v) < 16 || strings.Contains(config, v) {
 			t.Errorf("docker-compose config shows the %s secret (or it is too short to tell: %d characters)", name, len(v))
+		}
+	}
+}
+
+// checkMongoIsolated: from inside the mail catcher's and Vault's containers
+// (what an attacker who took one of them has), MongoDB answers neither by
+// name nor by address; from the app's, it does (so the probe works).
+func checkMongoIsolated(t *testing.T, s *Stack) {
+	mongo := s.Container(t, "mongo")
+	ips := strings.Fields(string(s.Docker(t, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", mongo)))
+	if len(ips) == 0 {
+		t.Fatal("MongoDB's container has no address")
+	}
+	ping := func(from, target string) error {
+		cmd := exec.Command("docker", "run", "--rm", "--network", "container:"+s.Container(t, from),
+			"--entrypoint", "/ferretdb", "strongroom-standin/mongo:ferretdb", "-ping", target)
+		cmd.Env = append(os.Environ(), "DOCKER_HOST="+s.DockerHost)
+		return cmd.Run()
+	}
+	if err := ping("app", "mongo:27017"); err != nil {
+		t.Fatalf("the app's container cannot ping MongoDB, so the probe proves nothing: %v", err)
+	}
+	for _, from := range []string{"mailpit", "vault"} {
+		for _, target := range append([]string{"mongo"}, ips...) {
+			if err := ping(from, target+":27017"); err == nil {
+				t.Errorf("from %s's container, MongoDB answers at %s", from, target)
+			}
 		}
 	}
 }

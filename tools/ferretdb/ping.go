@@ -42,7 +42,7 @@ func pingMongo(addr string) error {
 		_ = binary.Write(&msg, binary.LittleEndian, v)
 	}
 	_ = binary.Write(&msg, binary.LittleEndian, uint32(0)) // flagBits
-	msg.WriteByte(0)                                        // section kind 0: body
+	msg.WriteByte(0)                                       // section kind 0: body
 	msg.Write(d)
 	if _, err := conn.Write(msg.Bytes()); err != nil {
 		return err

@@ -43,6 +43,21 @@ step "test servers (built once into the cache)"
 # the cache.
 go run ./internal/testserver/cmd/buildtools
 
+step "the Compose stack on a real Docker engine (tools/stack), in the background"
+# stack-local.sh starts a dockerd of its own when none answers (and stops it
+# at the end), builds local stand-ins for the registry images (cached in the
+# engine, whose data root is under the cache dir) and the app's image from
+# the Dockerfile; the test brings compose.yaml up, runs the Postman
+# collection with newman and its own checks, and takes everything down.
+# It mostly waits on containers, so it runs beside the Go tests; its output
+# goes to a log, shown when it is done. A failing run still waits for it, so
+# it always takes down what it started.
+stacklog="$cache/stack-test.log"
+(cd tools/stack && go vet ./... && go test -count=1 -v -timeout 40m ./...) >"$stacklog" 2>&1 &
+stackpid=$!
+trap 'wait "$stackpid" 2>/dev/null || true' EXIT
+echo "log: $stacklog"
+
 step "go test -race"
 go test -race -count=1 -timeout 30m ./...
 
@@ -58,17 +73,12 @@ go run ./cmd/strongroom openapi -3.0 > "$cache/openapi-3.0.json"
 	go test -count=1 ./...
 )
 
-step "the Compose stack on a real Docker engine (tools/stack)"
-# stack-local.sh starts a dockerd of its own when none answers (and stops it
-# at the end), builds local stand-ins for the registry images (cached in the
-# engine, whose data root is under the cache dir) and the app's image from
-# the Dockerfile; the test brings compose.yaml up, runs the Postman
-# collection with newman and its own checks, and takes everything down.
-(
-	cd tools/stack
-	go vet ./...
-	go test -count=1 -v -timeout 40m ./...
-)
+step "the Compose stack: result"
+if wait "$stackpid"; then
+	grep -E '^(\s*--- |\s+stack_test\.go|ok|PASS)' "$stacklog"
+else
+	cat "$stacklog"; echo "the Compose stack test failed (log: $stacklog)"; exit 1
+fi
 
 step "fuzzing (10 s per target)"
 for target in "./envelope FuzzOpenRecord" "./token FuzzVerify" "./cmd/strongroom FuzzRequestBodies"; do

@@ -130,39 +130,31 @@ type Container struct {
 // content by name.
 func (s *Stack) Files(t testing.TB, id, path string) map[string][]byte {
 	t.Helper()
-	files := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(s.Docker(t, "cp", id+":"+path, "-")))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return files
-		}
-		if err != nil {
-			t.Fatalf("reading %s of %s: %v", path, id, err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			b, _ := io.ReadAll(tr)
-			files[h.Name] = b
-		}
-	}
+	return untar(t, s.Docker(t, "cp", id+":"+path, "-"))
 }
 
 // Export reads a container's whole filesystem (without its volumes).
 func (s *Stack) Export(t testing.TB, id string) map[string][]byte {
 	t.Helper()
+	return untar(t, s.Docker(t, "export", id))
+}
+
+// untar returns each regular file of a tar stream by name.
+func untar(t testing.TB, b []byte) map[string][]byte {
+	t.Helper()
 	files := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(s.Docker(t, "export", id)))
+	tr := tar.NewReader(bytes.NewReader(b))
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			return files
 		}
 		if err != nil {
-			t.Fatalf("docker export %s: %v", id, err)
+			t.Fatalf("reading a tar stream from docker: %v", err)
 		}
 		if h.Typeflag == tar.TypeReg {
-			b, _ := io.ReadAll(tr)
-			files[h.Name] = b
+			content, _ := io.ReadAll(tr)
+			files[h.Name] = content
 		}
 	}
 }

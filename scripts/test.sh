@@ -38,7 +38,8 @@ go vet ./...
 
 step "test servers (built once into the cache)"
 # The MongoDB-protocol server (FerretDB, tools/ferretdb) and Vault
-# (tools/vault: 7 to 20 minutes of compiling on two cores the first time)
+# (tools/vault, Vault's minimal variant: about 6 minutes of compiling on two
+# cores the first time)
 # are built here, not inside a test's time budget; the tests find them in
 # the cache.
 go run ./internal/testserver/cmd/buildtools

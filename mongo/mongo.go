@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	neturl "net/url"
 	"strings"
 	"time"
 
@@ -179,16 +178,6 @@ func mapErr(op string, err error) error {
 		return strongroom.Unavailable("store unavailable", fmt.Errorf("mongo: %s: %w", op, err))
 	}
 	return strongroom.Internal("mongo: "+op, err)
-}
-
-// redact removes the password of a connection string from an error text.
-func redact(msg, rawURL string) string {
-	if u, err := neturl.Parse(rawURL); err == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "<redacted>")
-		}
-	}
-	return msg
 }
 
 func isSelectionError(err error) bool {

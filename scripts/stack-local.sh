@@ -85,7 +85,7 @@ up() {
 	# The stack's own secrets, readable by the app's user (65532) through
 	# the bind mount, in a directory only we can enter.
 	mkdir -p "$secrets" && chmod 0700 "$secrets"
-	for s in jwt_secret pepper; do
+	for s in jwt_secret pepper mongo_password; do
 		[ -s "$secrets/$s" ] || head -c 32 /dev/urandom | base64 >"$secrets/$s"
 		chmod 0644 "$secrets/$s"
 	done
@@ -96,6 +96,7 @@ MAILPIT_PORT=$(free_port)
 VAULT_PORT=$(free_port)
 JWT_SECRET_FILE=$secrets/jwt_secret
 PEPPER_FILE=$secrets/pepper
+MONGO_PASSWORD_FILE=$secrets/mongo_password
 ENV
 	fi
 	# shellcheck disable=SC1091

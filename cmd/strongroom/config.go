@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strongroom/strongroom/mongo"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/service"
@@ -40,7 +41,7 @@ type Config struct {
 	EmailFrom  string       // EMAIL_FROM, default "strongroom@localhost"
 
 	// Production parts, chosen when set.
-	MongoDBURL secret.Value // MONGODB_URL: use the MongoDB store (it may hold a password)
+	MongoDBURL secret.Value // MONGODB_URL: use the MongoDB store (it may hold a password, or MONGODB_PASSWORD add it)
 	DBName     string       // DB_NAME, default "secure_api"
 	VaultAddr  string       // VAULT_ADDR: use the Vault Transit key manager
 	VaultToken secret.Value // VAULT_TOKEN (or VAULT_TOKEN_FILE)
@@ -171,6 +172,17 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	sec("PEPPER", &c.Pepper)
 	str("EMAIL_FROM", &c.EmailFrom)
 	sec("MONGODB_URL", &c.MongoDBURL)
+	var mongoPassword secret.Value
+	sec("MONGODB_PASSWORD", &mongoPassword)
+	if mongoPassword.IsSet() {
+		if !c.MongoDBURL.IsSet() {
+			errs = append(errs, errors.New("MONGODB_PASSWORD is set but MONGODB_URL is not"))
+		} else if u, err := mongo.WithPassword(c.MongoDBURL.Reveal(), mongoPassword.Reveal()); err != nil {
+			errs = append(errs, fmt.Errorf("MONGODB_URL with MONGODB_PASSWORD: %w", err))
+		} else {
+			c.MongoDBURL = secret.New(u)
+		}
+	}
 	str("DB_NAME", &c.DBName)
 	str("VAULT_ADDR", &c.VaultAddr)
 	sec("VAULT_TOKEN", &c.VaultToken)

@@ -206,3 +206,33 @@ func TestJWTSecretEqualToPepperRefused(t *testing.T) {
 		}
 	}
 }
+
+// MONGODB_PASSWORD (here from a file, as the Compose stack gives it) goes
+// into the user information of MONGODB_URL; a URL that names no user, or
+// already holds a password, is refused with an error that shows neither.
+func TestMongoDBPassword(t *testing.T) {
+	const pw = "mongo/p@ss:w0rd s3cr3t"
+	file := filepath.Join(t.TempDir(), "mongo_password")
+	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(envFrom(t, map[string]string{"MONGODB_URL": "mongodb://strongroom@mongo:27017/?authSource=admin", "MONGODB_PASSWORD_FILE": file}, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.MongoDBURL.Reveal(), "mongodb://strongroom:mongo%2Fp%40ss%3Aw0rd%20s3cr3t@mongo:27017/?authSource=admin"; got != want {
+		t.Fatalf("MONGODB_URL = %q, want %q", got, want)
+	}
+	for _, url := range []string{"", "mongodb://mongo:27017/", "mongodb://strongroom:other-s3cr3t@mongo:27017/"} {
+		vars := map[string]string{"MONGODB_PASSWORD": pw}
+		if url != "" {
+			vars["MONGODB_URL"] = url
+		}
+		_, err := LoadConfig(envFrom(t, vars, ""))
+		if err == nil || !strings.Contains(err.Error(), "MONGODB_PASSWORD") {
+			t.Errorf("MONGODB_URL %q with MONGODB_PASSWORD: err = %v, want one naming MONGODB_PASSWORD", url, err)
+		} else if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("the error shows a password: %v", err)
+		}
+	}
+}

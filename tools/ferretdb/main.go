@@ -3,6 +3,12 @@
 // store, built from Go modules because no MongoDB server can be installed
 // from this project's registries. It prints "ready <mongodb URI>" on stdout
 // once it accepts connections and runs until SIGINT or SIGTERM.
+//
+// Like the official mongo image, it requires authentication when
+// MONGO_INITDB_ROOT_USERNAME and MONGO_INITDB_ROOT_PASSWORD (or their _FILE
+// forms) are set, and creates that user in "admin" the first time (the
+// Compose stack's stand-in for mongo; FerretDB is patched for it, see
+// _overlay). The tests set neither.
 package main
 
 import (
@@ -40,10 +46,15 @@ func main() {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		log.Fatal(err)
 	}
+	auth, err := rootUser(os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",
+		Auth:      auth,
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {

@@ -54,8 +54,9 @@ func TestStack(t *testing.T) {
 	t.Run("app container", func(t *testing.T) { checkAppContainer(t, s) })
 	t.Run("compose config shows no secret", func(t *testing.T) { checkComposeConfig(t, s) })
 	t.Run("only the app reaches MongoDB", func(t *testing.T) { checkMongoIsolated(t, s) })
+	t.Run("MongoDB requires authentication", func(t *testing.T) { checkMongoAuth(t, s, u.name) })
 	t.Run("no plaintext in MongoDB", func(t *testing.T) {
-		checkMongo(t, s, u.name, []string{card, card2, u.password, code, "1234567812345678", "8765432187654321", "StrongP@ssw0rd1!"})
+		checkMongo(t, s, u.name, []string{card, card2, u.password, code, "1234567812345678", "8765432187654321", "StrongP@ssw0rd1!", s.secret(t, "mongo_password")})
 	})
 
 	// A restarted app keeps sessions (in MongoDB) and keys (in Vault).
@@ -226,12 +227,8 @@ func checkComposeConfig(t *testing.T, s *Stack) {
 	if !strings.Contains(config, "jwt_secret") {
 		t.Fatalf("docker-compose config does not look like the stack's:\n%s", config)
 	}
-	for _, name := range []string{"jwt_secret", "pepper"} {
-		b, err := os.ReadFile(filepath.Join(filepath.Dir(s.JWTSecretFile), name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v := strings.TrimSpace(string(b)); len(v) < 16 || strings.Contains(config, v) {
+	for _, name := range []string{"jwt_secret", "pepper", "mongo_password"} {
+		if v := s.secret(t, name); len(v) < 16 || strings.Contains(config, v) {
 			t.Errorf("docker-compose config shows the %s secret (or it is too short to tell: %d characters)", name, len(v))
 		}
 	}

@@ -1,8 +1,8 @@
 // Package api is Strongroom's HTTP JSON API, built with huma over the
-// standard library's mux, so the OpenAPI 3.1 document at /openapi.json and
-// the docs at /docs are generated from the very types the handlers use. It
-// keeps the seed design's paths, bodies and messages. Handlers only parse,
-// call the service and shape the answer.
+// standard library's mux, so the OpenAPI 3.1 document at /openapi.json, which
+// the docs page at /docs shows (docsui), is generated from the very types the
+// handlers use. It keeps the seed design's paths, bodies and messages.
+// Handlers only parse, call the service and shape the answer.
 package api
 
 import (
@@ -19,6 +19,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/strongroom/strongroom/api/docsui"
 	"github.com/strongroom/strongroom/service"
 )
 
@@ -47,6 +48,7 @@ func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) 
 	s := &Server{svc: svc, log: log, mux: http.NewServeMux(), proxies: trustedProxies}
 	cfg := huma.DefaultConfig("Strongroom", Version)
 	cfg.CreateHooks = nil // no "$schema" links: bodies stay exactly the seed's
+	cfg.DocsPath = ""     // huma's page loads its viewer from a CDN; ours is embedded (docsui)
 	cfg.Info.Description = "Sensitive data encrypted at rest under per-user keys held by a key manager."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
@@ -54,6 +56,7 @@ func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) 
 	s.api = humago.New(s.mux, cfg)
 	s.errorSchema = s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[huma.ErrorModel](), true, "ErrorModel")
 	s.routes()
+	docsui.Register(s.mux, "Strongroom API", cfg.OpenAPIPath+".json")
 	return s
 }
 

@@ -1,24 +1,28 @@
 // Package api is Strongroom's HTTP JSON API, built with huma over the
-// standard library's mux, so the OpenAPI 3.1 document at /openapi.json and
-// the docs at /docs are generated from the very types the handlers use. It
-// keeps the seed design's paths, bodies and messages. Handlers only parse,
-// call the service and shape the answer.
+// standard library's mux, so the OpenAPI 3.1 document at /openapi.json, which
+// the docs page at /docs shows (docsui), is generated from the very types the
+// handlers use. It keeps the seed design's paths, bodies and messages.
+// Handlers only parse, call the service and shape the answer.
 package api
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/strongroom/strongroom/api/docsui"
+	"github.com/strongroom/strongroom/requestid"
 	"github.com/strongroom/strongroom/service"
 )
 
@@ -41,12 +45,14 @@ type Server struct {
 }
 
 // New returns the API's handler for svc. trustedProxies are the reverse
-// proxies whose X-Forwarded-For names the client (see clientAddr).
+// proxies whose X-Forwarded-For names the client (see clientAddr). Lines
+// logged for a request carry its id (requestid.Logger).
 func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) *Server {
 	useSafeErrors()
-	s := &Server{svc: svc, log: log, mux: http.NewServeMux(), proxies: trustedProxies}
+	s := &Server{svc: svc, log: requestid.Logger(log), mux: http.NewServeMux(), proxies: trustedProxies}
 	cfg := huma.DefaultConfig("Strongroom", Version)
 	cfg.CreateHooks = nil // no "$schema" links: bodies stay exactly the seed's
+	cfg.DocsPath = ""     // huma's page loads its viewer from a CDN; ours is embedded (docsui)
 	cfg.Info.Description = "Sensitive data encrypted at rest under per-user keys held by a key manager."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
@@ -54,15 +60,22 @@ func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) 
 	s.api = humago.New(s.mux, cfg)
 	s.errorSchema = s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[huma.ErrorModel](), true, "ErrorModel")
 	s.routes()
+	docsui.Register(s.mux, "Strongroom API", cfg.OpenAPIPath+".json")
 	return s
 }
 
 // OpenAPI returns the API's OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
-// ServeHTTP serves a request with the API's common protections.
+// ServeHTTP serves a request with the API's common protections. Every
+// answer, errors included, carries the request's id in X-Request-Id: the
+// client's if well-formed, else a new one (requestid.Of); the request's
+// context carries it to the log lines and everything else that names the
+// request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := requestid.Of(r)
 	h := w.Header()
+	h.Set(requestid.Header, id)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -75,7 +88,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The bearer token reaches the operations through the context, not as
 	// a header parameter of each: the document declares it once, as the
 	// bearer security scheme, and the operations' access says who needs it.
-	ctx := context.WithValue(r.Context(), requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
+	ctx := requestid.NewContext(r.Context(), id)
+	ctx = context.WithValue(ctx, requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
 	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))
 	if s.serveOpenAPI30(w, r) {
 		return
@@ -91,11 +105,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	// The access log (debug level: STRONGROOM_LOG_LEVEL=debug) names the
-	// route pattern, not the URL: no ids, no query. It is written on the
+	// route pattern, not the URL: no record ids, no query. It is written on the
 	// way out, so a request cut short (a streamed list whose client went
 	// away ends with http.ErrAbortHandler) is logged too.
 	defer func() {
-		s.log.Debug("request", "method", r.Method, "route", r.Pattern, "status", sw.status,
+		s.log.DebugContext(r.Context(), "request", "method", r.Method, "route", r.Pattern, "status", sw.status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "client", host)
 	}()
 	s.serveMux(sw, r) // sets r.Pattern
@@ -107,19 +121,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // which it is not when the request's time limit ran out first (a slow
 // reader of a large list, then gone), and net/http would log that panic
 // with a stack trace. Such a panic, the write error itself, ends the
-// request quietly as 499 (client closed request); any other panic goes on.
+// request quietly as 499 (client closed request). Any other panic is a
+// bug: it is logged with its stack and the request's id, and answered
+// 500 with the id, or, if the answer had begun, the connection is cut so
+// that a partial answer does not pass for a whole one.
 func (s *Server) serveMux(sw *statusWriter, r *http.Request) {
 	defer func() {
-		if p := recover(); p != nil {
-			if err, ok := p.(error); ok && sw.writeErr != nil && errors.Is(err, sw.writeErr) {
-				sw.status = 499
-				return
-			}
-			if p == http.ErrAbortHandler && r.Context().Err() != nil {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if err, ok := p.(error); ok && sw.writeErr != nil && errors.Is(err, sw.writeErr) {
+			sw.status = 499
+			return
+		}
+		if p == http.ErrAbortHandler { // a handler cutting the connection on purpose
+			if r.Context().Err() != nil {
 				sw.status = 499 // the client went away; net/http still cuts the connection
 			}
 			panic(p)
 		}
+		s.log.ErrorContext(r.Context(), "panic serving a request", "method", r.Method, "route", r.Pattern,
+			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		if sw.sent {
+			sw.status = 500
+			panic(http.ErrAbortHandler)
+		}
+		writeProblem(sw, http.StatusInternalServerError, "internal error")
 	}()
 	s.mux.ServeHTTP(sw, r)
 }

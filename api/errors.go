@@ -74,7 +74,7 @@ func useSafeErrors() {
 
 // httpError turns a service error into the client's answer. Internal
 // errors are logged with their cause and answered with a generic message.
-func httpError(log *slog.Logger, op string, err error) error {
+func httpError(ctx context.Context, log *slog.Logger, op string, err error) error {
 	var e *strongroom.Error
 	if !errors.As(err, &e) {
 		e = strongroom.Internal(op, err)
@@ -87,13 +87,13 @@ func httpError(log *slog.Logger, op string, err error) error {
 	case errors.Is(err, strongroom.ErrOverload):
 		// Refused for load: expected under attack, and counted in the
 		// service's summary; a line per refusal would let a flood fill the log.
-		log.Debug("request refused for load", "op", op, "kind", string(e.Kind))
+		log.DebugContext(ctx, "request refused for load", "op", op, "kind", string(e.Kind))
 	case errors.Is(err, context.Canceled):
 		// The client went away while the store or key manager was asked:
 		// nothing failed on our side, and no one reads the answer.
-		log.Debug("request ended by the client", "op", op)
+		log.DebugContext(ctx, "request ended by the client", "op", op)
 	case status >= 500:
-		log.Error("request failed", "op", op, "kind", string(e.Kind), "err", e.Error())
+		log.ErrorContext(ctx, "request failed", "op", op, "kind", string(e.Kind), "err", e.Error())
 	}
 	msg := e.Message
 	if e.Kind == strongroom.KindInternal {

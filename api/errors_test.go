@@ -27,7 +27,7 @@ func TestHTTPErrorLogLevels(t *testing.T) {
 	} {
 		var buf bytes.Buffer
 		log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		_ = httpError(log, "op", c.err)
+		_ = httpError(context.Background(), log, "op", c.err)
 		if got := strings.Contains(buf.String(), `"level":"ERROR"`); got != c.error {
 			t.Errorf("%s: logged at ERROR %v, want %v: %s", c.name, got, c.error, buf.String())
 		}

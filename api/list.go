@@ -93,7 +93,7 @@ func (s *Server) streamList(hc huma.Context, list *service.RecordList) {
 		// partial array as if it were whole. The cause goes to the log
 		// (never a value); a client that went away is not worth a line.
 		if hc.Context().Err() == nil {
-			s.log.Error("request failed", "op", "list-data", "err", err.Error())
+			s.log.ErrorContext(hc.Context(), "request failed", "op", "list-data", "err", err.Error())
 		}
 		panic(http.ErrAbortHandler)
 	}

@@ -69,7 +69,7 @@ func (s *Server) serveOpenAPI30(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Content-Type", "application/openapi+json")
 	}
 	if err != nil {
-		s.log.Error("openapi 3.0 form", "err", err)
+		s.log.ErrorContext(r.Context(), "openapi 3.0 form", "err", err)
 		writeProblem(w, http.StatusInternalServerError, "internal error")
 		return true
 	}

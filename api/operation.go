@@ -86,7 +86,7 @@ func handle[I, O any](s *Server, op huma.Operation, who access, h func(ctx conte
 		p, _ := ctx.Value(principalKey{}).(*service.Principal)
 		out, err := h(ctx, p, in)
 		if err != nil {
-			return nil, httpError(s.log, id, err)
+			return nil, httpError(ctx, s.log, id, err)
 		}
 		return out, nil
 	})
@@ -97,7 +97,7 @@ type principalKey struct{}
 // refuse answers err as a handler's error would be answered, from a
 // middleware: the same status, problem+json body and headers.
 func (s *Server) refuse(hctx huma.Context, op string, err error) {
-	herr := httpError(s.log, op, err)
+	herr := httpError(hctx.Context(), s.log, op, err)
 	var he huma.HeadersError
 	if errors.As(herr, &he) {
 		for k, vs := range he.GetHeaders() {

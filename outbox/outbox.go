@@ -43,7 +43,7 @@ func New(dir, from string, now func() time.Time, log *slog.Logger) (*Outbox, err
 }
 
 // Send writes one .eml file. The log names the file, never the content.
-func (o *Outbox) Send(_ context.Context, m strongroom.Mail) error {
+func (o *Outbox) Send(ctx context.Context, m strongroom.Mail) error {
 	now := o.now()
 	var id [8]byte
 	_, _ = rand.Read(id[:])
@@ -68,7 +68,7 @@ func (o *Outbox) Send(_ context.Context, m strongroom.Mail) error {
 		return strongroom.Unavailable("mail could not be sent", err)
 	}
 	if o.log != nil {
-		o.log.Info("mail written to outbox", "file", name, "subject", m.Subject)
+		o.log.InfoContext(ctx, "mail written to outbox", "file", name, "subject", m.Subject)
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func (s *Service) Register(ctx context.Context, client, username, email, pw stri
 		}
 	}
 	s.deks.Put(u.ID, dek)
-	s.log.Info("user registered", "user_id", u.ID, "admin", s.isAdmin(u))
+	s.log.InfoContext(ctx, "user registered", "user_id", u.ID, "admin", s.isAdmin(u))
 	return nil
 }
 
@@ -123,14 +123,14 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		if pass, err = s.bypass(ctx, username, client, err); err != nil {
 			// Debug only: a flood of these would fill the log, and an
 			// unknown name's refusals are not logged either.
-			s.log.Debug("login refused: account locked", "user_id", u.ID)
+			s.log.DebugContext(ctx, "login refused: account locked", "user_id", u.ID)
 			return LoginResult{}, err
 		}
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
-		s.log.Info("login failed: wrong password", "user_id", u.ID)
+		s.log.InfoContext(ctx, "login failed: wrong password", "user_id", u.ID)
 		if pass == nil {
-			s.passwordFailed(u, n)
+			s.passwordFailed(ctx, u, n)
 		}
 		return LoginResult{}, errLogin
 	}
@@ -145,14 +145,14 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		if err != nil {
 			return LoginResult{}, err
 		}
-		s.log.Info("login: password accepted, second factor required", "user_id", u.ID)
+		s.log.InfoContext(ctx, "login: password accepted, second factor required", "user_id", u.ID)
 		return LoginResult{TwoFactorRequired: true, Challenge: challenge, CodeMailed: mailed}, nil
 	}
 	tok, err := s.issue(ctx, u, client)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	s.log.Info("login succeeded", "user_id", u.ID)
+	s.log.InfoContext(ctx, "login succeeded", "user_id", u.ID)
 	return LoginResult{Token: tok}, nil
 }
 
@@ -173,9 +173,9 @@ func (s *Service) checkPassword(ctx context.Context, client string, u *strongroo
 		}
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
-		s.log.Info("wrong password for an account change", "user_id", u.ID)
+		s.log.InfoContext(ctx, "wrong password for an account change", "user_id", u.ID)
 		if pass == nil {
-			s.passwordFailed(u, n)
+			s.passwordFailed(ctx, u, n)
 		}
 		return strongroom.Errorf(strongroom.KindUnauthorized, "incorrect password")
 	}
@@ -188,7 +188,7 @@ func (s *Service) checkPassword(ctx context.Context, client string, u *strongroo
 // again.
 func (s *Service) passwordAccepted(ctx context.Context, u *strongroom.User, pass *strongroom.Challenge) error {
 	if pass != nil {
-		s.log.Info("password accepted through a lock, from the address that unlocked the account", "user_id", u.ID)
+		s.log.InfoContext(ctx, "password accepted through a lock, from the address that unlocked the account", "user_id", u.ID)
 	}
 	return s.store.ResetLoginFailures(ctx, u.ID)
 }
@@ -196,26 +196,26 @@ func (s *Service) passwordAccepted(ctx context.Context, u *strongroom.User, pass
 // passwordFailed follows a wrong password that was the n-th failure in a
 // row: the one that locks the account mails its owner an unlock code, so
 // a stranger's guessing cannot keep the owner out.
-func (s *Service) passwordFailed(u *strongroom.User, n int) {
+func (s *Service) passwordFailed(ctx context.Context, u *strongroom.User, n int) {
 	if n != s.cfg.Lockout.MaxFailures {
 		return
 	}
-	s.log.Warn("account locked after failed passwords", "user_id", u.ID)
-	s.afterAnswer(func(ctx context.Context) { s.mailUnlockCode(ctx, u, n) })
+	s.log.WarnContext(ctx, "account locked after failed passwords", "user_id", u.ID)
+	s.afterAnswer(ctx, func(ctx context.Context) { s.mailUnlockCode(ctx, u, n) })
 }
 
 // mailUnlockCode stores a fresh unlock code for u and mails it.
 func (s *Service) mailUnlockCode(ctx context.Context, u *strongroom.User, n int) {
 	codes, err := otp.NewRecoveryCodes(s.rand, 1)
 	if err != nil {
-		s.log.Error("unlock code", "user_id", u.ID, "err", err)
+		s.log.ErrorContext(ctx, "unlock code", "user_id", u.ID, "err", err)
 		return
 	}
 	now := s.now()
 	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeUnlock,
 		LookupHash: otp.UnlockHash(s.otpKey, u.Username, codes[0]), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}
 	if err := s.store.PutChallenge(ctx, c); err != nil {
-		s.log.Error("could not store an unlock code", "user_id", u.ID, "err", err)
+		s.log.ErrorContext(ctx, "could not store an unlock code", "user_id", u.ID, "err", err)
 		return
 	}
 	s.send(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
@@ -276,7 +276,7 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	username = strongroom.NormalizeUsername(username)
 	c, err := s.store.ChallengeByLookup(ctx, otp.UnlockHash(s.otpKey, username, code), s.now())
 	if strongroom.IsKind(err, strongroom.KindNotFound) || err == nil && c.Purpose != strongroom.PurposeUnlock {
-		s.log.Debug("unlock refused")
+		s.log.DebugContext(ctx, "unlock refused")
 		return errUnlock
 	}
 	if err != nil {
@@ -290,7 +290,7 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 		LookupHash: otp.BypassHash(s.otpKey, username, client), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}); err != nil {
 		return err
 	}
-	s.log.Info("account unlocked with a mailed code", "user_id", c.UserID)
+	s.log.InfoContext(ctx, "account unlocked with a mailed code", "user_id", c.UserID)
 	return nil
 }
 
@@ -336,14 +336,14 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, client, curr
 	ended, err := s.store.SetPassword(ctx, u.ID, hash, salt, p.TokenID, u.SessionsEpoch, s.now())
 	s.ended.Add(ended...)
 	if errors.Is(err, strongroom.ErrSessionsEnded) {
-		s.log.Info("password change overtaken by another change or an end of the account's sessions", "user_id", u.ID)
+		s.log.InfoContext(ctx, "password change overtaken by another change or an end of the account's sessions", "user_id", u.ID)
 		return errChangeOvertaken
 	}
 	if err != nil {
 		return err
 	}
-	s.log.Warn("password changed", "user_id", u.ID, "sessions_ended", len(ended))
-	s.notifyFactorChange(u, "Your password was changed",
+	s.log.WarnContext(ctx, "password changed", "user_id", u.ID, "sessions_ended", len(ended))
+	s.notifyFactorChange(ctx, u, "Your password was changed",
 		"Every other session of your account was ended: sign in again there with the new password.")
 	return nil
 }

@@ -20,7 +20,7 @@ import (
 func (s *Service) passwordSlot(ctx context.Context, client string) (*password.Slot, error) {
 	if s.authAddr != nil {
 		if ok, wait := s.authAddr.Allow(client); !ok {
-			return nil, s.refuse(client, "rate_limited", &strongroom.Error{Kind: strongroom.KindLocked,
+			return nil, s.refuse(ctx, client, "rate_limited", &strongroom.Error{Kind: strongroom.KindLocked,
 				Message: "too many login attempts from your address; try again later", RetryAfter: wait, Err: strongroom.ErrOverload})
 		}
 	}
@@ -29,19 +29,19 @@ func (s *Service) passwordSlot(ctx context.Context, client string) (*password.Sl
 	case err == nil:
 		return slot, nil
 	case errors.Is(err, password.ErrClientBusy):
-		return nil, s.refuse(client, "over_share", &strongroom.Error{Kind: strongroom.KindLocked,
+		return nil, s.refuse(ctx, client, "over_share", &strongroom.Error{Kind: strongroom.KindLocked,
 			Message: "too many login attempts at once from your address; try again shortly", RetryAfter: time.Second,
 			Err: fmt.Errorf("%w: %w", strongroom.ErrOverload, err)})
 	case errors.Is(err, password.ErrBusy):
-		return nil, s.refuse(client, "pool_full", strongroom.Unavailable("server busy; try again shortly",
+		return nil, s.refuse(ctx, client, "pool_full", strongroom.Unavailable("server busy; try again shortly",
 			fmt.Errorf("%w: %w", strongroom.ErrOverload, err)))
 	default:
 		return nil, strongroom.Internal("password slot", err)
 	}
 }
 
-func (s *Service) refuse(client, reason string, err *strongroom.Error) error {
-	s.log.Debug("login or registration refused", "reason", reason, "client", client)
+func (s *Service) refuse(ctx context.Context, client, reason string, err *strongroom.Error) error {
+	s.log.DebugContext(ctx, "login or registration refused", "reason", reason, "client", client)
 	s.refusals.Add(client, reason)
 	return err
 }

@@ -57,7 +57,7 @@ func (s *Service) finishDeletion(ctx context.Context, u *strongroom.User) (int, 
 		return 0, err
 	}
 	s.deks.Delete(u.ID)
-	s.log.Warn("account deletion: data key destroyed", "user_id", u.ID)
+	s.log.WarnContext(ctx, "account deletion: data key destroyed", "user_id", u.ID)
 	failpoint.Hit(FailpointKeyDestroyed)
 
 	ended, err := s.store.EndSessions(ctx, u.ID, "", strongroom.EndAccountDeleted, s.now())
@@ -72,15 +72,15 @@ func (s *Service) finishDeletion(ctx context.Context, u *strongroom.User) (int, 
 		// Another server's housekeeping completed it meanwhile (it does
 		// so for deletions that began before it started): done, though
 		// the records it deleted are not counted here.
-		s.log.Info("account deletion completed by another run", "user_id", u.ID)
+		s.log.InfoContext(ctx, "account deletion completed by another run", "user_id", u.ID)
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	s.log.Warn("account deleted", "user_id", u.ID, "records_deleted", n, "sessions_ended", len(ended),
+	s.log.WarnContext(ctx, "account deleted", "user_id", u.ID, "records_deleted", n, "sessions_ended", len(ended),
 		"began", u.DeletedAt.UTC().Format(time.RFC3339))
-	s.notify(u, "Your Strongroom account was deleted", fmt.Sprintf(
+	s.notify(ctx, u, "Your Strongroom account was deleted", fmt.Sprintf(
 		"Your Strongroom account %q was deleted at %s, with the %d records it held.\n\n"+
 			"The key that encrypted them was destroyed first, so they cannot be read again, from this\n"+
 			"service or from its backups. Every session of the account was ended.\n\n"+
@@ -95,7 +95,7 @@ func (s *Service) finishDeletion(ctx context.Context, u *strongroom.User) (int, 
 func (s *Service) finishDeletions(ctx context.Context, age time.Duration) {
 	users, err := s.store.UsersBeingDeleted(ctx, 100)
 	if err != nil {
-		s.log.Warn("could not look for interrupted account deletions", "err", err)
+		s.log.WarnContext(ctx, "could not look for interrupted account deletions", "err", err)
 		return
 	}
 	for _, u := range users {
@@ -103,7 +103,7 @@ func (s *Service) finishDeletions(ctx context.Context, age time.Duration) {
 			continue
 		}
 		if _, err := s.finishDeletion(ctx, u); err != nil && !strongroom.IsKind(err, strongroom.KindNotFound) {
-			s.log.Error("could not complete an account deletion", "user_id", u.ID, "err", err)
+			s.log.ErrorContext(ctx, "could not complete an account deletion", "user_id", u.ID, "err", err)
 		}
 	}
 }

@@ -59,9 +59,9 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 	defer func() {
 		if err != nil { // give the lease up now, so a rerun need not wait for it to lapse
 			if rerr := s.store.SaveRotation(context.WithoutCancel(ctx), owner, r, s.now(), 0); rerr != nil && !strongroom.IsKind(rerr, strongroom.KindConflict) {
-				s.log.Error("could not release the rotation lease", "err", rerr)
+				s.log.ErrorContext(ctx, "could not release the rotation lease", "err", rerr)
 			}
-			s.log.Error("master key rotation stopped; run it again to resume", "err", err)
+			s.log.ErrorContext(ctx, "master key rotation stopped; run it again to resume", "err", err)
 		}
 	}()
 	save := func() error {
@@ -77,7 +77,7 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 			return r, strongroom.Internal("rotate", fmt.Errorf("key manager's newest version %d is older than the rotation's target %d", newest, r.TargetVersion))
 		}
 		r.TargetVersion = newest
-		s.log.Info("resuming master key rotation", "target_version", newest, "rewrapped", r.Rewrapped)
+		s.log.InfoContext(ctx, "resuming master key rotation", "target_version", newest, "rewrapped", r.Rewrapped)
 	} else {
 		v, err := s.keys.Rotate(ctx)
 		if err != nil {
@@ -85,7 +85,7 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 		}
 		now := s.now().UTC()
 		r = strongroom.Rotation{State: strongroom.RotationRewrapping, TargetVersion: v, StartedAt: now}
-		s.log.Info("master key rotation started", "target_version", v)
+		s.log.InfoContext(ctx, "master key rotation started", "target_version", v)
 	}
 	if err := save(); err != nil {
 		return r, err
@@ -109,7 +109,7 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 	if err := save(); err != nil {
 		return r, err
 	}
-	s.log.Info("master key rotation finished", "version", r.TargetVersion, "rewrapped", r.Rewrapped)
+	s.log.InfoContext(ctx, "master key rotation finished", "version", r.TargetVersion, "rewrapped", r.Rewrapped)
 	return r, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/ratelimit"
+	"github.com/strongroom/strongroom/requestid"
 	"github.com/strongroom/strongroom/revocation"
 	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/token"
@@ -158,7 +159,7 @@ func New(cfg Config) (*Service, error) {
 		deks:   keycache.New(cfg.KeyCacheTTL, cfg.KeyCacheSize, cfg.Now),
 		now:    cfg.Now,
 		rand:   cfg.Rand,
-		log:    cfg.Log,
+		log:    requestid.Logger(cfg.Log), // a request's lines carry its id
 		// At most 3 codes at once and 10 an hour per account, so asking for
 		// new codes (each with 5 tries) does not buy many new guesses.
 		sendLogin:  ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
@@ -207,12 +208,18 @@ func (s *Service) Authenticate(bearer string) (*Principal, error) {
 
 // afterAnswer runs f in the background, so that the time a mail takes does
 // not show in the answer: the failure that locks an account, and so mails
-// its owner, answers as fast as one for a name without an account.
-func (s *Service) afterAnswer(f func(ctx context.Context)) {
+// its owner, answers as fast as one for a name without an account. f's
+// context outlives the request's, and carries only its id, for the log.
+func (s *Service) afterAnswer(reqCtx context.Context, f func(ctx context.Context)) {
+	id := requestid.FromContext(reqCtx)
 	s.later.Add(1)
 	go func() {
 		defer s.later.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx := context.Background()
+		if id != "" {
+			ctx = requestid.NewContext(ctx, id)
+		}
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		f(ctx)
 	}()

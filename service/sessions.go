@@ -44,7 +44,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.ended.Run(bg, SyncInterval, func(err error) {
 			if time.Since(logged) >= time.Minute {
 				logged = time.Now()
-				s.log.Warn("could not poll ended sessions; tokens are refused after 5 s of this", "err", err)
+				s.log.WarnContext(ctx, "could not poll ended sessions; tokens are refused after 5 s of this", "err", err)
 			}
 		})
 	}()
@@ -83,9 +83,9 @@ func (s *Service) housekeeping(ctx context.Context) {
 		// disagree: one a little ahead must not purge a session that the
 		// others still accept, which could then no longer be ended.
 		if n, err := s.store.PurgeSessions(ctx, s.now().Add(-revocation.Overlap)); err != nil {
-			s.log.Warn("could not purge expired sessions", "err", err)
+			s.log.WarnContext(ctx, "could not purge expired sessions", "err", err)
 		} else if n > 0 {
-			s.log.Debug("expired sessions purged", "count", n)
+			s.log.DebugContext(ctx, "expired sessions purged", "count", n)
 		}
 		s.finishDeletions(ctx, time.Minute)
 	}
@@ -187,7 +187,7 @@ func (s *Service) issue(ctx context.Context, u *strongroom.User, client string) 
 	err = s.store.CreateSession(ctx, &strongroom.Session{ID: c.ID, UserID: u.ID, CreatedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt,
 		Client: client, UserAgent: userAgent(ctx)}, u.SessionsEpoch)
 	if errors.Is(err, strongroom.ErrSessionsEnded) {
-		s.log.Info("login overtaken by an end of the account's sessions", "user_id", u.ID)
+		s.log.InfoContext(ctx, "login overtaken by an end of the account's sessions", "user_id", u.ID)
 		return "", errOvertaken
 	}
 	if err != nil {
@@ -231,7 +231,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 		return codeErr(err, errSessionEnded)
 	}
 	s.ended.Add(e)
-	s.log.Info("logged out", "user_id", p.UserID)
+	s.log.InfoContext(ctx, "logged out", "user_id", p.UserID)
 	return nil
 }
 
@@ -250,7 +250,7 @@ func (s *Service) EndSession(ctx context.Context, p *Principal, id string) error
 		return codeErr(err, errNoSession)
 	}
 	s.ended.Add(e)
-	s.log.Info("session revoked", "user_id", p.UserID)
+	s.log.InfoContext(ctx, "session revoked", "user_id", p.UserID)
 	return nil
 }
 
@@ -275,7 +275,7 @@ func (s *Service) endOtherSessions(ctx context.Context, p *Principal, u *strongr
 		return err
 	}
 	if len(ended) > 0 {
-		s.log.Info("sessions ended", "user_id", u.ID, "reason", string(why), "count", len(ended))
+		s.log.InfoContext(ctx, "sessions ended", "user_id", u.ID, "reason", string(why), "count", len(ended))
 	}
 	return nil
 }

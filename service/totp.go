@@ -78,7 +78,7 @@ func (s *Service) SetupTOTP(ctx context.Context, p *Principal, client, password,
 		LookupHash: otp.SetupHash(s.otpKey, out.ID), CreatedAt: now, ExpiresAt: now.Add(otp.SetupTTL)}); err != nil {
 		return TOTPSetup{}, err
 	}
-	s.log.Info("authenticator setup started", "user_id", u.ID)
+	s.log.InfoContext(ctx, "authenticator setup started", "user_id", u.ID)
 	return out, nil
 }
 
@@ -208,12 +208,12 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID
 	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 		return nil, err
 	}
-	s.log.Info("two-factor authentication by authenticator app enabled", "user_id", u.ID)
+	s.log.InfoContext(ctx, "two-factor authentication by authenticator app enabled", "user_id", u.ID)
 	what := "An authenticator app was set up"
 	if u.TOTPEnabled {
 		what = "Your authenticator app was replaced"
 	}
-	s.notifyFactorChange(u, what, "New recovery codes were made at the same time; the earlier ones no longer work.")
+	s.notifyFactorChange(ctx, u, what, "New recovery codes were made at the same time; the earlier ones no longer work.")
 	return codes, nil
 }
 
@@ -241,8 +241,8 @@ func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, client, pa
 	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
 		return err
 	}
-	s.log.Warn("two-factor authentication disabled", "user_id", u.ID)
-	s.notifyFactorChange(u, "Two-factor authentication was turned off",
+	s.log.WarnContext(ctx, "two-factor authentication disabled", "user_id", u.ID)
+	s.notifyFactorChange(ctx, u, "Two-factor authentication was turned off",
 		"Signing in now needs only your password, and your recovery codes no longer work.\n"+
 			"Every other session of your account was ended.")
 	// Every other session ends: a second factor no longer guards the
@@ -297,7 +297,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, cli
 	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 		return nil, err
 	}
-	s.log.Warn("recovery codes replaced", "user_id", u.ID)
-	s.notifyFactorChange(u, "New recovery codes were made", "The earlier recovery codes no longer work.")
+	s.log.WarnContext(ctx, "recovery codes replaced", "user_id", u.ID)
+	s.notifyFactorChange(ctx, u, "New recovery codes were made", "The earlier recovery codes no longer work.")
 	return codes, nil
 }

@@ -69,7 +69,7 @@ func (s *Service) startSecondStep(ctx context.Context, client string, u *strongr
 	if err != nil && !strongroom.IsKind(err, strongroom.KindNotFound) {
 		return "", false, err
 	}
-	s.log.Info("login overtaken by an end of the account's sessions", "user_id", u.ID)
+	s.log.InfoContext(ctx, "login overtaken by an end of the account's sessions", "user_id", u.ID)
 	return "", false, errOvertaken
 }
 
@@ -133,15 +133,15 @@ func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User
 	}
 	if err := s.cfg.Mailer.Send(ctx, m); err != nil {
 		if cerr := s.store.ConsumeChallenge(context.WithoutCancel(ctx), c.ID); cerr != nil && !strongroom.IsKind(cerr, strongroom.KindNotFound) {
-			s.log.Error("could not remove an unsent code", "user_id", u.ID, "err", cerr)
+			s.log.ErrorContext(ctx, "could not remove an unsent code", "user_id", u.ID, "err", cerr)
 		}
-		s.log.Error("one-time code not delivered", "user_id", u.ID, "purpose", string(c.Purpose), "err", err)
+		s.log.ErrorContext(ctx, "one-time code not delivered", "user_id", u.ID, "purpose", string(c.Purpose), "err", err)
 		if strongroom.ErrorKind(err) != strongroom.KindUnavailable {
 			err = strongroom.Unavailable("the code could not be mailed; try again later", err)
 		}
 		return err
 	}
-	s.log.Info("one-time code sent", "user_id", u.ID, "purpose", string(c.Purpose))
+	s.log.InfoContext(ctx, "one-time code sent", "user_id", u.ID, "purpose", string(c.Purpose))
 	return nil
 }
 
@@ -248,7 +248,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 		}
 	}
 	if !ok {
-		s.secondFactorFailed(u, n)
+		s.secondFactorFailed(ctx, u, n)
 		return "", errCode
 	}
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
@@ -261,7 +261,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	if err != nil {
 		return "", err
 	}
-	s.log.Info("second factor accepted", "user_id", u.ID, "purpose", string(c.Purpose))
+	s.log.InfoContext(ctx, "second factor accepted", "user_id", u.ID, "purpose", string(c.Purpose))
 	return tok, nil
 }
 
@@ -288,7 +288,7 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, us
 		return "", err
 	}
 	if !ok {
-		s.log.Info("one-time code refused", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
+		s.log.InfoContext(ctx, "one-time code refused", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
 		return "", errCode
 	}
 	f := u.SecondFactors()
@@ -296,14 +296,14 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, us
 	if err := s.store.SetSecondFactors(ctx, u.ID, u.FactorsVersion, f); err != nil {
 		return "", err
 	}
-	s.log.Info("two-factor authentication by email enabled", "user_id", u.ID)
-	s.notifyFactorChange(u, "Two-factor authentication by email was turned on",
+	s.log.InfoContext(ctx, "two-factor authentication by email enabled", "user_id", u.ID)
+	s.notifyFactorChange(ctx, u, "Two-factor authentication by email was turned on",
 		"From now on, signing in needs your password and a code mailed to this address.")
 	tok, err := s.issue(ctx, u, client)
 	if err != nil {
 		return "", err
 	}
-	s.log.Info("second factor accepted", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
+	s.log.InfoContext(ctx, "second factor accepted", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
 	return tok, nil
 }
 
@@ -342,7 +342,7 @@ func (s *Service) appOrRecoveryCode(ctx context.Context, u *strongroom.User, cod
 		if err != nil {
 			return false, err
 		}
-		s.log.Warn("recovery code used", "user_id", u.ID)
+		s.log.WarnContext(ctx, "recovery code used", "user_id", u.ID)
 		return true, nil
 	}
 	if !u.TOTPEnabled {
@@ -358,7 +358,7 @@ func (s *Service) appOrRecoveryCode(ctx context.Context, u *strongroom.User, cod
 	}
 	err = s.store.UseTOTPStep(ctx, u.ID, step)
 	if strongroom.IsKind(err, strongroom.KindConflict) {
-		s.log.Warn("authenticator code replayed", "user_id", u.ID)
+		s.log.WarnContext(ctx, "authenticator code replayed", "user_id", u.ID)
 		return false, nil
 	}
 	return err == nil, err
@@ -385,7 +385,7 @@ func (s *Service) checkCurrentFactor(ctx context.Context, u *strongroom.User, co
 		}
 	}
 	if !ok {
-		s.secondFactorFailed(u, n)
+		s.secondFactorFailed(ctx, u, n)
 		return errCode
 	}
 	return s.store.ResetSecondFactorFailures(ctx, u.ID)
@@ -394,13 +394,13 @@ func (s *Service) checkCurrentFactor(ctx context.Context, u *strongroom.User, co
 // secondFactorFailed follows a wrong second factor that was the n-th in a
 // row: each one that locks the second step mails the owner, since whoever
 // tries knows the password.
-func (s *Service) secondFactorFailed(u *strongroom.User, n int) {
-	s.log.Info("second factor refused", "user_id", u.ID, "failures", n)
+func (s *Service) secondFactorFailed(ctx context.Context, u *strongroom.User, n int) {
+	s.log.InfoContext(ctx, "second factor refused", "user_id", u.ID, "failures", n)
 	if n%s.secondFactorLockout.MaxFailures != 0 {
 		return
 	}
-	s.log.Warn("second step locked after failed codes", "user_id", u.ID, "failures", n)
-	s.notify(u, "Sign-in to Strongroom locked: wrong codes", fmt.Sprintf(
+	s.log.WarnContext(ctx, "second step locked after failed codes", "user_id", u.ID, "failures", n)
+	s.notify(ctx, u, "Sign-in to Strongroom locked: wrong codes", fmt.Sprintf(
 		"Someone gave your Strongroom password correctly and then %d wrong second-factor codes in a row,\n"+
 			"so signing in is locked for %d minutes (each further wrong code locks it again).\n\n"+
 			"If that was not you, someone knows your password: change it as soon as you can sign in.\n",
@@ -409,8 +409,8 @@ func (s *Service) secondFactorFailed(u *strongroom.User, n int) {
 
 // notifyFactorChange tells the owner that a second factor changed. The
 // mail holds no secret.
-func (s *Service) notifyFactorChange(u *strongroom.User, what, detail string) {
-	s.notify(u, "Strongroom: "+strings.ToLower(what[:1])+what[1:], what+" on your Strongroom account ("+u.Username+") at "+
+func (s *Service) notifyFactorChange(ctx context.Context, u *strongroom.User, what, detail string) {
+	s.notify(ctx, u, "Strongroom: "+strings.ToLower(what[:1])+what[1:], what+" on your Strongroom account ("+u.Username+") at "+
 		s.now().UTC().Format(time.RFC1123)+".\n\n"+detail+"\n\n"+
 		"If this was not you, someone has your password and a way into your account: sign in, change your password\n"+
 		"and review your two-factor settings.\n")
@@ -418,13 +418,13 @@ func (s *Service) notifyFactorChange(u *strongroom.User, what, detail string) {
 
 // notify mails the owner a notice after the answer. A notice that cannot
 // be sent is logged and does not undo what it reports.
-func (s *Service) notify(u *strongroom.User, subject, body string) {
-	s.afterAnswer(func(ctx context.Context) { s.send(ctx, u, subject, body) })
+func (s *Service) notify(ctx context.Context, u *strongroom.User, subject, body string) {
+	s.afterAnswer(ctx, func(ctx context.Context) { s.send(ctx, u, subject, body) })
 }
 
 func (s *Service) send(ctx context.Context, u *strongroom.User, subject, body string) {
 	if err := s.cfg.Mailer.Send(ctx, strongroom.Mail{To: u.Email, Subject: subject, Body: body}); err != nil {
-		s.log.Warn("notice not delivered", "user_id", u.ID, "subject", subject, "err", err)
+		s.log.WarnContext(ctx, "notice not delivered", "user_id", u.ID, "subject", subject, "err", err)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/outbox"
 	"github.com/strongroom/strongroom/password"
+	"github.com/strongroom/strongroom/requestid"
 	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/service"
 	"github.com/strongroom/strongroom/smtp"
@@ -125,6 +126,9 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 // open builds the store, key manager, mailer and service.
 func (m *Main) open(ctx context.Context) error {
 	cfg := &m.Config
+	// Every line logged with a request's context, by whichever part,
+	// carries the request's id.
+	m.Log = requestid.Logger(m.Log)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}

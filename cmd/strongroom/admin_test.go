@@ -25,7 +25,10 @@ func adminCommand(t *testing.T, cfg Config, args ...string) (string, error) {
 
 // An operator grants and revokes the administrator role of an existing
 // account; it applies to the account's token at once.
-func TestAdminGrant(t *testing.T) { forEachStore(t, testAdminGrant) }
+func TestAdminGrant(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testAdminGrant)
+}
 
 func testAdminGrant(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -60,6 +63,7 @@ func testAdminGrant(t *testing.T, cfg Config) {
 // first account registered through Strongroom is not an administrator;
 // an operator makes one with "strongroom admin grant".
 func TestSeededMongoGetsNoAdminByRegistering(t *testing.T) {
+	t.Parallel()
 	cfg := storeConfig(t, "mongodb")
 	ctx := context.Background()
 	client, err := mdb.Connect(options.Client().ApplyURI(cfg.MongoDBURL.Reveal()))
@@ -91,6 +95,7 @@ func TestSeededMongoGetsNoAdminByRegistering(t *testing.T) {
 // STRONGROOM_ADMINS let whoever registered a listed name first become an
 // administrator; the server now refuses to start with it set.
 func TestAdminsEnvRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := map[string]string{"STRONGROOM_DATA_DIR": dir, "STRONGROOM_ADDR": "127.0.0.1:0", "STRONGROOM_ADMINS": "ops"}
 	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }

@@ -9,6 +9,7 @@ import (
 // A file written atomically is private, replaces the old one whole, and
 // leaves no temp file behind, whether it was committed or abandoned.
 func TestWriteFileAtomic(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "secret-id")
 	for _, content := range []string{"first\n", "second\n"} {

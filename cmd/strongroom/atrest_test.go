@@ -67,6 +67,7 @@ func secretsAtRest(t *testing.T, s *testServer) [][]byte {
 // TestNothingInClearAtRest runs the walk-through, stops the server, and
 // searches the SQLite files for every secret.
 func TestNothingInClearAtRest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startServer(t, testConfig(t, dir))
 	seen := walkthrough(t, s)

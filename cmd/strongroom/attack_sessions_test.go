@@ -54,6 +54,7 @@ func call(c *http.Client, method, url, bearer string, body any) (int, map[string
 // the pending logins, must not complete: the old password would buy a
 // session that outlives the change.
 func TestTwoFactorLoginRacingPasswordChange(t *testing.T) {
+	// Not parallel: other tests' load starved its password change (4 hashing loops race it) past the client's 30 s timeout.
 	forEachStore(t, testTwoFactorLoginRacingPasswordChange)
 }
 
@@ -128,7 +129,10 @@ func testTwoFactorLoginRacingPasswordChange(t *testing.T, cfg Config) {
 // password that is no longer the account's, so it must not overwrite the
 // winner's (the owner changing a phished password must not be undone by
 // the thief's change in flight).
-func TestConcurrentPasswordChanges(t *testing.T) { forEachStore(t, testConcurrentPasswordChanges) }
+func TestConcurrentPasswordChanges(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testConcurrentPasswordChanges)
+}
 
 func testConcurrentPasswordChanges(t *testing.T, cfg Config) {
 	cfg.BcryptCost = 8
@@ -197,6 +201,7 @@ func testConcurrentPasswordChanges(t *testing.T, cfg Config) {
 // users' sessions; and the owner's password change ends it. Nothing of
 // the kind reaches the log.
 func TestStolenTokenAgainstTheAccount(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, testStolenTokenAgainstTheAccount)
 }
 
@@ -281,7 +286,10 @@ func testStolenTokenAgainstTheAccount(t *testing.T, cfg Config) {
 // A User-Agent is shown back to its user: whatever bytes a client sends,
 // the listing holds printable, valid UTF-8 of at most 200 bytes, with no
 // control, format or bidirectional characters.
-func TestUserAgentIsCleaned(t *testing.T) { forEachStore(t, testUserAgentIsCleaned) }
+func TestUserAgentIsCleaned(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testUserAgentIsCleaned)
+}
 
 func testUserAgentIsCleaned(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -335,6 +343,7 @@ func testUserAgentIsCleaned(t *testing.T, cfg Config) {
 // not blind the others: an end it stamps in their future must not make
 // them skip the ends the servers with right clocks stamp meanwhile.
 func TestAServerAheadDoesNotBlindTheOthers(t *testing.T) {
+	// Not parallel: it asserts B refuses the ended sessions within 2 s.
 	forEachStore(t, testAServerAheadDoesNotBlindTheOthers)
 }
 
@@ -354,6 +363,7 @@ func testAServerAheadDoesNotBlindTheOthers(t *testing.T, cfg Config) {
 // session can no longer be ended, so a password change would leave its
 // token working.
 func TestPurgeLeavesSessionsOthersStillAccept(t *testing.T) {
+	// Not parallel: it waits a fixed 1.5 s for the housekeeping round it is about.
 	forEachStore(t, testPurgeLeavesSessionsOthersStillAccept)
 }
 
@@ -379,6 +389,7 @@ func testPurgeLeavesSessionsOthersStillAccept(t *testing.T, cfg Config) {
 // Malformed bodies on the session and account endpoints are refused and
 // change nothing, and no answer echoes a password.
 func TestAccountEndpointsRefuseBadBodies(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, storeConfig(t, "sqlite"))
 	s.register("alice", seedPassword)
 	tok := s.login("alice", seedPassword)

@@ -13,7 +13,10 @@ import (
 
 // TestBadInput: every malformed request gets a clear 4xx with a detail and
 // changes nothing.
-func TestBadInput(t *testing.T) { forEachStore(t, testBadInput) }
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testBadInput)
+}
 
 func testBadInput(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -73,6 +76,7 @@ func testBadInput(t *testing.T, cfg Config) {
 }
 
 func TestOtherUsersRecordsAreNotFound(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, testOtherUsersRecordsAreNotFound)
 }
 
@@ -99,6 +103,7 @@ func testOtherUsersRecordsAreNotFound(t *testing.T, cfg Config) {
 }
 
 func TestAuthRequired(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	s.register("admin", seedPassword)
 	s.register("user", seedPassword)
@@ -124,7 +129,10 @@ func TestAuthRequired(t *testing.T) {
 	}
 }
 
-func TestLockout(t *testing.T) { forEachStore(t, testLockout) }
+func TestLockout(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testLockout)
+}
 
 func testLockout(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -143,6 +151,7 @@ func testLockout(t *testing.T, cfg Config) {
 
 // Fifty parallel wrong guesses: no more than five are ever checked.
 func TestParallelGuessesCannotExceedLimit(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, testParallelGuessesCannotExceedLimit)
 }
 
@@ -175,7 +184,10 @@ func testParallelGuessesCannotExceedLimit(t *testing.T, cfg Config) {
 	}
 }
 
-func TestTwoFactorRefusals(t *testing.T) { forEachStore(t, testTwoFactorRefusals) }
+func TestTwoFactorRefusals(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testTwoFactorRefusals)
+}
 
 func testTwoFactorRefusals(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -232,6 +244,7 @@ func testTwoFactorRefusals(t *testing.T, cfg Config) {
 }
 
 func TestSendOTPIsRateLimited(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	limited := false
 	for i := 0; i < 30 && !limited; i++ {
@@ -261,6 +274,7 @@ func mustAtoi(t *testing.T, s string) int {
 // Behind a trusted reverse proxy, each client is limited on its own
 // address (from X-Forwarded-For), not all together on the proxy's.
 func TestRateLimitsBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	s := startServer(t, cfg)
@@ -292,6 +306,7 @@ func TestRateLimitsBehindTrustedProxy(t *testing.T) {
 // A body that is not JSON is refused with 415, and the answer does not
 // repeat the Content-Type it came with (error answers never echo input).
 func TestUnsupportedMediaTypeIsNotEchoed(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	r := s.doHeaders("POST", "/register", "", `{"username":"bob"}`, map[string]string{"Content-Type": "text/x-secret-4242"}).
 		want(t, 415, "not JSON")

@@ -27,6 +27,7 @@ func envFrom(t *testing.T, vars map[string]string, dotenv string) *Env {
 }
 
 func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := LoadConfig(envFrom(t, nil, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +38,7 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigSources(t *testing.T) {
+	t.Parallel()
 	secretFile := filepath.Join(t.TempDir(), "pepper")
 	os.WriteFile(secretFile, []byte("pepper-from-a-file-0123\n"), 0o600)
 	vars := map[string]string{
@@ -64,6 +66,7 @@ func TestConfigSources(t *testing.T) {
 }
 
 func TestConfigRefuses(t *testing.T) {
+	t.Parallel()
 	for name, vars := range map[string]map[string]string{
 		"production without secrets":  {"STRONGROOM_ENV": "production"},
 		"short JWT secret":            {"JWT_SECRET": "s3cr#t-jwt"},
@@ -96,6 +99,7 @@ func TestConfigRefuses(t *testing.T) {
 }
 
 func TestGeneratedSecretsPersist(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c := Config{DataDir: dir}
 	made, err := c.fillSecrets()
@@ -115,6 +119,7 @@ func TestGeneratedSecretsPersist(t *testing.T) {
 // Every secret in the configuration is a secret.Value: printing, logging
 // or encoding a whole Config shows none of them.
 func TestConfigNeverShowsSecrets(t *testing.T) {
+	t.Parallel()
 	secrets := map[string]string{
 		"JWT_SECRET":      "jwt-s3cr3t-0123456789abcdef0123456789",
 		"PEPPER":          "pepper-s3cr3t-0123456789",
@@ -162,6 +167,7 @@ func TestConfigNeverShowsSecrets(t *testing.T) {
 // error that names the variable and the file, never a silent fallback to
 // a generated secret.
 func TestEmptySecretFileRefused(t *testing.T) {
+	t.Parallel()
 	for _, content := range []string{"", " \n\t\n"} {
 		path := filepath.Join(t.TempDir(), "jwt")
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -175,6 +181,7 @@ func TestEmptySecretFileRefused(t *testing.T) {
 }
 
 func TestProductionIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	for _, env := range []string{"production", "Production", "PRODUCTION", " production "} {
 		c, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env,
 			"JWT_SECRET": "0123456789abcdef0123456789abcdef", "PEPPER": "fedcba9876543210"}, ""))
@@ -198,6 +205,7 @@ func TestProductionIsCaseInsensitive(t *testing.T) {
 // The same value for JWT_SECRET and PEPPER is refused in every mode, with
 // a message that says so (and does not repeat the value).
 func TestJWTSecretEqualToPepperRefused(t *testing.T) {
+	t.Parallel()
 	const shared = "s3cr#t-shared-0123456789abcdef0123"
 	for _, env := range []string{"", "production"} {
 		_, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_ENV": env, "JWT_SECRET": shared, "PEPPER": shared}, ""))
@@ -211,6 +219,7 @@ func TestJWTSecretEqualToPepperRefused(t *testing.T) {
 // into the user information of MONGODB_URL; a URL that names no user, or
 // already holds a password, is refused with an error that shows neither.
 func TestMongoDBPassword(t *testing.T) {
+	t.Parallel()
 	const pw = "mongo/p@ss:w0rd s3cr3t"
 	file := filepath.Join(t.TempDir(), "mongo_password")
 	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {

@@ -48,6 +48,7 @@ func healthz(t *testing.T, c net.Conn) string {
 // once: the next is answered 503 and closed, while another address is
 // still served, and a closed connection gives its place back.
 func TestConnectionCapPerAddress(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	cfg.MaxConnsPerAddr = 3
 	s := startServer(t, cfg)
@@ -89,6 +90,7 @@ func TestConnectionCapPerAddress(t *testing.T) {
 // the write timeout has passed, instead of holding the connection and the
 // answer's buffers for as long as it likes.
 func TestSlowReaderIsCutOff(t *testing.T) {
+	// Not parallel: writingList reads every goroutine's stack in the process: another test's list would count.
 	cfg := testConfig(t, t.TempDir())
 	cfg.WriteTimeout = time.Second
 	cfg.MaxBytesPerUser = 64 << 20

@@ -10,6 +10,7 @@ import (
 )
 
 func TestIsLoopbackHost(t *testing.T) {
+	t.Parallel()
 	for host, want := range map[string]bool{
 		"127.0.0.1:6060": true, "127.0.0.1": true, "127.1.2.3:80": true, "localhost:6060": true, "LOCALHOST": true,
 		"localhost.:6060": true, "[::1]:6060": true, "[::1]": true, "::1": true,
@@ -46,6 +47,7 @@ func rawGet(t *testing.T, addr, path, host string) string {
 // A DNS-rebound page (Host: evil.example) gets nothing from the debug
 // server; requests addressed to the loopback listener itself still work.
 func TestDebugServerRefusesOtherHosts(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	cfg.DebugAddr = "127.0.0.1:0"
 	s := startServer(t, cfg)

@@ -19,6 +19,7 @@ import (
 // read as a crash and bury real ones. Checked with the access log on
 // (debug) and off (info), whose response writers differ.
 func TestClientDisconnectMidResponseLogsNothingAlarming(t *testing.T) {
+	t.Parallel()
 	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
 		t.Run(level.String(), func(t *testing.T) { testClientDisconnect(t, level, 0) })
 	}

@@ -16,6 +16,7 @@ import (
 //
 //	UPDATE_DOCKER_DEPS=1 go test ./cmd/strongroom -run TestDockerDepsList
 func TestDockerDepsList(t *testing.T) {
+	t.Parallel()
 	root := filepath.Join("..", "..")
 	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./cmd/strongroom")
 	cmd.Dir = root

@@ -18,6 +18,7 @@ import (
 // Content-Security-Policy lets the browser load nothing from another
 // origin, nor run an inline script.
 func TestDocsOffline(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	base, _ := url.Parse(s.URL + "/docs")
 	page := fetchAsset(t, base, "text/html")

@@ -11,6 +11,7 @@ import (
 // first cases are those where the hand-written parser before godotenv read
 // something else than Compose does.
 func TestDotenvFormat(t *testing.T) {
+	t.Parallel()
 	const secret32 = "0123456789abcdef0123456789abcdef"
 	for _, tc := range []struct {
 		name, dotenv string
@@ -63,6 +64,7 @@ func TestDotenvFormat(t *testing.T) {
 
 // A .env value may still be a NAME_FILE naming the secret's file.
 func TestDotenvFileForm(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "pepper")
 	if err := os.WriteFile(path, []byte("pepper-from-a-file-0123\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -77,6 +79,7 @@ func TestDotenvFileForm(t *testing.T) {
 // file and the line, and repeating nothing of the file: the lines around
 // a mistake are often secrets.
 func TestDotenvRefused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, dotenv string
 		line         string
@@ -110,6 +113,7 @@ func TestDotenvRefused(t *testing.T) {
 
 // No .env file is no error: the environment alone configures.
 func TestDotenvMissing(t *testing.T) {
+	t.Parallel()
 	e, err := NewEnv(func(string) (string, bool) { return "", false }, filepath.Join(t.TempDir(), ".env"))
 	if err != nil {
 		t.Fatal(err)

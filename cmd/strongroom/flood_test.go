@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/strongroom/strongroom/internal/testclock"
 )
 
 // clientFrom is an HTTP client whose connections come from the loopback
@@ -20,7 +22,30 @@ import (
 // distinct client per ip.
 func clientFrom(ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64}}
+	tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64}
+	clientTransports.Lock()
+	clientTransports.all = append(clientTransports.all, tr)
+	clientTransports.Unlock()
+	return &http.Client{Timeout: 60 * time.Second, Transport: tr}
+}
+
+// clientTransports are the transports of every clientFrom client.
+var clientTransports struct {
+	sync.Mutex
+	all []*http.Transport
+}
+
+// closeIdleClients closes the test clients' idle connections. A transport
+// may dial a connection that then goes unused (a request took an idle one
+// that came back meanwhile); a server's Shutdown waits up to 5 s for such
+// a connection, which has sent no request yet, unless its client hangs up.
+func closeIdleClients() {
+	client.CloseIdleConnections()
+	clientTransports.Lock()
+	defer clientTransports.Unlock()
+	for _, tr := range clientTransports.all {
+		tr.CloseIdleConnections()
+	}
 }
 
 // postFrom posts a JSON body with c and returns the status (0 if the
@@ -49,6 +74,7 @@ func startQuietServer(t *testing.T, cfg Config) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		closeIdleClients()
 		if err := m.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
@@ -59,7 +85,10 @@ func startQuietServer(t *testing.T, cfg Config) *testServer {
 // One address floods /login with far more concurrent requests than the
 // password-hashing pool holds; meanwhile people logging in from other
 // addresses still get in, and the log does not grow with the flood.
-func TestLoginFloodFromOneAddress(t *testing.T) { forEachStore(t, testLoginFloodFromOneAddress) }
+func TestLoginFloodFromOneAddress(t *testing.T) {
+	// Not parallel: it loads one server to measure it, and its 48 clients would slow every other test.
+	forEachStore(t, testLoginFloodFromOneAddress)
+}
 
 func testLoginFloodFromOneAddress(t *testing.T, cfg Config) {
 	cfg.BcryptCost = 6 // slow enough (under -race) that the flood really fills the pool
@@ -159,11 +188,16 @@ func testLoginFloodFromOneAddress(t *testing.T, cfg Config) {
 // The per-address rate limit on /login and /register: past the budget a
 // 429 with Retry-After, before any password work; other addresses are not
 // affected.
-func TestLoginRatePerAddress(t *testing.T) { forEachStore(t, testLoginRatePerAddress) }
+func TestLoginRatePerAddress(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testLoginRatePerAddress)
+}
 
 func testLoginRatePerAddress(t *testing.T, cfg Config) {
 	cfg.LoginRate = 3
-	s := startServer(t, cfg)
+	// A clock that stands still: the budget refills nothing while the test
+	// runs, so the Retry-After below is exact however slow the machine.
+	s := startServerAt(t, cfg, testclock.New(time.Now()).Now)
 	a, b := clientFrom("127.0.0.21"), clientFrom("127.0.0.22")
 	reg := func(c *http.Client, name string) int {
 		return postFrom(c, s.URL+"/register", map[string]string{"username": name, "email": name + "@example.com", "password": seedPassword})

@@ -34,6 +34,7 @@ func runHealthcheck(t *testing.T, vars map[string]string, args ...string) ([]str
 // with a configuration the server itself would refuse: the check reads
 // STRONGROOM_ADDR and nothing else, no secret among it.
 func TestHealthcheckHealthy(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	_, port, _ := net.SplitHostPort(s.Addr)
 	unused := map[string]string{
@@ -68,6 +69,7 @@ func TestHealthcheckHealthy(t *testing.T) {
 // A server that answers, but not 200, fails the check, which says what it
 // got, after one request.
 func TestHealthcheckUnhealthy(t *testing.T) {
+	t.Parallel()
 	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -87,6 +89,7 @@ func TestHealthcheckUnhealthy(t *testing.T) {
 // As a process, an unhealthy check exits 1 (what Docker reads as
 // unhealthy) after one line on stderr.
 func TestHealthcheckExitStatus(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
@@ -109,6 +112,7 @@ func TestHealthcheckExitStatus(t *testing.T) {
 
 // Nothing listening fails the check, naming the URL it tried.
 func TestHealthcheckNothingListening(t *testing.T) {
+	// Not parallel: the port it frees must stay unused, and parallel tests open ports.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +133,7 @@ func TestHealthcheckNothingListening(t *testing.T) {
 
 // A server that does not answer fails the check after -timeout.
 func TestHealthcheckTimeout(t *testing.T) {
+	// Not parallel: it asserts how long the check took.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	}))
@@ -146,6 +151,7 @@ func TestHealthcheckTimeout(t *testing.T) {
 // The default URL: STRONGROOM_ADDR's port, on loopback for a wildcard
 // host, else on the host the server listens on.
 func TestReadyURL(t *testing.T) {
+	t.Parallel()
 	for addr, want := range map[string]string{
 		"":               "http://127.0.0.1:8000/readyz",
 		":8000":          "http://127.0.0.1:8000/readyz",
@@ -167,6 +173,7 @@ func TestReadyURL(t *testing.T) {
 
 // Flags that make no sense are refused before any request.
 func TestHealthcheckRefusesFlags(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -185,6 +192,7 @@ func TestHealthcheckRefusesFlags(t *testing.T) {
 // -file: the Vault bootstrap's healthcheck passes only once its AppRole
 // secret id is written, and never shows what the file holds.
 func TestHealthcheckFile(t *testing.T) {
+	t.Parallel()
 	path := t.TempDir() + "/secret-id"
 	if _, err := runHealthcheck(t, nil, "-file", path); err == nil {
 		t.Fatal("a missing file passed")

@@ -9,6 +9,7 @@ import (
 // The limits' defaults, their environment names, and refusals of bad
 // values, each naming the variable.
 func TestConfigLimits(t *testing.T) {
+	t.Parallel()
 	c, err := LoadConfig(envFrom(t, nil, ""))
 	if err != nil {
 		t.Fatal(err)

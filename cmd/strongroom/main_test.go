@@ -112,6 +112,7 @@ func startServerAt(t testing.TB, cfg Config, now func() time.Time) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		closeIdleClients() // see closeIdleClients: Close would wait for them
 		if err := m.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}

@@ -16,6 +16,7 @@ import (
 // and BSON types are there, and no plaintext value, data key or master key
 // is in any document of any collection.
 func TestMongoCollectionsAtRest(t *testing.T) {
+	t.Parallel()
 	cfg := storeConfig(t, "mongodb")
 	s := startServer(t, cfg)
 	walkthrough(t, s)

@@ -24,6 +24,7 @@ var wantRoutes = []string{
 }
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	r := s.do("GET", "/openapi.json", "", nil).want(t, 200, "openapi.json")
 	var doc struct {
@@ -164,6 +165,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	s.do("GET", "/healthz", "", nil).want(t, 200, "healthz").wantBody(t, `{"status": "ok"}`)
 	s.do("GET", "/readyz", "", nil).want(t, 200, "readyz").wantBody(t, `{"status": "ok"}`)
@@ -179,6 +181,7 @@ func TestHealth(t *testing.T) {
 // The debug server (STRONGROOM_DEBUG_ADDR) serves counters and pprof on its
 // own loopback listener, never on the API's.
 func TestDebugServer(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	cfg.DebugAddr = "127.0.0.1:0"
 	s := startServer(t, cfg)
@@ -207,6 +210,7 @@ func TestDebugServer(t *testing.T) {
 
 // The list's page parameters and the quota refusals are in the contract.
 func TestOpenAPIDescribesLimits(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -254,6 +258,7 @@ func TestOpenAPIDescribesLimits(t *testing.T) {
 // forms, without starting anything. The 3.0 form has no keyword 3.0 lacks
 // (huma's patternDescription, JSON Schema's if/then become extensions).
 func TestOpenAPICommand(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	y := s.do("GET", "/openapi-3.0.yaml", "", nil).want(t, 200, "3.0 YAML")
 	if !strings.Contains(y.Header.Get("Content-Type"), "yaml") || !strings.Contains(y.Raw, "openapi: 3.0.3") || !strings.Contains(y.Raw, "x-pattern-description") {
@@ -294,6 +299,7 @@ func TestOpenAPICommand(t *testing.T) {
 // describes: a new route without a row, or a row for a route that is gone,
 // fails here.
 func TestREADMETableIsTheDocument(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

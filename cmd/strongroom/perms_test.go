@@ -51,6 +51,7 @@ func mode(t *testing.T, path string) fs.FileMode {
 // A data dir (and the files in it) open to group or others is made
 // private at start, with a warning per path.
 func TestDataDirPermissionsTightened(t *testing.T) {
+	t.Parallel()
 	dir, files := openDataDir(t)
 	if err := os.WriteFile(filepath.Join(dir, "not-ours.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -89,6 +90,7 @@ func TestDataDirPermissionsTightened(t *testing.T) {
 // When the permissions cannot be tightened (another owner, a read-only
 // mount), the server refuses to start and says what to fix.
 func TestDataDirPermissionsRefused(t *testing.T) {
+	t.Parallel()
 	dir, _ := openDataDir(t)
 	// Only the keyring cannot be changed: the dir itself can.
 	m := NewMain()

@@ -22,6 +22,7 @@ func listIDs(t *testing.T, r response) []string {
 // A user past the record or byte quota is refused with 409 and a detail
 // naming the quota, and the refused write changes nothing.
 func TestQuotaRefuses(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, cfg Config) {
 		cfg.MaxRecordsPerUser, cfg.MaxBytesPerUser = 3, 2048
 		s := startServer(t, cfg)
@@ -68,6 +69,7 @@ func TestQuotaRefuses(t *testing.T) {
 // with limit it is pages linked by Link and X-Next-After, in the same
 // order; bad parameters are 422.
 func TestListPages(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg)
 		s.register("pager", seedPassword)

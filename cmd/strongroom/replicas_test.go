@@ -84,6 +84,7 @@ func refusedWithin(t *testing.T, s *testServer, tok string, limit time.Duration)
 // (within a poll of the store: about 250 ms, a second at most by design),
 // and sessions not ended go on working on both.
 func TestRevocationReachesEveryReplica(t *testing.T) {
+	t.Parallel()
 	cfg := storeConfig(t, "mongodb")
 	a, _ := serveChild(t, cfg)
 	b, _ := serveChild(t, cfg) // the same data dir: the same secrets and keyring
@@ -138,6 +139,7 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 // the first step on, the wrapped key is gone from the store, and the next
 // server to start completes the deletion.
 func TestDeletionKilledBetweenSteps(t *testing.T) {
+	t.Parallel()
 	for _, fp := range []string{service.FailpointKeyDestroyed, service.FailpointSessionsEnded} {
 		t.Run(fp, func(t *testing.T) {
 			forEachStore(t, func(t *testing.T, cfg Config) { testDeletionKilled(t, cfg, fp) })

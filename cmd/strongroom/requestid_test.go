@@ -15,6 +15,7 @@ import (
 // well-formed (1 to 64 of A-Z a-z 0-9 . _ -), else a new one, and a
 // malformed one is never echoed.
 func TestRequestIDHeader(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	get := func(id string) string {
 		t.Helper()
@@ -58,6 +59,7 @@ func TestRequestIDHeader(t *testing.T) {
 // Error answers carry the id too, from a refusal before any route (413) to
 // huma's and the handlers' (400, 401, 404, 405, 415, 422).
 func TestRequestIDOnErrors(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	big := `{"username":"` + strings.Repeat("a", 70<<10) + `"}`
 	for _, c := range []struct {
@@ -99,6 +101,7 @@ func TestRequestIDOnErrors(t *testing.T) {
 // service's lines, and those of work done for it after the answer (a
 // notice mailed to the owner).
 func TestRequestIDInLog(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	s.doHeaders("POST", "/register", "", map[string]string{"username": "rid", "email": "rid@example.com", "password": seedPassword},
 		map[string]string{requestid.Header: "reg-1"}).want(t, 200, "register")

@@ -80,6 +80,7 @@ func runChild(t *testing.T, dir string, args string) *exec.Cmd {
 // checks that every record is still readable, runs it again to finish,
 // and checks again.
 func TestRotationSurvivesKill9(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	m := NewMain()
 	m.Config = testConfig(t, dir)

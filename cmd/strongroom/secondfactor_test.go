@@ -58,7 +58,10 @@ func (s *testServer) verify(user, challenge, code string) response {
 // Someone with a second factor but not the password (a stolen recovery
 // code) gets nothing, even while the owner's login is pending, and uses
 // nothing up.
-func TestSecondStepNeedsTheChallenge(t *testing.T) { forEachStore(t, testSecondStepNeedsTheChallenge) }
+func TestSecondStepNeedsTheChallenge(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testSecondStepNeedsTheChallenge)
+}
 
 func testSecondStepNeedsTheChallenge(t *testing.T, cfg Config) {
 	clk := newTOTPClock()
@@ -136,6 +139,7 @@ func testSecondStepNeedsTheChallenge(t *testing.T, cfg Config) {
 // A stolen bearer token cannot replace the authenticator or the recovery
 // codes; the owner can, and is told about every factor change.
 func TestStolenTokenCannotReplaceTheAuthenticator(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, testStolenTokenCannotReplaceTheAuthenticator)
 }
 
@@ -235,7 +239,10 @@ func testStolenTokenCannotReplaceTheAuthenticator(t *testing.T, cfg Config) {
 // Ten wrong second factors in a row lock the second step for 15 minutes,
 // right codes too; the owner is mailed; the count is in the store, so it
 // survives a restart and holds on every server.
-func TestSecondFactorGuessingLocks(t *testing.T) { forEachStore(t, testSecondFactorGuessingLocks) }
+func TestSecondFactorGuessingLocks(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testSecondFactorGuessingLocks)
+}
 
 func testSecondFactorGuessingLocks(t *testing.T, cfg Config) {
 	clk := newTOTPClock()
@@ -291,6 +298,7 @@ func testSecondFactorGuessingLocks(t *testing.T, cfg Config) {
 // budgets: after a swarm of token-less, challenge-less requests from many
 // addresses, the owner's own login and code still go through.
 func TestAccountBudgetsNeedCredentials(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, testAccountBudgetsNeedCredentials)
 }
 
@@ -345,6 +353,7 @@ func testAccountBudgetsNeedCredentials(t *testing.T, cfg Config) {
 // An account with both an app and email: when its login mails are spent,
 // a login still goes on, with the app.
 func TestSpentMailBudgetLeavesTheApp(t *testing.T) {
+	t.Parallel()
 	clk := newTOTPClock()
 	s := startServerAt(t, storeConfig(t, "sqlite"), clk.Now)
 	// Email first (a token enrolls it while no factor is on), then the app,
@@ -376,6 +385,7 @@ func TestSpentMailBudgetLeavesTheApp(t *testing.T) {
 // An unknown username locks exactly like a known one; the owner of a
 // locked account is mailed a code that lifts the lock.
 func TestUnknownNamesLockAndOwnersUnlock(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, testUnknownNamesLockAndOwnersUnlock)
 }
 

@@ -44,7 +44,10 @@ func (s *testServer) works(tok string) bool {
 	return false
 }
 
-func TestLogoutEndsOnlyThatSession(t *testing.T) { forEachStore(t, testLogoutEndsOnlyThatSession) }
+func TestLogoutEndsOnlyThatSession(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testLogoutEndsOnlyThatSession)
+}
 
 func testLogoutEndsOnlyThatSession(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -69,7 +72,10 @@ func testLogoutEndsOnlyThatSession(t *testing.T, cfg Config) {
 	s.do("POST", "/logout", "", nil).want(t, 401, "logout without a token")
 }
 
-func TestSessionsListAndRevoke(t *testing.T) { forEachStore(t, testSessionsListAndRevoke) }
+func TestSessionsListAndRevoke(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testSessionsListAndRevoke)
+}
 
 func testSessionsListAndRevoke(t *testing.T, cfg Config) {
 	clk := testclock.New(time.Now())
@@ -135,7 +141,10 @@ func testSessionsListAndRevoke(t *testing.T, cfg Config) {
 	}
 }
 
-func TestChangePassword(t *testing.T) { forEachStore(t, testChangePassword) }
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testChangePassword)
+}
 
 func testChangePassword(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -176,6 +185,7 @@ func testChangePassword(t *testing.T, cfg Config) {
 // Every endpoint that takes a password counts wrong ones in the login
 // lockout: a stolen token is not a way to guess the password.
 func TestPasswordEndpointsShareTheLockout(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg)
 		s.register("alice", seedPassword)
@@ -204,7 +214,10 @@ func TestPasswordEndpointsShareTheLockout(t *testing.T) {
 	})
 }
 
-func TestRecoveryCodesReplaced(t *testing.T) { forEachStore(t, testRecoveryCodesReplaced) }
+func TestRecoveryCodesReplaced(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testRecoveryCodesReplaced)
+}
 
 func testRecoveryCodesReplaced(t *testing.T, cfg Config) {
 	clk := newTOTPClock()
@@ -237,6 +250,7 @@ func testRecoveryCodesReplaced(t *testing.T, cfg Config) {
 // Turning two-factor authentication off ends every other session: a
 // holder of another token must show the password again.
 func TestTwoFactorOffEndsOtherSessions(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, cfg Config) {
 		clk := newTOTPClock()
 		s := startServerAt(t, cfg, clk.Now)
@@ -278,7 +292,10 @@ func storeHolds(t *testing.T, cfg Config, needle string) []string {
 	return where
 }
 
-func TestDeleteAccount(t *testing.T) { forEachStore(t, testDeleteAccount) }
+func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testDeleteAccount)
+}
 
 func testDeleteAccount(t *testing.T, cfg Config) {
 	ctx := context.Background()
@@ -357,6 +374,7 @@ func testDeleteAccount(t *testing.T, cfg Config) {
 // With two-factor authentication on, deleting the account needs a current
 // second factor as well: a stolen token and password are not enough.
 func TestDeleteAccountNeedsTheSecondFactor(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, cfg Config) {
 		clk := newTOTPClock()
 		s := startServerAt(t, cfg, clk.Now)
@@ -377,6 +395,7 @@ func TestDeleteAccountNeedsTheSecondFactor(t *testing.T) {
 // When an account is deleted on one server, the others drop its data key
 // from their caches as they see its sessions end.
 func TestDeletionEvictsCachedKeysEverywhere(t *testing.T) {
+	t.Parallel()
 	cfg := storeConfig(t, "mongodb")
 	a := startServer(t, cfg)
 	b := startServer(t, cfg) // the same database, data dir and secrets

@@ -13,6 +13,7 @@ import (
 // TestServeStopsOnSignal runs "strongroom serve" as a process, as an
 // operator would, and stops it with SIGTERM and SIGINT.
 func TestServeStopsOnSignal(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()

@@ -46,6 +46,7 @@ func smtpCodes(srv *testserver.SMTPServer, addr string) []string {
 // TestTwoFactorOverSMTP: enrollment and a 2FA login with the codes
 // delivered by a real SMTP server over STARTTLS.
 func TestTwoFactorOverSMTP(t *testing.T) {
+	t.Parallel()
 	cfg, srv := withSMTP(t, testConfig(t, t.TempDir()), testserver.SMTPAccept)
 	s := startServer(t, cfg)
 	s.register("mailer", seedPassword)
@@ -76,6 +77,7 @@ func TestTwoFactorOverSMTP(t *testing.T) {
 // A server that refuses or hangs: the client gets 503 and the code that
 // could not be delivered is not usable.
 func TestUndeliverableCodeIsNotUsable(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []testserver.SMTPMode{testserver.SMTPRefuse, testserver.SMTPHang} {
 		t.Run(strconv.Itoa(int(mode)), func(t *testing.T) {
 			cfg, _ := withSMTP(t, testConfig(t, t.TempDir()), mode)

@@ -25,7 +25,10 @@ func oathtool(t *testing.T, secret string, at time.Time) string {
 	return strings.TrimSpace(string(out))
 }
 
-func TestAuthenticatorApp(t *testing.T) { forEachStore(t, testAuthenticatorApp) }
+func TestAuthenticatorApp(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testAuthenticatorApp)
+}
 
 // newTOTPClock is a test clock 5 seconds into a TOTP step.
 func newTOTPClock() *testclock.Clock {
@@ -158,6 +161,7 @@ func testAuthenticatorApp(t *testing.T, cfg Config) {
 }
 
 func TestCodeChecksAreRateLimited(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	limited := false
 	for i := 0; i < 60 && !limited; i++ {
@@ -176,6 +180,7 @@ func TestCodeChecksAreRateLimited(t *testing.T) {
 // New codes do not buy new guesses: an account gets at most 3 codes at
 // once (10 an hour), whoever asks.
 func TestCodesPerAccountAreCapped(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	s.register("capped", seedPassword)
 	tok := s.login("capped", seedPassword)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,15 +24,45 @@ func withVault(t testing.TB, cfg Config, policies ...string) Config {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	cfg.VaultAddr, cfg.VaultMount, cfg.VaultKey = srv.Addr, "transit", "e2e-"+hex.EncodeToString(b[:])
-	if _, err := vault.Setup(context.Background(), vault.Config{Address: srv.Addr, Mount: cfg.VaultMount, Key: cfg.VaultKey, Token: srv.RootToken}, false); err != nil {
+	vaultSetupMu.Lock()
+	defer vaultSetupMu.Unlock()
+	_, err := vault.Setup(context.Background(), vault.Config{Address: srv.Addr, Mount: cfg.VaultMount, Key: cfg.VaultKey, Token: srv.RootToken}, false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := vaultRoot(t).Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: policies, TTL: "1h"})
+	// Setup's policies name its one key, so the next test's Setup rewrites
+	// them for another (tests sharing the server run in parallel): the
+	// token holds copies of them as Setup just wrote them, named for this
+	// key, that no other test rewrites.
+	root := vaultRoot(t)
+	for _, p := range []string{vault.ServicePolicy, vault.OperatorPolicy} {
+		rules, err := root.Sys().GetPolicy(p)
+		if err != nil || rules == "" {
+			t.Fatalf("policy %s: %q, %v", p, rules, err)
+		}
+		if err := root.Sys().PutPolicy(keyPolicies(cfg.VaultKey, p)[0], rules); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := root.Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: keyPolicies(cfg.VaultKey, policies...), TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.VaultToken = secret.New(s.Auth.ClientToken)
 	return cfg
+}
+
+// vaultSetupMu is held from a withVault's vault.Setup until its policies
+// are copied.
+var vaultSetupMu sync.Mutex
+
+// keyPolicies are the names of withVault's copies of the policies for key.
+func keyPolicies(key string, policies ...string) []string {
+	var names []string
+	for _, p := range policies {
+		names = append(names, p+"-"+key)
+	}
+	return names
 }
 
 func vaultRoot(t testing.TB) *vaultapi.Client {
@@ -57,6 +88,7 @@ func vaultCalls(t *testing.T, s *testServer) int64 {
 // TestVaultStaysOffTheHotPath: steady-state reads make no Vault call; after
 // a restart (empty cache) the first read of a user costs exactly one.
 func TestVaultStaysOffTheHotPath(t *testing.T) {
+	t.Parallel()
 	cfg := withVault(t, testConfig(t, t.TempDir()), vault.ServicePolicy)
 	s := startServer(t, cfg)
 	s.register("reader", seedPassword)
@@ -93,6 +125,7 @@ func TestVaultStaysOffTheHotPath(t *testing.T) {
 // written half-way, and service resumes by itself when Vault is unsealed;
 // a restart of Strongroom then still reads everything.
 func TestVaultOutageLosesNothing(t *testing.T) {
+	// Not parallel: it seals the Vault dev server that other tests share.
 	cfg := withVault(t, testConfig(t, t.TempDir()), vault.ServicePolicy)
 	s := startServer(t, cfg)
 	s.register("keeper", seedPassword)
@@ -148,6 +181,7 @@ func TestVaultOutageLosesNothing(t *testing.T) {
 // With only the service policy, the admin's rotation is refused clearly:
 // rotating is the operator's right.
 func TestVaultRotationNeedsOperatorPolicy(t *testing.T) {
+	t.Parallel()
 	cfg := withVault(t, testConfig(t, t.TempDir()), vault.ServicePolicy)
 	s := startServer(t, cfg)
 	s.register("admin", seedPassword)
@@ -158,7 +192,7 @@ func TestVaultRotationNeedsOperatorPolicy(t *testing.T) {
 	// attempt gave its lease up.
 	op := NewMain()
 	op.Config = cfg
-	s2, err := vaultRoot(t).Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: []string{vault.ServicePolicy, vault.OperatorPolicy}, TTL: "1h"})
+	s2, err := vaultRoot(t).Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: keyPolicies(cfg.VaultKey, vault.ServicePolicy, vault.OperatorPolicy), TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +213,7 @@ func TestVaultRotationNeedsOperatorPolicy(t *testing.T) {
 // account's crypto-shredding work the same with Vault holding the master
 // key, on both stores.
 func TestSessionsAndDeletionOnVault(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		f    func(*testing.T, Config)

@@ -197,6 +197,7 @@ func waitReady(t *testing.T, s *testServer, within time.Duration) time.Duration 
 // AppRole credentials, Vault restarts that leave it sealed, and a second
 // bootstrap run.
 func TestVaultBootstrap(t *testing.T) {
+	// Not parallel: it asserts how soon the app is ready after Vault restarts.
 	node := testserver.StartVaultNode(t)
 	b := newBoot(t, node.Addr)
 	ctx := context.Background()
@@ -290,6 +291,7 @@ func TestVaultBootstrap(t *testing.T) {
 // (TestVaultRotationNeedsOperatorPolicy). The flag says what the role
 // should be: a run without it takes the right away again.
 func TestVaultBootstrapOperator(t *testing.T) {
+	t.Parallel()
 	node := testserver.StartVaultNode(t)
 	b := newBoot(t, node.Addr)
 	ctx := context.Background()
@@ -326,6 +328,7 @@ func TestVaultBootstrapOperator(t *testing.T) {
 // AppRole files; its errors never quote an init file. The test's dev Vault
 // is initialized, as a Vault is whose owners hold its keys.
 func TestVaultSetupRefuses(t *testing.T) {
+	// Not parallel: one case seals the Vault dev server that other tests share.
 	srv := testserver.VaultServer(t)
 	const wrongKey = "c3Ryb25ncm9vbS10ZXN0LW5vdC10aGUtdW5zZWFsLWs=" // 32 bytes, as a one-share key is
 	appRoleOnly := func(b *boot) []string {
@@ -404,6 +407,7 @@ func TestVaultSetupRefuses(t *testing.T) {
 // With -watch, the AppRole files of an earlier run are gone as soon as it
 // starts, so "the files exist" means "this run finished the setup".
 func TestVaultSetupWatchRemovesOldFiles(t *testing.T) {
+	t.Parallel()
 	b := newBoot(t, testserver.VaultServer(t).Addr)
 	for _, f := range []string{b.roleFile, b.secretFile} {
 		if err := os.WriteFile(f, []byte("from an earlier run\n"), 0o600); err != nil {

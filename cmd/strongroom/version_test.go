@@ -15,6 +15,7 @@ import (
 // A release build says the version it was stamped with, and the Go that
 // built it.
 func TestVersionStamped(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "strongroom")
 	build := exec.Command("go", "build", "-ldflags", "-X main.version=v9.9.9-test", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -36,6 +37,7 @@ func TestVersionStamped(t *testing.T) {
 // An unstamped build still names itself, from what the go command
 // recorded, and prints the version even if the .env cannot be read.
 func TestVersionUnstamped(t *testing.T) {
+	// Not parallel: t.Chdir changes the working directory of the whole process.
 	t.Chdir(t.TempDir())
 	if err := os.WriteFile(".env", []byte("NOT A SETTING\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -53,6 +55,7 @@ func TestVersionUnstamped(t *testing.T) {
 
 // The fallbacks, in order, when nothing was stamped.
 func TestDescribeVersion(t *testing.T) {
+	t.Parallel()
 	vcs := func(mainVersion, revision, modified string) *debug.BuildInfo {
 		info := &debug.BuildInfo{Main: debug.Module{Path: "github.com/strongroom/strongroom", Version: mainVersion}}
 		if revision != "" {

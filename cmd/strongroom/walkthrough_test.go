@@ -94,6 +94,7 @@ func walkthrough(t *testing.T, s *testServer) (secrets []string) {
 }
 
 func TestWalkthrough(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, testWalkthrough)
 	// With the master key in Vault: on SQLite, and on MongoDB (production).
 	// The server's token has both policies, so the admin may rotate.

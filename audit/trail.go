@@ -89,7 +89,7 @@ func New(store strongroom.AuditStore, key []byte, opt Options) *Trail {
 	}
 	t := &Trail{store: store, link: Link(key), opt: opt,
 		queue: make(chan item, 4*opt.MaxBatch), done: make(chan struct{})}
-	go t.commit()
+	go t.commit(t.queue)
 	return t
 }
 
@@ -171,14 +171,15 @@ func (t *Trail) Close() error {
 	return nil
 }
 
-// commit is the one goroutine that appends: it takes what is queued, and
+// commit is the one goroutine that appends (queue is its own copy of
+// t.queue, which Close sets to nil): it takes what is queued, and
 // if no one is waiting for it, lets asynchronous events wait out the
 // oldest one's MaxDelay for company before appending them.
-func (t *Trail) commit() {
+func (t *Trail) commit(queue <-chan item) {
 	defer close(t.done)
 	var timer *time.Timer
 	for {
-		first, ok := <-t.queue
+		first, ok := <-queue
 		if !ok {
 			return
 		}
@@ -190,7 +191,7 @@ func (t *Trail) commit() {
 	drain:
 		for len(batch) < t.opt.MaxBatch {
 			select {
-			case it, ok := <-t.queue:
+			case it, ok := <-queue:
 				if !ok {
 					open = false
 					break drain
@@ -210,7 +211,7 @@ func (t *Trail) commit() {
 			fill:
 				for len(batch) < t.opt.MaxBatch {
 					select {
-					case it, ok := <-t.queue:
+					case it, ok := <-queue:
 						if !ok {
 							open = false
 							break fill
@@ -230,7 +231,7 @@ func (t *Trail) commit() {
 		if !open {
 			// Closed: append the rest in full batches, then stop.
 			batch = batch[:0]
-			for it := range t.queue {
+			for it := range queue {
 				if batch = append(batch, it); len(batch) == t.opt.MaxBatch {
 					t.append(batch)
 					batch = batch[:0]

@@ -257,14 +257,24 @@ func TestAuditRetentionConfig(t *testing.T) {
 			t.Errorf("parseRetention(%q) accepted", in)
 		}
 	}
-	env, err := NewEnv(func(name string) (string, bool) {
-		return map[string]string{"STRONGROOM_AUDIT_RETENTION": "soon"}[name], name == "STRONGROOM_AUDIT_RETENTION"
-	}, filepath.Join(t.TempDir(), ".env"))
-	if err != nil {
-		t.Fatal(err)
+	load := func(vars map[string]string) (Config, error) {
+		env, err := NewEnv(func(name string) (string, bool) { v, ok := vars[name]; return v, ok }, filepath.Join(t.TempDir(), ".env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return LoadConfig(env)
 	}
-	if _, err := LoadConfig(env); err == nil || !strings.Contains(err.Error(), "STRONGROOM_AUDIT_RETENTION") {
-		t.Fatalf("a bad retention: %v", err)
+	if c, err := load(map[string]string{"STRONGROOM_AUDIT_RETENTION": "90d", "STRONGROOM_AUDIT_SYNC": "true"}); err != nil ||
+		c.AuditRetention != 90*24*time.Hour || !c.AuditSync {
+		t.Fatalf("retention %v, sync %v, %v", c.AuditRetention, c.AuditSync, err)
+	}
+	if c, err := load(nil); err != nil || c.AuditRetention != 0 || c.AuditSync {
+		t.Fatalf("defaults: retention %v, sync %v, %v", c.AuditRetention, c.AuditSync, err)
+	}
+	for name, v := range map[string]string{"STRONGROOM_AUDIT_RETENTION": "soon", "STRONGROOM_AUDIT_SYNC": "always"} {
+		if _, err := load(map[string]string{name: v}); err == nil || !strings.Contains(err.Error(), name) {
+			t.Fatalf("%s=%s: %v", name, v, err)
+		}
 	}
 }
 

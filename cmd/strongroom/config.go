@@ -70,6 +70,9 @@ type Config struct {
 	// keep everything) is how long audit events are kept; servers prune
 	// older ones once an hour.
 	AuditRetention time.Duration
+	// AuditSync (STRONGROOM_AUDIT_SYNC, default false) makes every audit
+	// event durable before its answer, record reads too.
+	AuditSync bool
 }
 
 // defaultAddr is STRONGROOM_ADDR's default, which serve listens on and
@@ -270,6 +273,15 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 		errs = append(errs, fmt.Errorf("STRONGROOM_AUDIT_RETENTION must be a duration of at least an hour, such as 2160h or 90d, or 0 to keep everything: %w", err))
 	} else {
 		c.AuditRetention = d
+	}
+	var auditSync string
+	str("STRONGROOM_AUDIT_SYNC", &auditSync)
+	if auditSync != "" {
+		b, err := strconv.ParseBool(auditSync)
+		if err != nil {
+			errs = append(errs, errors.New("STRONGROOM_AUDIT_SYNC must be true or false"))
+		}
+		c.AuditSync = b
 	}
 	var loginRate string
 	str("STRONGROOM_LOGIN_RATE", &loginRate)

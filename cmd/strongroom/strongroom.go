@@ -171,7 +171,7 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Store = db
-	m.AuditTrail = audit.New(db, audit.DeriveKey(cfg.Pepper.Bytes()), audit.Options{Now: m.Now, Log: m.Log})
+	m.AuditTrail = audit.New(db, audit.DeriveKey(cfg.Pepper.Bytes()), audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync})
 	kms, err := m.openKeys(ctx)
 	if err != nil {
 		return err

@@ -91,10 +91,13 @@ type startDoc struct {
 	MAC  []byte `bson:"mac"`
 }
 
-var (
-	newestByID = options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})
-	byID       = func(op string, v any) bson.D { return bson.D{{Key: "_id", Value: bson.D{{Key: op, Value: v}}}} }
-)
+// newestByID finds the document with the highest _id.
+func newestByID() *options.FindOneOptionsBuilder {
+	return options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})
+}
+
+// byID filters on _id with one comparison: byID("$lt", 5).
+func byID(op string, v any) bson.D { return bson.D{{Key: "_id", Value: bson.D{{Key: op, Value: v}}}} }
 
 // headMarkEvery is how often (in seqs) an append deletes the head marks
 // below its own, so they do not pile up.
@@ -124,12 +127,12 @@ func (db *DB) ensureAuditHead(ctx context.Context) error {
 // were deleted, the chain goes on after the head and the cut stays a gap.
 func (db *DB) auditEnd(ctx context.Context) (int64, []byte, error) {
 	var last auditDoc
-	err := db.audit.FindOne(ctx, bson.D{}, newestByID).Decode(&last)
+	err := db.audit.FindOne(ctx, bson.D{}, newestByID()).Decode(&last)
 	if err != nil && !errors.Is(err, mdb.ErrNoDocuments) {
 		return 0, nil, err
 	}
 	var head headDoc
-	herr := db.auditHeads.FindOne(ctx, bson.D{}, newestByID).Decode(&head)
+	herr := db.auditHeads.FindOne(ctx, bson.D{}, newestByID()).Decode(&head)
 	if herr != nil && !errors.Is(herr, mdb.ErrNoDocuments) {
 		return 0, nil, herr
 	}
@@ -253,7 +256,7 @@ func (db *DB) AuditChain(ctx context.Context, after int64, limit int) ([]*strong
 // AuditHead returns the highest head mark; KindNotFound if there is none.
 func (db *DB) AuditHead(ctx context.Context) (strongroom.AuditHead, error) {
 	var h headDoc
-	err := db.auditHeads.FindOne(ctx, bson.D{}, newestByID).Decode(&h)
+	err := db.auditHeads.FindOne(ctx, bson.D{}, newestByID()).Decode(&h)
 	if errors.Is(err, mdb.ErrNoDocuments) {
 		return strongroom.AuditHead{}, notFound("audit head")
 	}
@@ -266,7 +269,7 @@ func (db *DB) AuditHead(ctx context.Context) (strongroom.AuditHead, error) {
 // AuditStart returns the highest start mark, or Seq 0 if there is none.
 func (db *DB) AuditStart(ctx context.Context) (strongroom.AuditStart, error) {
 	var s startDoc
-	err := db.auditStarts.FindOne(ctx, bson.D{}, newestByID).Decode(&s)
+	err := db.auditStarts.FindOne(ctx, bson.D{}, newestByID()).Decode(&s)
 	if errors.Is(err, mdb.ErrNoDocuments) {
 		return strongroom.AuditStart{}, nil
 	}

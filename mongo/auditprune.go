@@ -18,7 +18,7 @@ import (
 // once are safe: each start mark is a real event's, and the highest wins.
 func (db *DB) PruneAudit(ctx context.Context, before time.Time, seal strongroom.AuditSeal) (int, error) {
 	var last auditDoc
-	err := db.audit.FindOne(ctx, bson.D{}, newestByID).Decode(&last)
+	err := db.audit.FindOne(ctx, bson.D{}, newestByID()).Decode(&last)
 	if errors.Is(err, mdb.ErrNoDocuments) {
 		return 0, nil
 	}
@@ -27,7 +27,7 @@ func (db *DB) PruneAudit(ctx context.Context, before time.Time, seal strongroom.
 	}
 	keep := last.Seq
 	var head headDoc
-	switch err := db.auditHeads.FindOne(ctx, bson.D{}, newestByID).Decode(&head); {
+	switch err := db.auditHeads.FindOne(ctx, bson.D{}, newestByID()).Decode(&head); {
 	case err == nil && head.Seq < keep:
 		keep = head.Seq // events past a head that lags are kept
 	case err != nil && !errors.Is(err, mdb.ErrNoDocuments):

@@ -277,6 +277,34 @@ CREATE TABLE first_account (
 	user_id TEXT NOT NULL
 );
 INSERT INTO first_account (id, user_id) SELECT 1, id FROM users ORDER BY created_at, id LIMIT 1;
+`, `
+CREATE TABLE audit_events (
+	seq INTEGER PRIMARY KEY,
+	time INTEGER NOT NULL,
+	type TEXT NOT NULL,
+	outcome TEXT NOT NULL,
+	user_id TEXT NOT NULL,
+	target TEXT NOT NULL,
+	client TEXT NOT NULL,
+	request_id TEXT NOT NULL,
+	prev BLOB NOT NULL,
+	hash BLOB NOT NULL
+);
+CREATE INDEX audit_events_user_id ON audit_events(user_id, seq);
+CREATE INDEX audit_events_type ON audit_events(type, seq);
+CREATE INDEX audit_events_time ON audit_events(time);
+CREATE TABLE audit_head (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL,
+	hash BLOB NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, zeroblob(32));
+CREATE TABLE audit_start (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL,
+	prev BLOB NOT NULL,
+	mac BLOB NOT NULL
+);
 `}
 
 // secureFrom is the first schema version made by a writer with

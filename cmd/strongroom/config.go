@@ -65,6 +65,14 @@ type Config struct {
 	MaxConnsPerAddr   int           // STRONGROOM_MAX_CONNS_PER_ADDR, default 64; 0 turns the cap off
 	WriteTimeout      time.Duration // STRONGROOM_WRITE_TIMEOUT, default 35s: from a request's headers to the end of its answer
 	IdleTimeout       time.Duration // STRONGROOM_IDLE_TIMEOUT, default 120s: a kept-alive connection with no request
+
+	// AuditRetention (STRONGROOM_AUDIT_RETENTION: 2160h, 90d; unset or 0:
+	// keep everything) is how long audit events are kept; servers prune
+	// older ones once an hour.
+	AuditRetention time.Duration
+	// AuditSync (STRONGROOM_AUDIT_SYNC, default false) makes every audit
+	// event durable before its answer, record reads too.
+	AuditSync bool
 }
 
 // defaultAddr is STRONGROOM_ADDR's default, which serve listens on and
@@ -258,6 +266,22 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	}
 	if c.SMTPTLS != "" && c.SMTPTLS != "off" && c.SMTPTLS != "implicit" {
 		errs = append(errs, errors.New(`SMTP_TLS must be empty (STARTTLS required), "implicit" or "off"`))
+	}
+	var retention string
+	str("STRONGROOM_AUDIT_RETENTION", &retention)
+	if d, err := parseRetention(retention); err != nil {
+		errs = append(errs, fmt.Errorf("STRONGROOM_AUDIT_RETENTION must be a duration of at least an hour, such as 2160h or 90d, or 0 to keep everything: %w", err))
+	} else {
+		c.AuditRetention = d
+	}
+	var auditSync string
+	str("STRONGROOM_AUDIT_SYNC", &auditSync)
+	if auditSync != "" {
+		b, err := strconv.ParseBool(auditSync)
+		if err != nil {
+			errs = append(errs, errors.New("STRONGROOM_AUDIT_SYNC must be true or false"))
+		}
+		c.AuditSync = b
 	}
 	var loginRate string
 	str("STRONGROOM_LOGIN_RATE", &loginRate)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/api"
+	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/mongo"
 	"github.com/strongroom/strongroom/otp"
@@ -47,6 +48,9 @@ type Main struct {
 	// admin: "grant" or "revoke", and the account's username.
 	AdminAction, AdminUser string
 
+	// audit: the action and its flags.
+	AuditFlags auditFlags
+
 	// vault-setup flags.
 	AppRole         bool
 	AppRoleOperator bool // the role gets the operator policy too
@@ -63,11 +67,18 @@ type Main struct {
 	Service   *service.Service
 	Store     strongroom.Store
 	Keys      strongroom.KeyManager
+	// AuditTrail records audit events into Store's chain, with group
+	// commit; Close appends what it has queued.
+	AuditTrail *audit.Trail
 
 	server *http.Server
 	debug  *http.Server
 	served chan error
-	chmod  func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
+	// stopPrune ends the audit pruning that Run started; pruned is closed
+	// when it has.
+	stopPrune context.CancelFunc
+	pruned    chan struct{}
+	chmod     func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
 	// handlerTimeout bounds a request's work (30 s if zero); tests shorten it.
 	handlerTimeout time.Duration
 }
@@ -96,6 +107,7 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	case "serve":
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (STRONGROOM_ADDR)")
 	case "admin":
+	case "audit":
 	case "vault-setup":
 		fs.BoolVar(&m.AppRole, "approle", false, "also enable AppRole and a role bound to the service policy")
 		fs.StringVar(&m.RoleIDFile, "role-id-file", "", "with -approle: write the role id here (0600)")
@@ -107,6 +119,13 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 		fs.IntVar(&m.RotationBatch, "batch-size", m.RotationBatch, "data keys rewrapped per batch")
 		fs.DurationVar(&m.RotationPause, "pause", m.RotationPause, "pause between batches, to spare a busy system")
 		fs.BoolVar(&m.StatusOnly, "status", false, "only print the latest rotation's progress")
+	}
+	if cmd == "audit" {
+		if err := m.parseAuditFlags(fs, args); err != nil {
+			return err
+		}
+		m.Config = cfg
+		return nil
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -152,6 +171,7 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Store = db
+	m.AuditTrail = audit.New(db, audit.DeriveKey(cfg.Pepper.Bytes()), audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync})
 	kms, err := m.openKeys(ctx)
 	if err != nil {
 		return err
@@ -273,6 +293,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Service.Start(ctx); err != nil {
 		return err
 	}
+	if keep := m.Config.AuditRetention; keep > 0 {
+		bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		m.stopPrune, m.pruned = cancel, make(chan struct{})
+		go func() {
+			defer close(m.pruned)
+			m.pruneAuditLoop(bg, audit.DeriveKey(m.Config.Pepper.Bytes()), keep)
+		}()
+	}
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -353,6 +381,15 @@ func (m *Main) Close() error {
 	if m.Service != nil {
 		m.Service.Stop()
 		m.Service.Wait() // notices still being mailed may write to the store
+	}
+	if m.stopPrune != nil {
+		m.stopPrune()
+		<-m.pruned
+		m.stopPrune = nil
+	}
+	if m.AuditTrail != nil {
+		errs = append(errs, m.AuditTrail.Close()) // appends the queued events
+		m.AuditTrail = nil
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

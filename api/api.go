@@ -21,7 +21,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/strongroom/strongroom/api/docsui"
 	"github.com/strongroom/strongroom/requestid"
 	"github.com/strongroom/strongroom/service"
 )
@@ -52,7 +51,7 @@ func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) 
 	s := &Server{svc: svc, log: requestid.Logger(log), mux: http.NewServeMux(), proxies: trustedProxies}
 	cfg := huma.DefaultConfig("Strongroom", Version)
 	cfg.CreateHooks = nil // no "$schema" links: bodies stay exactly the seed's
-	cfg.DocsPath = ""     // huma's page loads its viewer from a CDN; ours is embedded (docsui)
+	cfg.DocsPath = ""     // huma's page loads its viewer from a CDN; ours is embedded (api/docsui, added by Handle)
 	cfg.Info.Description = "Sensitive data encrypted at rest under per-user keys held by a key manager."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
@@ -60,9 +59,13 @@ func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) 
 	s.api = humago.New(s.mux, cfg)
 	s.errorSchema = s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[huma.ErrorModel](), true, "ErrorModel")
 	s.routes()
-	docsui.Register(s.mux, "Strongroom API", cfg.OpenAPIPath+".json")
 	return s
 }
+
+// Handle serves pattern with h behind the API's common protections (see
+// ServeHTTP): the way a page such as /docs (api/docsui) joins the API
+// without the API depending on it.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // OpenAPI returns the API's OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }

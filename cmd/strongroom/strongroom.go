@@ -17,6 +17,7 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/api"
+	"github.com/strongroom/strongroom/api/docsui"
 	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/mongo"
@@ -319,8 +320,10 @@ func (m *Main) Run(ctx context.Context) error {
 	// answer made at the last moment), so a client that does not read
 	// cannot keep a connection and its buffers; a kept-alive connection
 	// with no request closes after IdleTimeout.
+	srv := api.New(m.Service, m.Log, m.Config.TrustedProxies)
+	docsui.Register(srv, "Strongroom API", "/openapi.json")
 	m.server = &http.Server{
-		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), m.handlerTimeout),
+		Handler:           requestTimeout(srv, m.handlerTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      writeTimeout,

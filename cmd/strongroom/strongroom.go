@@ -18,6 +18,7 @@ import (
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/api"
 	"github.com/strongroom/strongroom/localkms"
+	"github.com/strongroom/strongroom/metrics"
 	"github.com/strongroom/strongroom/mongo"
 	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/outbox"
@@ -58,16 +59,21 @@ type Main struct {
 	Now func() time.Time
 
 	// Set by Run.
-	Addr      string // the address the server listens on
-	DebugAddr string // the debug server's address, if any
-	Service   *service.Service
-	Store     strongroom.Store
-	Keys      strongroom.KeyManager
+	Addr        string // the address the server listens on
+	DebugAddr   string // the debug server's address, if any
+	MetricsAddr string // the metrics server's address, if any
+	Service     *service.Service
+	Store       strongroom.Store
+	Keys        strongroom.KeyManager
 
 	server *http.Server
 	debug  *http.Server
-	served chan error
-	chmod  func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
+	// metrics, set by Run when STRONGROOM_METRICS_ADDR is, measures the
+	// store, key manager and mailer that open wraps for the service.
+	metrics    *metrics.Metrics
+	metricsSrv *http.Server
+	served     chan error
+	chmod      func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
 	// handlerTimeout bounds a request's work (30 s if zero); tests shorten it.
 	handlerTimeout time.Duration
 }
@@ -110,6 +116,9 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if err := cfg.checkMetricsAddr(); err != nil { // again: -addr may have changed the API's address
+		return fmt.Errorf("configuration: %w", err)
 	}
 	if cmd == "admin" {
 		if fs.NArg() != 2 || (fs.Arg(0) != "grant" && fs.Arg(0) != "revoke") {
@@ -161,6 +170,18 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The service gets measured parts; m.Store and m.Keys stay the parts
+	// themselves, for what needs their own methods (Close, SQLite's
+	// counters).
+	var svcStore strongroom.Store = db
+	var observer service.Observer
+	if m.metrics != nil {
+		svcStore, kms, mailer = m.metrics.Store(db), m.metrics.KeyManager(kms), m.metrics.Mailer(mailer)
+		observer = m.metrics.Observer()
+		if sq, ok := db.(*sqlite.DB); ok {
+			sq.ObserveCommits(m.metrics.GroupCommit("records"))
+		}
+	}
 	hasher, err := password.New(cfg.Pepper.Bytes(), cfg.BcryptCost)
 	if err != nil {
 		return err
@@ -170,10 +191,10 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Service, err = service.New(service.Config{
-		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
+		Store: svcStore, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
 		LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		MaxRecordsPerUser: cfg.MaxRecordsPerUser, MaxBytesPerUser: cfg.MaxBytesPerUser,
-		Log: m.Log, Now: m.Now,
+		Log: m.Log, Now: m.Now, Observer: observer,
 	})
 	return err
 }
@@ -267,6 +288,9 @@ func (m *Main) storeName() string {
 // Run opens everything and starts serving in the background. Addr holds
 // the bound address when it returns.
 func (m *Main) Run(ctx context.Context) error {
+	if m.Config.MetricsAddr != "" {
+		m.metrics = metrics.New()
+	}
 	if err := m.open(ctx); err != nil {
 		return err
 	}
@@ -291,8 +315,12 @@ func (m *Main) Run(ctx context.Context) error {
 	// answer made at the last moment), so a client that does not read
 	// cannot keep a connection and its buffers; a kept-alive connection
 	// with no request closes after IdleTimeout.
+	handler := api.New(m.Service, m.Log, m.Config.TrustedProxies)
+	if m.metrics != nil {
+		handler.OnRequest = m.metrics.ObserveRequest
+	}
 	m.server = &http.Server{
-		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), m.handlerTimeout),
+		Handler:           requestTimeout(handler, m.handlerTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      writeTimeout,
@@ -303,6 +331,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.DebugAddr != "" {
 		if err := m.serveDebug(); err != nil {
 			return fmt.Errorf("debug server: %w", err)
+		}
+	}
+	if m.metrics != nil {
+		if err := m.serveMetrics(); err != nil {
+			return fmt.Errorf("metrics server: %w", err)
 		}
 	}
 	m.served = make(chan error, 1)
@@ -340,6 +373,10 @@ func (m *Main) Close() error {
 	if m.debug != nil {
 		m.debug.Close()
 		m.debug = nil
+	}
+	if m.metricsSrv != nil {
+		m.metricsSrv.Close()
+		m.metricsSrv = nil
 	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

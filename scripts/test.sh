@@ -33,7 +33,8 @@ promtool=$(command -v promtool || echo "$cache/promtool/usr/bin/promtool")
 if [ ! -x "$promtool" ]; then
 	rm -rf "$cache/promtool" "$cache/promtool-deb" && mkdir -p "$cache/promtool-deb"
 	(cd "$cache/promtool-deb" && { apt-get download -q prometheus >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && apt-get download -q prometheus >/dev/null; }; })
-	dpkg-deb -x "$cache"/promtool-deb/prometheus_*.deb "$cache/promtool"
+	mkdir -p "$cache/promtool"
+	dpkg-deb --fsys-tarfile "$cache"/promtool-deb/prometheus_*.deb | tar -x -C "$cache/promtool" ./usr/bin/promtool
 	rm -rf "$cache/promtool-deb"
 fi
 "$promtool" --version 2>&1 | head -1
@@ -102,7 +103,7 @@ for target in "./envelope FuzzOpenRecord" "./token FuzzVerify" "./cmd/strongroom
 done
 
 step "benchmarks, briefly (they must keep working; no targets are asserted here)"
-go test -run '^$' -bench . -benchtime 100x ./envelope ./token ./keycache >/dev/null
+go test -run '^$' -bench . -benchtime 100x ./envelope ./token ./keycache ./metrics >/dev/null
 go run ./cmd/strongroom-bench -short -out "$cache/bench-short.json"
 
 step "govulncheck"

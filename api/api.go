@@ -41,6 +41,14 @@ type Server struct {
 	// errorSchema is every error answer's body: RFC 9457 problem+json.
 	errorSchema *huma.Schema
 	spec30      spec30 // the document's 3.0 form (openapi30.go)
+
+	// OnRequest, if set, is told of every request once it is answered:
+	// the route pattern that served it ("" if none did), as the mux
+	// writes it ("GET /sensitive-data/{id}"), the request's method as
+	// sent, the status answered (499: the client went away) and how long
+	// it took. It is for metrics (package metrics): it never sees the
+	// URL, so no record id or query reaches it. Set it before serving.
+	OnRequest func(pattern, method string, status int, d time.Duration)
 }
 
 // New returns the API's handler for svc. trustedProxies are the reverse
@@ -76,12 +84,28 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // context carries it to the log lines and everything else that names the
 // request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.OnRequest == nil {
+		s.serve(w, r)
+		return
+	}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	// Deferred, so that a request cut short by a panic (a streamed list
+	// whose client went away) is reported too.
+	defer func() { s.OnRequest(r.Pattern, r.Method, sw.status, time.Since(start)) }()
+	s.serve(sw, r)
+}
+
+// serve is ServeHTTP without the report to OnRequest. It sets r.Pattern
+// to the route that serves the request, if any.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	id := requestid.Of(r)
 	h := w.Header()
 	h.Set(requestid.Header, id)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
+	_, r.Pattern = s.mux.Handler(r)
 	if r.ContentLength > MaxBodyBytes {
 		writeProblem(w, http.StatusRequestEntityTooLarge, "request body is larger than 64 KiB")
 		return
@@ -93,15 +117,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// bearer security scheme, and the operations' access says who needs it.
 	ctx := requestid.NewContext(r.Context(), id)
 	ctx = context.WithValue(ctx, requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
+	outer := r
 	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))
 	if s.serveOpenAPI30(w, r) {
+		outer.Pattern = "GET " + r.URL.Path // the two documents the mux does not route
 		return
 	}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if r.Pattern == "" {
 		s.noRoute(w, r)
 		return
 	}
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	sw, ok := w.(*statusWriter)
+	if !ok {
+		sw = &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	}
 	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.serveMux(sw, r)
 		return

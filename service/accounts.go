@@ -92,7 +92,8 @@ type LoginResult struct {
 // attempt before the password is checked. client is the caller's address:
 // the per-address limits apply to it, and a login that mails a code counts
 // against its mail limit.
-func (s *Service) Login(ctx context.Context, client, username, pw string) (LoginResult, error) {
+func (s *Service) Login(ctx context.Context, client, username, pw string) (res LoginResult, err error) {
+	defer func() { s.obs.Login(loginOutcome(res, err)) }()
 	// A place in the hashing pool first: when the server is saturated with
 	// logins, the answer is a fast 503 that has cost no store work and has
 	// not counted against the account's lockout.
@@ -201,6 +202,7 @@ func (s *Service) passwordFailed(ctx context.Context, u *strongroom.User, n int)
 		return
 	}
 	s.log.WarnContext(ctx, "account locked after failed passwords", "user_id", u.ID)
+	s.obs.Locked(LockPassword)
 	s.afterAnswer(ctx, func(ctx context.Context) { s.mailUnlockCode(ctx, u, n) })
 }
 
@@ -218,13 +220,16 @@ func (s *Service) mailUnlockCode(ctx context.Context, u *strongroom.User, n int)
 		s.log.ErrorContext(ctx, "could not store an unlock code", "user_id", u.ID, "err", err)
 		return
 	}
-	s.send(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
+	err = s.send(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
 		"There were %d failed sign-ins to your Strongroom account in a row, so it is locked for %d minutes.\n\n"+
 			"If that was you, you can sign in now anyway: send this code from the device you sign in with\n"+
 			"(it works once, for %d minutes), then sign in from that device:\n\n    %s\n\n"+
 			"POST /unlock {\"username\": \"%s\", \"code\": \"%s\"}\n\n"+
 			"If it was not you, someone is guessing your password: the lock protects you, and you need do nothing.\n",
 		n, int(s.cfg.Lockout.Window/time.Minute), int(otp.UnlockTTL/time.Minute), codes[0], u.Username, codes[0]))
+	if err == nil {
+		s.obs.CodeSent(strongroom.PurposeUnlock)
+	}
 }
 
 // passTries is how many passwords, right or wrong, a pass from /unlock
@@ -277,14 +282,19 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	c, err := s.store.ChallengeByLookup(ctx, otp.UnlockHash(s.otpKey, username, code), s.now())
 	if strongroom.IsKind(err, strongroom.KindNotFound) || err == nil && c.Purpose != strongroom.PurposeUnlock {
 		s.log.DebugContext(ctx, "unlock refused")
+		s.obs.CodeChecked(CodeUnlock, false)
 		return errUnlock
 	}
 	if err != nil {
 		return err
 	}
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
+		if strongroom.IsKind(err, strongroom.KindNotFound) {
+			s.obs.CodeChecked(CodeUnlock, false) // used by a parallel request first
+		}
 		return codeErr(err, errUnlock)
 	}
+	s.obs.CodeChecked(CodeUnlock, true)
 	now := s.now()
 	if err := s.store.PutChallenge(ctx, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: c.UserID, Purpose: strongroom.PurposeUnlocked,
 		LookupHash: otp.BypassHash(s.otpKey, username, client), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}); err != nil {

@@ -56,7 +56,11 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 	if err != nil {
 		return r, err
 	}
+	started := false
 	defer func() {
+		if started {
+			s.obs.RotationFinished(err == nil)
+		}
 		if err != nil { // give the lease up now, so a rerun need not wait for it to lapse
 			if rerr := s.store.SaveRotation(context.WithoutCancel(ctx), owner, r, s.now(), 0); rerr != nil && !strongroom.IsKind(rerr, strongroom.KindConflict) {
 				s.log.ErrorContext(ctx, "could not release the rotation lease", "err", rerr)
@@ -90,6 +94,8 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 	if err := save(); err != nil {
 		return r, err
 	}
+	started = true
+	s.rotationStarted(ctx, r)
 	// From the save above, the store refuses new keys under old versions
 	// (ErrStaleKey), so once this loop finds none left, none can appear.
 	if err := s.rewrapAll(ctx, &r, save, progress); err != nil {
@@ -135,6 +141,7 @@ func (s *Service) rewrapAll(ctx context.Context, r *strongroom.Rotation, save fu
 		if err := save(); err != nil {
 			return err
 		}
+		s.obs.RotationProgress(r.Rewrapped)
 		if progress != nil {
 			progress(*r)
 		}
@@ -142,6 +149,20 @@ func (s *Service) rewrapAll(ctx context.Context, r *strongroom.Rotation, save fu
 			return err
 		}
 	}
+}
+
+// rotationStarted tells the observer how many data keys the rotation
+// rewraps: those still under older versions, and those an interrupted run
+// did. Counting them is one more query, made only for a real observer.
+func (s *Service) rotationStarted(ctx context.Context, r strongroom.Rotation) {
+	if _, nop := s.obs.(NopObserver); nop {
+		return
+	}
+	left, err := s.store.CountKeysBelowVersion(ctx, r.TargetVersion)
+	if err != nil {
+		s.log.WarnContext(ctx, "could not count the data keys to rewrap, for the metrics", "err", err)
+	}
+	s.obs.RotationStarted(r.Rewrapped+left, r.Rewrapped)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -58,6 +58,9 @@ type Config struct {
 	Now               func() time.Time
 	Rand              io.Reader
 	Log               *slog.Logger
+	// Observer is told of logins, lockouts, codes and rotations, for
+	// metrics; nil observes nothing.
+	Observer Observer
 }
 
 // Service implements Strongroom's operations.
@@ -70,6 +73,7 @@ type Service struct {
 	now    func() time.Time
 	rand   io.Reader
 	log    *slog.Logger
+	obs    Observer // never nil
 	// The budgets of a login's second step are the account's, spent only
 	// by whoever holds its challenge; what a bearer token asks for
 	// (enrollment, changes) is counted per token, so a stolen token
@@ -105,6 +109,11 @@ type Service struct {
 type Stats struct {
 	Unwraps    int64 `json:"keymanager_unwraps"` // calls to the key manager to unwrap a data key
 	KeysCached int   `json:"keys_cached"`        // unwrapped data keys in the cache now
+	// KeyCacheHits and KeyCacheMisses count the lookups of data keys that
+	// found the key cached, and those that had to unwrap it (or wait for
+	// another lookup's unwrap).
+	KeyCacheHits   uint64 `json:"keycache_hits"`
+	KeyCacheMisses uint64 `json:"keycache_misses"`
 	// EndedSessions is how many ended sessions, whose tokens have not
 	// expired, this server refuses.
 	EndedSessions int `json:"ended_sessions"`
@@ -112,7 +121,9 @@ type Stats struct {
 
 // Stats returns the counters so far.
 func (s *Service) Stats() Stats {
-	return Stats{Unwraps: s.unwraps.Load(), KeysCached: s.deks.Len(), EndedSessions: s.ended.Len()}
+	hits, misses := s.deks.Stats()
+	return Stats{Unwraps: s.unwraps.Load(), KeysCached: s.deks.Len(), KeyCacheHits: hits, KeyCacheMisses: misses,
+		EndedSessions: s.ended.Len()}
 }
 
 // New returns a Service, or an error naming the missing part.
@@ -147,6 +158,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
 	var authAddr *ratelimit.Limiter
 	if cfg.LoginRate > 0 {
 		authAddr = ratelimit.New(time.Minute/time.Duration(cfg.LoginRate), cfg.LoginRate, 100_000, cfg.Now)
@@ -160,6 +174,7 @@ func New(cfg Config) (*Service, error) {
 		now:    cfg.Now,
 		rand:   cfg.Rand,
 		log:    requestid.Logger(cfg.Log), // a request's lines carry its id
+		obs:    cfg.Observer,
 		// At most 3 codes at once and 10 an hour per account, so asking for
 		// new codes (each with 5 tries) does not buy many new guesses.
 		sendLogin:  ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),

@@ -181,6 +181,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID
 		return nil, codeErr(err, errNoSetup)
 	}
 	step, ok := otp.MatchTOTP(secret, code, s.now())
+	s.obs.CodeChecked(CodeTOTP, ok)
 	if !ok {
 		return nil, errCode
 	}

@@ -142,6 +142,7 @@ func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User
 		return err
 	}
 	s.log.InfoContext(ctx, "one-time code sent", "user_id", u.ID, "purpose", string(c.Purpose))
+	s.obs.CodeSent(c.Purpose)
 	return nil
 }
 
@@ -242,15 +243,19 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 		return "", err
 	}
 	ok := recovery == "" && c.CodeHash != "" && otp.Check(s.otpKey, c.ID, code, c.CodeHash)
+	kind := CodeEmail
 	if !ok {
 		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
 			return "", err
 		}
+		kind = factorKind(recovery, false, true)
 	}
 	if !ok {
+		s.obs.CodeChecked(factorKind(recovery, c.CodeHash != "", u.TOTPEnabled), false)
 		s.secondFactorFailed(ctx, u, n)
 		return "", errCode
 	}
+	s.obs.CodeChecked(kind, true)
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
 		return "", codeErr(err, errCode)
 	}
@@ -287,6 +292,7 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, us
 	if err != nil {
 		return "", err
 	}
+	s.obs.CodeChecked(CodeEmail, ok)
 	if !ok {
 		s.log.InfoContext(ctx, "one-time code refused", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
 		return "", errCode
@@ -374,6 +380,7 @@ func (s *Service) checkCurrentFactor(ctx context.Context, u *strongroom.User, co
 		return err
 	}
 	ok := false
+	kind := CodeEmail
 	if recovery == "" && u.EmailOTPEnabled {
 		if ok, err = s.mailedCode(ctx, u, strongroom.PurposeEnroll, code); err != nil {
 			return err
@@ -383,11 +390,14 @@ func (s *Service) checkCurrentFactor(ctx context.Context, u *strongroom.User, co
 		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
 			return err
 		}
+		kind = factorKind(recovery, false, true)
 	}
 	if !ok {
+		s.obs.CodeChecked(factorKind(recovery, u.EmailOTPEnabled, u.TOTPEnabled), false)
 		s.secondFactorFailed(ctx, u, n)
 		return errCode
 	}
+	s.obs.CodeChecked(kind, true)
 	return s.store.ResetSecondFactorFailures(ctx, u.ID)
 }
 
@@ -400,6 +410,7 @@ func (s *Service) secondFactorFailed(ctx context.Context, u *strongroom.User, n 
 		return
 	}
 	s.log.WarnContext(ctx, "second step locked after failed codes", "user_id", u.ID, "failures", n)
+	s.obs.Locked(LockSecondFactor)
 	s.notify(ctx, u, "Sign-in to Strongroom locked: wrong codes", fmt.Sprintf(
 		"Someone gave your Strongroom password correctly and then %d wrong second-factor codes in a row,\n"+
 			"so signing in is locked for %d minutes (each further wrong code locks it again).\n\n"+
@@ -419,13 +430,15 @@ func (s *Service) notifyFactorChange(ctx context.Context, u *strongroom.User, wh
 // notify mails the owner a notice after the answer. A notice that cannot
 // be sent is logged and does not undo what it reports.
 func (s *Service) notify(ctx context.Context, u *strongroom.User, subject, body string) {
-	s.afterAnswer(ctx, func(ctx context.Context) { s.send(ctx, u, subject, body) })
+	s.afterAnswer(ctx, func(ctx context.Context) { _ = s.send(ctx, u, subject, body) })
 }
 
-func (s *Service) send(ctx context.Context, u *strongroom.User, subject, body string) {
-	if err := s.cfg.Mailer.Send(ctx, strongroom.Mail{To: u.Email, Subject: subject, Body: body}); err != nil {
+func (s *Service) send(ctx context.Context, u *strongroom.User, subject, body string) error {
+	err := s.cfg.Mailer.Send(ctx, strongroom.Mail{To: u.Email, Subject: subject, Body: body})
+	if err != nil {
 		s.log.WarnContext(ctx, "notice not delivered", "user_id", u.ID, "subject", subject, "err", err)
 	}
+	return err
 }
 
 // codeErr turns a store's KindNotFound into the operation's answer.

@@ -47,6 +47,7 @@ type DB struct {
 	usage        *sql.Stmt // prepared on the writer: a user's record_usage
 	commits      atomic.Uint64
 	committed    atomic.Uint64
+	onCommit     atomic.Pointer[func(records int, d time.Duration)] // ObserveCommits
 
 	failuresPurge periodic.Gate // login_failures past their window
 }

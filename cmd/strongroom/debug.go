@@ -53,7 +53,7 @@ func (m *Main) serveDebug() error {
 func loopbackHostOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isLoopbackHost(r.Host) {
-			http.Error(w, "the debug server answers only to a loopback host such as 127.0.0.1 or localhost", http.StatusMisdirectedRequest)
+			http.Error(w, "this server answers only to a loopback host such as 127.0.0.1 or localhost", http.StatusMisdirectedRequest)
 			return
 		}
 		h.ServeHTTP(w, r)

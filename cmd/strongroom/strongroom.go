@@ -20,6 +20,7 @@ import (
 	"github.com/strongroom/strongroom/api/docsui"
 	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/localkms"
+	"github.com/strongroom/strongroom/metrics"
 	"github.com/strongroom/strongroom/mongo"
 	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/outbox"
@@ -63,18 +64,23 @@ type Main struct {
 	Now func() time.Time
 
 	// Set by Run.
-	Addr      string // the address the server listens on
-	DebugAddr string // the debug server's address, if any
-	Service   *service.Service
-	Store     strongroom.Store
-	Keys      strongroom.KeyManager
+	Addr        string // the address the server listens on
+	DebugAddr   string // the debug server's address, if any
+	MetricsAddr string // the metrics server's address, if any
+	Service     *service.Service
+	Store       strongroom.Store
+	Keys        strongroom.KeyManager
 	// AuditTrail records audit events into Store's chain, with group
 	// commit; Close appends what it has queued.
 	AuditTrail *audit.Trail
 
 	server *http.Server
 	debug  *http.Server
-	served chan error
+	// metrics, set by Run when STRONGROOM_METRICS_ADDR is, measures the
+	// store, key manager and mailer that open wraps for the service.
+	metrics    *metrics.Metrics
+	metricsSrv *http.Server
+	served     chan error
 	// stopPrune ends the audit pruning that Run started; pruned is closed
 	// when it has.
 	stopPrune context.CancelFunc
@@ -131,6 +137,9 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := cfg.checkMetricsAddr(); err != nil { // again: -addr may have changed the API's address
+		return fmt.Errorf("configuration: %w", err)
+	}
 	if cmd == "admin" {
 		if fs.NArg() != 2 || (fs.Arg(0) != "grant" && fs.Arg(0) != "revoke") {
 			return errors.New("usage: strongroom admin grant|revoke USERNAME")
@@ -172,7 +181,6 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Store = db
-	m.AuditTrail = audit.New(db, audit.DeriveKey(cfg.Pepper.Bytes()), audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync})
 	kms, err := m.openKeys(ctx)
 	if err != nil {
 		return err
@@ -182,6 +190,21 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The service gets measured parts; m.Store and m.Keys stay the parts
+	// themselves, for what needs their own methods (Close, SQLite's
+	// counters).
+	var svcStore strongroom.Store = db
+	var observer service.Observer
+	auditOpts := audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync}
+	if m.metrics != nil {
+		svcStore, kms, mailer = m.metrics.Store(db), m.metrics.KeyManager(kms), m.metrics.Mailer(mailer)
+		observer = m.metrics.Observer()
+		if sq, ok := db.(*sqlite.DB); ok {
+			sq.ObserveCommits(m.metrics.GroupCommit("records"))
+		}
+		auditOpts.OnCommit = m.metrics.GroupCommit("audit")
+	}
+	m.AuditTrail = audit.New(svcStore, audit.DeriveKey(cfg.Pepper.Bytes()), auditOpts)
 	hasher, err := password.New(cfg.Pepper.Bytes(), cfg.BcryptCost)
 	if err != nil {
 		return err
@@ -191,10 +214,10 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Service, err = service.New(service.Config{
-		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
+		Store: svcStore, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
 		LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		MaxRecordsPerUser: cfg.MaxRecordsPerUser, MaxBytesPerUser: cfg.MaxBytesPerUser,
-		Log: m.Log, Now: m.Now,
+		Log: m.Log, Now: m.Now, Observer: observer,
 	})
 	return err
 }
@@ -288,6 +311,9 @@ func (m *Main) storeName() string {
 // Run opens everything and starts serving in the background. Addr holds
 // the bound address when it returns.
 func (m *Main) Run(ctx context.Context) error {
+	if m.Config.MetricsAddr != "" {
+		m.metrics = metrics.New()
+	}
 	if err := m.open(ctx); err != nil {
 		return err
 	}
@@ -322,6 +348,9 @@ func (m *Main) Run(ctx context.Context) error {
 	// with no request closes after IdleTimeout.
 	srv := api.New(m.Service, m.Log, m.Config.TrustedProxies)
 	docsui.Register(srv, "Strongroom API", "/openapi.json")
+	if m.metrics != nil {
+		srv.OnRequest = m.metrics.ObserveRequest
+	}
 	m.server = &http.Server{
 		Handler:           requestTimeout(srv, m.handlerTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -334,6 +363,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.DebugAddr != "" {
 		if err := m.serveDebug(); err != nil {
 			return fmt.Errorf("debug server: %w", err)
+		}
+	}
+	if m.metrics != nil {
+		if err := m.serveMetrics(); err != nil {
+			return fmt.Errorf("metrics server: %w", err)
 		}
 	}
 	m.served = make(chan error, 1)
@@ -371,6 +405,10 @@ func (m *Main) Close() error {
 	if m.debug != nil {
 		m.debug.Close()
 		m.debug = nil
+	}
+	if m.metricsSrv != nil {
+		m.metricsSrv.Close()
+		m.metricsSrv = nil
 	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

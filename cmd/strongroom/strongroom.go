@@ -191,6 +191,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.Service, err = service.New(service.Config{
 		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
+		Audit:     m.AuditTrail,
 		LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		MaxRecordsPerUser: cfg.MaxRecordsPerUser, MaxBytesPerUser: cfg.MaxBytesPerUser,
 		Log: m.Log, Now: m.Now,

@@ -84,7 +84,12 @@ func testEveryAuditEventType(t *testing.T, cfg Config) {
 	s.do("GET", "/admin/audit", tokB, nil).want(t, 403, "bob may not read the whole trail")
 	setup := s.do("POST", "/2fa/totp/setup", tokB, map[string]string{"password": seedPassword}).want(t, 200, "setup")
 	secret, setupID := setup.JSON["secret"].(string), setup.JSON["setup_id"].(string)
-	totp := func() string { clk.Add(30 * time.Second); c := oathtool(t, secret, clk.Now()); secrets = append(secrets, c); return c }
+	totp := func() string {
+		clk.Add(30 * time.Second)
+		c := oathtool(t, secret, clk.Now())
+		secrets = append(secrets, c)
+		return c
+	}
 	s.do("POST", "/2fa/totp/confirm", tokB, map[string]string{"otp": oathtool(t, secret, clk.Now().Add(-time.Hour)), "setup_id": setupID}).
 		want(t, 401, "a wrong app code")
 	r := s.do("POST", "/2fa/totp/confirm", tokB, map[string]string{"otp": totp(), "setup_id": setupID}).want(t, 200, "confirm")

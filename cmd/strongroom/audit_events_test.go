@@ -56,6 +56,7 @@ func testEveryAuditEventType(t *testing.T, cfg Config) {
 	for i := range 5 {
 		s.doHeaders("POST", "/login", "", wrong, map[string]string{"X-Request-Id": fmt.Sprint("lock-", i+1)}).want(t, 401, "wrong password")
 	}
+	s.Service.Wait() // the unlock code is mailed, and its event recorded, after the answer
 	s.do("POST", "/login", "", map[string]string{"username": "carol", "password": seedPassword}).want(t, 429, "locked")
 	s.do("POST", "/login", "", map[string]string{"username": "nobody-here", "password": "Wrong!pass1"}).want(t, 401, "unknown name")
 	code := regexp.MustCompile(`\b([A-Z2-7]{5}-[A-Z2-7]{5})\b`).FindStringSubmatch(s.mails("carol@example.com")[0])[1]

@@ -43,6 +43,9 @@ func (s *testServer) auditList(path, bearer string) ([]apiEvent, string) {
 		if err := json.Unmarshal([]byte(r.Raw), &events); err != nil {
 			s.t.Fatalf("GET %s: %v: %s", path, err, r.Raw)
 		}
+		if page > 0 && len(events) == 0 {
+			s.t.Fatalf("GET %s: the page a Link announced is empty", path)
+		}
 		all = append(all, events...)
 		path = ""
 		if link := r.Header.Get("Link"); link != "" {

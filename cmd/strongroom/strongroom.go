@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom/strongroom"
@@ -70,6 +71,9 @@ type Main struct {
 	// AuditTrail records audit events into Store's chain, with group
 	// commit; Close appends what it has queued.
 	AuditTrail *audit.Trail
+	// auditAppends and auditEvents count the trail's appends and the
+	// events in them, for /debug/stats.
+	auditAppends, auditEvents atomic.Int64
 
 	server *http.Server
 	debug  *http.Server
@@ -171,7 +175,8 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Store = db
-	m.AuditTrail = audit.New(db, audit.DeriveKey(cfg.Pepper.Bytes()), audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync})
+	m.AuditTrail = audit.New(db, audit.DeriveKey(cfg.Pepper.Bytes()), audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync,
+		OnCommit: func(n int, _ time.Duration) { m.auditAppends.Add(1); m.auditEvents.Add(int64(n)) }})
 	kms, err := m.openKeys(ctx)
 	if err != nil {
 		return err

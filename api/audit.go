@@ -60,6 +60,30 @@ type (
 	}
 )
 
+// Resolve refuses a parameter sent empty (limit=, since=): huma takes an
+// empty query value for an absent one, but the document calls it invalid,
+// and a client that sends one means something.
+func (in *auditIn) Resolve(ctx huma.Context) []error {
+	return emptyParams(ctx, "limit", "before")
+}
+
+// Resolve: see auditIn's.
+func (in *adminAuditIn) Resolve(ctx huma.Context) []error {
+	return emptyParams(ctx, "limit", "before", "user", "type", "since")
+}
+
+func emptyParams(ctx huma.Context, names ...string) []error {
+	u := ctx.URL()
+	q := u.Query()
+	var errs []error
+	for _, name := range names {
+		if vs, ok := q[name]; ok && (len(vs) == 0 || vs[0] == "") {
+			errs = append(errs, &huma.ErrorDetail{Location: "query." + name, Message: "must not be empty: leave it out instead"})
+		}
+	}
+	return errs
+}
+
 // auditTime is the time of an event as the API and the export write it.
 func auditTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 

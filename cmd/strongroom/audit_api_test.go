@@ -173,11 +173,13 @@ func testAuditBadParameters(t *testing.T, cfg Config) {
 		{"/admin/audit?user=zz9-not-an-id", "user"}, {"/admin/audit?user=ABCDEF0123456789ABCDEF01", "user"},
 		{"/admin/audit?type=login.nope", "type"}, {"/admin/audit?type=LOGIN.SUCCESS", "type"},
 		{"/admin/audit?since=yesterday", "since"}, {"/admin/audit?since=2026-13-01T00:00:00Z", "since"},
+		{"/audit?limit=", "limit"}, {"/audit?before=", "before"}, {"/admin/audit?since=", "since"},
+		{"/admin/audit?user=", "user"}, {"/admin/audit?type=&limit=5", "type"},
 	} {
 		r := s.do("GET", c.path, tok, nil).want(t, 422, c.path)
 		detail := r.JSON["detail"].(string)
-		value := c.path[strings.Index(c.path, "=")+1:]
-		if !strings.Contains(detail, "query."+c.param) || strings.Contains(r.Raw, value) {
+		value, _, _ := strings.Cut(c.path[strings.Index(c.path, "=")+1:], "&")
+		if !strings.Contains(detail, "query."+c.param) || value != "" && strings.Contains(r.Raw, value) {
 			t.Errorf("%s: detail %q should name query.%s and not repeat %q", c.path, detail, c.param, value)
 		}
 	}

@@ -289,3 +289,27 @@ func TestUnlockCodeExpires(t *testing.T) {
 		t.Fatalf("an unlock code after 15 minutes: %v", err)
 	}
 }
+
+// A service cannot be built without an audit trail: no wiring can leave
+// the events out by forgetting it.
+func TestNewNeedsAnAuditTrail(t *testing.T) {
+	e := newEnv(t)
+	hasher := e.hasher
+	tokens, err := token.NewIssuer([]byte("0123456789abcdef0123456789abcdef"), time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kms, err := localkms.Open(filepath.Join(t.TempDir(), localkms.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := outbox.New(t.TempDir(), "strongroom@example.com", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = service.New(service.Config{Store: e.store, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens,
+		OTPKey: secret.New("0123456789abcdef0123456789abcdef")})
+	if err == nil || !regexp.MustCompile(`audit trail`).MatchString(err.Error()) {
+		t.Fatalf("New without an audit trail: %v", err)
+	}
+}

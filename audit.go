@@ -51,6 +51,15 @@ const (
 	AuditRecoveryReplaced = "2fa.recovery_codes"
 )
 
+// AuditTypes returns every event type the service emits, in the order
+// of the constants: what GET /admin/audit's type filter accepts.
+func AuditTypes() []string {
+	return []string{AuditRegister, AuditLoginSuccess, AuditLoginFailure, AuditLoginLocked, AuditOTPSent, AuditOTPVerified,
+		AuditOTPFailure, Audit2FAEnabled, Audit2FADisabled, AuditRecordCreate, AuditRecordRead, AuditRecordUpdate,
+		AuditRecordDelete, AuditKeyRotateStart, AuditKeyRotateDone, AuditLogout, AuditSessionRevoked, AuditPasswordChanged,
+		AuditAccountDeleted, AuditAccountUnlocked, AuditRecoveryReplaced}
+}
+
 // Audit outcomes.
 const (
 	AuditSuccess = "success"

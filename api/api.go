@@ -21,6 +21,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/requestid"
 	"github.com/strongroom/strongroom/service"
 )
@@ -111,11 +112,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes+1)
-	host := clientAddr(r, s.proxies)
+	addr := peerOrForwarded(r, s.proxies)
+	host := limitKey(addr)
 	// The bearer token reaches the operations through the context, not as
 	// a header parameter of each: the document declares it once, as the
 	// bearer security scheme, and the operations' access says who needs it.
+	// The audit events of the request carry its id and its client's
+	// address (the whole address: an IPv6 client is limited by its /64,
+	// but recorded as itself).
 	ctx := requestid.NewContext(r.Context(), id)
+	ctx = audit.WithClient(ctx, auditAddr(addr))
 	ctx = context.WithValue(ctx, requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
 	outer := r
 	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))

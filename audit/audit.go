@@ -24,6 +24,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/strongroom/strongroom"
@@ -77,10 +79,20 @@ func Hash(key []byte, e *strongroom.AuditEvent) []byte {
 	return m.Sum(nil)
 }
 
-// Link returns the store's link function under key.
+// Link returns the store's link function under key. It keeps its MACs to
+// reuse (a store links every event it appends): Reset brings one back to
+// its state after the key, so the key is not hashed again per event.
 func Link(key []byte) strongroom.AuditLink {
 	key = append([]byte(nil), key...)
-	return func(e *strongroom.AuditEvent) []byte { return Hash(key, e) }
+	macs := sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	return func(e *strongroom.AuditEvent) []byte {
+		m := macs.Get().(hash.Hash)
+		m.Reset()
+		m.Write(Encode(e))
+		sum := m.Sum(make([]byte, 0, strongroom.AuditHashSize))
+		macs.Put(m)
+		return sum
+	}
 }
 
 // SealStart returns the MAC of a start record: HMAC-SHA256(key, label ‖

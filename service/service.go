@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/envelope"
 	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/password"
@@ -27,13 +28,16 @@ import (
 )
 
 // Config is what a Service is built from. Store, Keys, Mailer, Passwords,
-// Tokens and OTPKey are required.
+// Tokens, OTPKey and Audit are required.
 type Config struct {
 	Store     strongroom.Store
 	Keys      strongroom.KeyManager
 	Mailer    strongroom.Mailer
 	Passwords *password.Hasher
 	Tokens    *token.Issuer
+	// Audit records the security events (audit.go): there is no way to
+	// run without an audit trail.
+	Audit Auditor
 	// OTPKey keys the stored hashes of one-time codes, challenges and
 	// recovery codes (at least 32 bytes).
 	OTPKey secret.Value
@@ -129,8 +133,8 @@ func (s *Service) Stats() Stats {
 // New returns a Service, or an error naming the missing part.
 func New(cfg Config) (*Service, error) {
 	switch {
-	case cfg.Store == nil, cfg.Keys == nil, cfg.Mailer == nil, cfg.Passwords == nil, cfg.Tokens == nil:
-		return nil, errors.New("service: store, key manager, mailer, password hasher and token issuer are required")
+	case cfg.Store == nil, cfg.Keys == nil, cfg.Mailer == nil, cfg.Passwords == nil, cfg.Tokens == nil, cfg.Audit == nil:
+		return nil, errors.New("service: store, key manager, mailer, password hasher, token issuer and audit trail are required")
 	case cfg.OTPKey.Len() < 32:
 		return nil, errors.New("service: OTP key must be at least 32 bytes")
 	}
@@ -224,15 +228,19 @@ func (s *Service) Authenticate(bearer string) (*Principal, error) {
 // afterAnswer runs f in the background, so that the time a mail takes does
 // not show in the answer: the failure that locks an account, and so mails
 // its owner, answers as fast as one for a name without an account. f's
-// context outlives the request's, and carries only its id, for the log.
+// context outlives the request's, and carries only its id and client
+// address, for the log and the audit events.
 func (s *Service) afterAnswer(reqCtx context.Context, f func(ctx context.Context)) {
-	id := requestid.FromContext(reqCtx)
+	id, client := requestid.FromContext(reqCtx), audit.ClientFrom(reqCtx)
 	s.later.Add(1)
 	go func() {
 		defer s.later.Done()
 		ctx := context.Background()
 		if id != "" {
 			ctx = requestid.NewContext(ctx, id)
+		}
+		if client != "" {
+			ctx = audit.WithClient(ctx, client)
 		}
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()

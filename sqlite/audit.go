@@ -19,9 +19,10 @@ import (
 // several handles make one chain.
 //
 // Indexes: the primary key (seq) for the chain and unfiltered lists;
-// audit_events_user_id (user_id, seq) and audit_events_type (type, seq)
-// for the filtered lists, newest first; audit_events_time (time) for the
-// since filter and for pruning.
+// audit_events_type (type, seq) for the type filter, newest first;
+// audit_events_time (time) for the since filter and for pruning. A user's
+// events are found through audit_by_user, filled in arrears
+// (auditindex.go).
 
 const auditColumns = "seq, time, type, outcome, user_id, target, client, request_id, prev, hash"
 
@@ -52,6 +53,36 @@ func auditEvents(ctx context.Context, q rowsQuerier, op, query string, args ...a
 	return out, mapErr(op, rows.Err())
 }
 
+// auditStmts are the statements of an append, prepared once on the
+// writer: an append is frequent (every few milliseconds while records are
+// read), and preparing its SQL each time cost more than its inserts.
+type auditStmts struct {
+	end    *sql.Stmt // the head, the last event and the mark of audit_by_user
+	insert *sql.Stmt // one event
+	head   *sql.Stmt // moves the head
+}
+
+func prepareAudit(ctx context.Context, w *sql.DB) (auditStmts, error) {
+	var a auditStmts
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&a.end, `SELECT (SELECT seq FROM audit_head WHERE id = 1), (SELECT hash FROM audit_head WHERE id = 1),
+			(SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1), (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1),
+			(SELECT seq FROM audit_indexed WHERE id = 1)`},
+		{&a.insert, "INSERT INTO audit_events (" + auditColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+		{&a.head, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`},
+	} {
+		var err error
+		if *p.dst, err = w.PrepareContext(ctx, p.q); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
 // AppendAudit appends events in one transaction: it reads the end of the
 // chain (the later of the last event and the head: if the newest events
 // were deleted, the chain goes on after the head, so the cut stays a gap
@@ -69,25 +100,19 @@ func (db *DB) AppendAudit(ctx context.Context, events []*strongroom.AuditEvent, 
 			_ = tx.Rollback()
 		}
 	}()
-	seq, prev := int64(0), strongroom.AuditGenesis()
-	var headSeq, lastSeq int64
+	var headSeq, lastSeq, mark sql.NullInt64
 	var headHash, lastHash []byte
-	switch err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&headSeq, &headHash); {
-	case err == nil:
-		seq, prev = headSeq, headHash
-	case !errors.Is(err, sql.ErrNoRows):
+	if err := tx.StmtContext(ctx, db.audit.end).QueryRowContext(ctx).Scan(&headSeq, &headHash, &lastSeq, &lastHash, &mark); err != nil {
 		return mapErr("append audit", err)
 	}
-	switch err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash); {
-	case err == nil && lastSeq > seq:
-		seq, prev = lastSeq, lastHash
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return mapErr("append audit", err)
+	seq, prev := int64(0), strongroom.AuditGenesis()
+	if headSeq.Valid {
+		seq, prev = headSeq.Int64, headHash
 	}
-	ins, err := tx.PrepareContext(ctx, "INSERT INTO audit_events ("+auditColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-	if err != nil {
-		return mapErr("append audit", err)
+	if lastSeq.Valid && lastSeq.Int64 > seq {
+		seq, prev = lastSeq.Int64, lastHash
 	}
+	ins := tx.StmtContext(ctx, db.audit.insert)
 	defer ins.Close()
 	for _, e := range events {
 		seq++
@@ -98,22 +123,24 @@ func (db *DB) AppendAudit(ctx context.Context, events []*strongroom.AuditEvent, 
 		}
 		prev = e.Hash
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, seq, prev); err != nil {
+	if _, err := tx.StmtContext(ctx, db.audit.head).ExecContext(ctx, seq, prev); err != nil {
 		return mapErr("append audit", err)
+	}
+	if err := indexAudit(ctx, tx, mark.Int64, seq); err != nil {
+		return err
 	}
 	return mapErr("append audit", tx.Commit())
 }
 
-// AuditEvents lists events newest first. With a user or a type, the
-// (user_id, seq) or (type, seq) index gives them in order; otherwise the
-// primary key does.
+// AuditEvents lists events newest first. A user's come from the tail and
+// audit_by_user (auditindex.go); with a type, the (type, seq) index gives
+// them in order; otherwise the primary key does.
 func (db *DB) AuditEvents(ctx context.Context, f strongroom.AuditFilter) ([]*strongroom.AuditEvent, error) {
+	if f.UserID != "" {
+		return db.userAuditEvents(ctx, f) // auditindex.go
+	}
 	var where []string
 	var args []any
-	if f.UserID != "" {
-		where, args = append(where, "user_id = ?"), append(args, f.UserID)
-	}
 	if f.Type != "" {
 		where, args = append(where, "type = ?"), append(args, f.Type)
 	}
@@ -224,6 +251,9 @@ func (db *DB) PruneAudit(ctx context.Context, before time.Time, seal strongroom.
 	}
 	res, err := tx.ExecContext(ctx, "DELETE FROM audit_events WHERE seq < ?", keep)
 	if err != nil {
+		return 0, mapErr("prune audit", err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM audit_by_user WHERE seq < ?", keep); err != nil {
 		return 0, mapErr("prune audit", err)
 	}
 	deleted, _ := res.RowsAffected()

@@ -37,7 +37,15 @@ func openAudit(t *testing.T) storetest.AuditDB {
 	return storetest.AuditDB{Store: handles[0], Second: handles[1], Raw: sqlRaw{raw}}
 }
 
-func TestAuditConformance(t *testing.T) { storetest.RunAudit(t, openAudit) }
+func TestAuditConformance(t *testing.T) {
+	storetest.RunAudit(t, openAudit)
+	// With a user's events mostly in audit_by_user, and the mark crossed
+	// by most appends.
+	t.Run("IndexedEvery3", func(t *testing.T) {
+		defer sqlite.SetAuditIndexEvery(3)()
+		storetest.RunAudit(t, openAudit)
+	})
+}
 
 // sqlRaw edits the audit tables with SQL.
 type sqlRaw struct{ db *sql.DB }

@@ -43,8 +43,9 @@ type DB struct {
 	closing      sync.RWMutex
 	creates      chan createReq
 	writerDone   chan struct{}
-	insertRecord *sql.Stmt // prepared on the writer
-	usage        *sql.Stmt // prepared on the writer: a user's record_usage
+	insertRecord *sql.Stmt  // prepared on the writer
+	usage        *sql.Stmt  // prepared on the writer: a user's record_usage
+	audit        auditStmts // prepared on the writer (audit.go)
 	commits      atomic.Uint64
 	committed    atomic.Uint64
 	onCommit     atomic.Pointer[func(records int, d time.Duration)] // ObserveCommits
@@ -104,6 +105,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
+	if db.audit, err = prepareAudit(ctx, w); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
 	db.startWriter()
 	for _, p := range []struct {
 		dst **sql.Stmt
@@ -142,7 +147,8 @@ func indexed(ctx context.Context) (context.Context, error) {
 func (db *DB) Close() error {
 	db.stopWriter()
 	var errs []error
-	for _, st := range []*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.insertRecord, db.usage} {
+	for _, st := range []*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.insertRecord, db.usage,
+		db.audit.end, db.audit.insert, db.audit.head} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -306,6 +312,20 @@ CREATE TABLE audit_start (
 	prev BLOB NOT NULL,
 	mac BLOB NOT NULL
 );
+`, `
+DROP INDEX audit_events_user_id;
+CREATE TABLE audit_by_user (
+	user_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	PRIMARY KEY (user_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX audit_by_user_seq ON audit_by_user(seq);
+CREATE TABLE audit_indexed (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL
+);
+INSERT INTO audit_by_user (user_id, seq) SELECT user_id, seq FROM audit_events WHERE user_id <> '';
+INSERT INTO audit_indexed (id, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events;
 `}
 
 // secureFrom is the first schema version made by a writer with

@@ -30,6 +30,7 @@ func (m *Main) serveDebug() error {
 		runtime.ReadMemStats(&ms)
 		stats := map[string]any{
 			"service": m.Service.Stats(), "heap_alloc": ms.HeapAlloc, "sys": ms.Sys, "goroutines": runtime.NumGoroutine(),
+			"audit": map[string]int64{"appends": m.auditAppends.Load(), "events": m.auditEvents.Load()},
 		}
 		if db, ok := m.Store.(*sqlite.DB); ok {
 			stats["group_commits"] = db.GroupCommits()

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom/strongroom"
@@ -73,6 +74,9 @@ type Main struct {
 	// AuditTrail records audit events into Store's chain, with group
 	// commit; Close appends what it has queued.
 	AuditTrail *audit.Trail
+	// auditAppends and auditEvents count the trail's appends and the
+	// events in them, for /debug/stats.
+	auditAppends, auditEvents atomic.Int64
 
 	server *http.Server
 	debug  *http.Server
@@ -195,16 +199,25 @@ func (m *Main) open(ctx context.Context) error {
 	// counters).
 	var svcStore strongroom.Store = db
 	var observer service.Observer
-	auditOpts := audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync}
+	// /debug/stats counts the trail's appends and events; the metrics
+	// listener, when on, measures them too.
+	var onCommit func(int, time.Duration)
 	if m.metrics != nil {
 		svcStore, kms, mailer = m.metrics.Store(db), m.metrics.KeyManager(kms), m.metrics.Mailer(mailer)
 		observer = m.metrics.Observer()
 		if sq, ok := db.(*sqlite.DB); ok {
 			sq.ObserveCommits(m.metrics.GroupCommit("records"))
 		}
-		auditOpts.OnCommit = m.metrics.GroupCommit("audit")
+		onCommit = m.metrics.GroupCommit("audit")
 	}
-	m.AuditTrail = audit.New(svcStore, audit.DeriveKey(cfg.Pepper.Bytes()), auditOpts)
+	m.AuditTrail = audit.New(svcStore, audit.DeriveKey(cfg.Pepper.Bytes()), audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync,
+		OnCommit: func(n int, d time.Duration) {
+			m.auditAppends.Add(1)
+			m.auditEvents.Add(int64(n))
+			if onCommit != nil {
+				onCommit(n, d)
+			}
+		}})
 	hasher, err := password.New(cfg.Pepper.Bytes(), cfg.BcryptCost)
 	if err != nil {
 		return err
@@ -215,6 +228,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.Service, err = service.New(service.Config{
 		Store: svcStore, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
+		Audit:     m.AuditTrail,
 		LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		MaxRecordsPerUser: cfg.MaxRecordsPerUser, MaxBytesPerUser: cfg.MaxBytesPerUser,
 		Log: m.Log, Now: m.Now, Observer: observer,

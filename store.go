@@ -19,6 +19,7 @@ type Store interface {
 	RecoveryStore
 	RotationStore
 	SessionStore
+	AuditStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

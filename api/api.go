@@ -21,7 +21,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/strongroom/strongroom/api/docsui"
+	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/requestid"
 	"github.com/strongroom/strongroom/service"
 )
@@ -42,6 +42,14 @@ type Server struct {
 	// errorSchema is every error answer's body: RFC 9457 problem+json.
 	errorSchema *huma.Schema
 	spec30      spec30 // the document's 3.0 form (openapi30.go)
+
+	// OnRequest, if set, is told of every request once it is answered:
+	// the route pattern that served it ("" if none did), as the mux
+	// writes it ("GET /sensitive-data/{id}"), the request's method as
+	// sent, the status answered (499: the client went away) and how long
+	// it took. It is for metrics (package metrics): it never sees the
+	// URL, so no record id or query reaches it. Set it before serving.
+	OnRequest func(pattern, method string, status int, d time.Duration)
 }
 
 // New returns the API's handler for svc. trustedProxies are the reverse
@@ -52,7 +60,7 @@ func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) 
 	s := &Server{svc: svc, log: requestid.Logger(log), mux: http.NewServeMux(), proxies: trustedProxies}
 	cfg := huma.DefaultConfig("Strongroom", Version)
 	cfg.CreateHooks = nil // no "$schema" links: bodies stay exactly the seed's
-	cfg.DocsPath = ""     // huma's page loads its viewer from a CDN; ours is embedded (docsui)
+	cfg.DocsPath = ""     // huma's page loads its viewer from a CDN; ours is embedded (api/docsui, added by Handle)
 	cfg.Info.Description = "Sensitive data encrypted at rest under per-user keys held by a key manager."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
@@ -60,9 +68,13 @@ func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) 
 	s.api = humago.New(s.mux, cfg)
 	s.errorSchema = s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[huma.ErrorModel](), true, "ErrorModel")
 	s.routes()
-	docsui.Register(s.mux, "Strongroom API", cfg.OpenAPIPath+".json")
 	return s
 }
+
+// Handle serves pattern with h behind the API's common protections (see
+// ServeHTTP): the way a page such as /docs (api/docsui) joins the API
+// without the API depending on it.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // OpenAPI returns the API's OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
@@ -73,32 +85,58 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // context carries it to the log lines and everything else that names the
 // request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.OnRequest == nil {
+		s.serve(w, r)
+		return
+	}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	// Deferred, so that a request cut short by a panic (a streamed list
+	// whose client went away) is reported too.
+	defer func() { s.OnRequest(r.Pattern, r.Method, sw.status, time.Since(start)) }()
+	s.serve(sw, r)
+}
+
+// serve is ServeHTTP without the report to OnRequest. It sets r.Pattern
+// to the route that serves the request, if any.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	id := requestid.Of(r)
 	h := w.Header()
 	h.Set(requestid.Header, id)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
+	_, r.Pattern = s.mux.Handler(r)
 	if r.ContentLength > MaxBodyBytes {
 		writeProblem(w, http.StatusRequestEntityTooLarge, "request body is larger than 64 KiB")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes+1)
-	host := clientAddr(r, s.proxies)
+	addr := peerOrForwarded(r, s.proxies)
+	host := limitKey(addr)
 	// The bearer token reaches the operations through the context, not as
 	// a header parameter of each: the document declares it once, as the
 	// bearer security scheme, and the operations' access says who needs it.
+	// The audit events of the request carry its id and its client's
+	// address (the whole address: an IPv6 client is limited by its /64,
+	// but recorded as itself).
 	ctx := requestid.NewContext(r.Context(), id)
+	ctx = audit.WithClient(ctx, auditAddr(addr))
 	ctx = context.WithValue(ctx, requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
+	outer := r
 	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))
 	if s.serveOpenAPI30(w, r) {
+		outer.Pattern = "GET " + r.URL.Path // the two documents the mux does not route
 		return
 	}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if r.Pattern == "" {
 		s.noRoute(w, r)
 		return
 	}
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	sw, ok := w.(*statusWriter)
+	if !ok {
+		sw = &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	}
 	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.serveMux(sw, r)
 		return

@@ -32,6 +32,18 @@ func limitKey(host string) string {
 	return netip.PrefixFrom(a, 64).Masked().String()
 }
 
+// auditAddr is the client's address as audit events record it: an IP
+// address in its canonical form (an IPv4 address mapped into IPv6 as the
+// IPv4 address, no zone), or, should the peer not be one, nothing rather
+// than text no one checked.
+func auditAddr(host string) string {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return ""
+	}
+	return a.Unmap().WithZone("").String()
+}
+
 func peerOrForwarded(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -104,6 +104,8 @@ func httpError(ctx context.Context, log *slog.Logger, op string, err error) erro
 		loc := "body." + e.Field
 		if pathParams[e.Field] {
 			loc = "path." + e.Field
+		} else if queryParams[e.Field] {
+			loc = "query." + e.Field
 		}
 		out = huma.NewError(status, msg, &huma.ErrorDetail{Location: loc, Message: msg})
 		out.(*huma.ErrorModel).Detail = msg
@@ -125,5 +127,9 @@ func httpError(ctx context.Context, log *slog.Logger, op string, err error) erro
 	return out
 }
 
-// pathParams are the fields that come from the URL path, not the body.
-var pathParams = map[string]bool{"id": true}
+// pathParams are the fields that come from the URL path, not the body;
+// queryParams those from its query.
+var (
+	pathParams  = map[string]bool{"id": true}
+	queryParams = map[string]bool{"limit": true, "after": true, "before": true, "user": true, "type": true, "since": true}
+)

@@ -20,6 +20,7 @@ func (s *Server) routes() {
 	s.twoFactorRoutes() // twofactor.go
 	s.recordRoutes()    // records.go
 	s.keyRoutes()       // keys.go
+	s.auditRoutes()     // audit.go
 	s.healthRoutes()    // health.go
 	s.links()
 }

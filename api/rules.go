@@ -20,6 +20,8 @@ type (
 	value         string
 	recordID      string
 	sessionID     string
+	accountID     string // a user id
+	auditType     string // an audit event type
 	secondFactor  string // a 6-digit code or a recovery code
 	sixDigits     string // a 6-digit code
 	recoveryCode  string // a recovery or unlock code
@@ -70,6 +72,18 @@ func (value) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
 
 func (recordID) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
 	return str(s, 0, 24, strongroom.RecordIDPattern, "24 lowercase hexadecimal digits")
+}
+
+func (accountID) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	return str(s, 0, 24, strongroom.RecordIDPattern, "24 lowercase hexadecimal digits")
+}
+
+func (auditType) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.Enum = nil
+	for _, t := range strongroom.AuditTypes() {
+		s.Enum = append(s.Enum, t)
+	}
+	return s
 }
 
 func (sessionID) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {

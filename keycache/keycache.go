@@ -31,6 +31,12 @@ type Cache struct {
 	byID map[string]*list.Element
 	lru  *list.List // front = most recently used
 	load map[string]*call
+
+	// hits and misses count Get's answers, for the operator's metrics:
+	// a low hit rate means the cache is too small or its keys live too
+	// short, and every miss costs a key-manager call. Counted under mu,
+	// which every Get takes anyway.
+	hits, misses uint64
 }
 
 type entry struct {
@@ -67,11 +73,14 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (
 		e := el.Value.(*entry)
 		if c.now().Before(e.expires) {
 			c.lru.MoveToFront(el)
+			c.hits++
 			c.mu.Unlock()
 			return e.key, nil
 		}
 		c.remove(el)
 	}
+	// A miss, whether this call loads the key or waits for another's load.
+	c.misses++
 	if cl, ok := c.load[id]; ok {
 		c.mu.Unlock()
 		select {
@@ -121,6 +130,14 @@ func (c *Cache) Delete(id string) {
 		c.remove(el)
 	}
 	c.mu.Unlock()
+}
+
+// Stats returns how many Gets found their key cached (hits) and how many
+// had to load it or wait for a load (misses), since the cache was made.
+func (c *Cache) Stats() (hits, misses uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hits, c.misses
 }
 
 // Len returns how many keys are cached (expired ones included until touched).

@@ -39,6 +39,11 @@ func TestHitMissAndExpiry(t *testing.T) {
 	if _, _ = c.Get(ctx, "u1", l.load); l.calls.Load() != 2 {
 		t.Fatalf("expired key not reloaded (%d loads)", l.calls.Load())
 	}
+	// A Put is neither: it answers no Get.
+	c.Put("u2", k1)
+	if hits, misses := c.Stats(); hits != 1 || misses != 2 {
+		t.Fatalf("Stats() = %d hits, %d misses; want 1, 2 (first Get, then the expired key)", hits, misses)
+	}
 }
 
 func TestConcurrentMissesLoadOnce(t *testing.T) {

@@ -48,6 +48,7 @@ type DB struct {
 	log    *slog.Logger
 
 	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage, sessions *mdb.Collection
+	audit, auditHeads, auditStarts                                                                *mdb.Collection
 
 	local         keyedLocks    // in front of the store's locks, per user (usage.go)
 	failuresPurge periodic.Gate // login_failures past their window
@@ -79,8 +80,13 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		challenges: d.Collection(Challenges), rotation: d.Collection(Rotation), settings: d.Collection(Settings),
 		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes), failures: d.Collection(LoginFailures),
 		usage: d.Collection(Usage), sessions: d.Collection(Sessions),
+		audit: d.Collection(AuditEvents), auditHeads: d.Collection(AuditHeads), auditStarts: d.Collection(AuditStarts),
 	}
 	if err := db.ensureIndexes(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, errors.New(redact(err.Error(), url))
+	}
+	if err := db.ensureAuditHead(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
 		return nil, errors.New(redact(err.Error(), url))
 	}
@@ -137,6 +143,9 @@ func (db *DB) ensureIndexes(ctx context.Context) error {
 		// Not a TTL index: PurgeSessions deletes expired sessions, at the
 		// service's pace and by its clock.
 		{coll: db.sessions, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_1")}},
+		{coll: db.audit, model: mdb.IndexModel{Keys: asc("user_id", "_id"), Options: named("user_id_1__id_1")}},
+		{coll: db.audit, model: mdb.IndexModel{Keys: asc("type", "_id"), Options: named("type_1__id_1")}},
+		{coll: db.audit, model: mdb.IndexModel{Keys: asc("time"), Options: named("time_1")}},
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_ttl").SetExpireAfterSeconds(0)}, ttl: true},
 	} {
 		_, err := ix.coll.Indexes().CreateOne(ctx, ix.model)

@@ -19,13 +19,25 @@ step "go version"
 go version
 
 step "tools from Debian"
+sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 # oathtool computes TOTP codes independently of Strongroom's own code.
 if ! command -v oathtool >/dev/null; then
-	sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get install -y -q oathtool >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q oathtool >/dev/null; }
 fi
 oathtool --version | head -1
+# promtool (Debian's prometheus package) checks the server's /metrics. Only
+# the one binary is needed: it is taken out of the package into the cache,
+# rather than installing the package, whose Prometheus server would start.
+promtool=$(command -v promtool || echo "$cache/promtool/usr/bin/promtool")
+if [ ! -x "$promtool" ]; then
+	rm -rf "$cache/promtool" "$cache/promtool-deb" && mkdir -p "$cache/promtool-deb"
+	(cd "$cache/promtool-deb" && { apt-get download -q prometheus >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && apt-get download -q prometheus >/dev/null; }; })
+	mkdir -p "$cache/promtool"
+	dpkg-deb --fsys-tarfile "$cache"/promtool-deb/prometheus_*.deb | tar -x -C "$cache/promtool" ./usr/bin/promtool
+	rm -rf "$cache/promtool-deb"
+fi
+"$promtool" --version 2>&1 | head -1
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))
@@ -81,6 +93,9 @@ else
 	cat "$stacklog"; echo "the Compose stack test failed (log: $stacklog)"; exit 1
 fi
 
+step "promtool check metrics on a running server's /metrics"
+./scripts/check-metrics.sh "$promtool"
+
 step "fuzzing (10 s per target)"
 for target in "./envelope FuzzOpenRecord" "./token FuzzVerify" "./cmd/strongroom FuzzRequestBodies"; do
 	set -- $target
@@ -88,7 +103,7 @@ for target in "./envelope FuzzOpenRecord" "./token FuzzVerify" "./cmd/strongroom
 done
 
 step "benchmarks, briefly (they must keep working; no targets are asserted here)"
-go test -run '^$' -bench . -benchtime 100x ./envelope ./token ./keycache >/dev/null
+go test -run '^$' -bench . -benchtime 100x ./envelope ./token ./keycache ./metrics >/dev/null
 go run ./cmd/strongroom-bench -short -out "$cache/bench-short.json"
 
 step "govulncheck"

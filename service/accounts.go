@@ -57,13 +57,21 @@ func (s *Service) Register(ctx context.Context, client, username, email, pw stri
 		if err == nil {
 			break
 		}
+		if strongroom.IsKind(err, strongroom.KindConflict) {
+			// A name or address taken: a refusal worth seeing in numbers
+			// (someone probing which accounts exist), named by no one.
+			return s.refused(ctx, err, strongroom.AuditRegister, "", "")
+		}
 		if !errors.Is(err, strongroom.ErrStaleKey) || try == 2 {
 			return err
 		}
 	}
 	s.deks.Put(u.ID, dek)
 	s.log.InfoContext(ctx, "user registered", "user_id", u.ID, "admin", s.isAdmin(u))
-	return nil
+	// The account exists now: if its event cannot be stored the answer is
+	// 503, and the client learns on its next try (409) or login that it
+	// was made.
+	return s.audit(ctx, strongroom.AuditRegister, strongroom.AuditSuccess, u.ID, u.ID)
 }
 
 func passwordErr(err error) error {
@@ -92,7 +100,8 @@ type LoginResult struct {
 // attempt before the password is checked. client is the caller's address:
 // the per-address limits apply to it, and a login that mails a code counts
 // against its mail limit.
-func (s *Service) Login(ctx context.Context, client, username, pw string) (LoginResult, error) {
+func (s *Service) Login(ctx context.Context, client, username, pw string) (res LoginResult, err error) {
+	defer func() { s.obs.Login(loginOutcome(res, err)) }()
 	// A place in the hashing pool first: when the server is saturated with
 	// logins, the answer is a fast 503 that has cost no store work and has
 	// not counted against the account's lockout.
@@ -105,14 +114,17 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 	now := s.now()
 	u, err := s.store.UserByUsername(ctx, username)
 	if strongroom.IsKind(err, strongroom.KindNotFound) {
+		// The events of a name without an account name no one: the name
+		// typed is not kept, since it may be a password typed in the
+		// wrong box. The client address and request id remain.
 		if err := s.store.ClaimUnknownLoginAttempt(ctx, username, now, s.cfg.Lockout); err != nil {
 			// The same lookup a locked account makes: it finds nothing.
 			if _, berr := s.bypass(ctx, username, client, err); berr != nil {
-				return LoginResult{}, berr
+				return LoginResult{}, s.lockedOut(ctx, berr, "")
 			}
 		}
 		slot.VerifyDummy(pw)
-		return LoginResult{}, errLogin
+		return LoginResult{}, s.refused(ctx, errLogin, strongroom.AuditLoginFailure, "", "")
 	}
 	if err != nil {
 		return LoginResult{}, err
@@ -124,7 +136,7 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 			// Debug only: a flood of these would fill the log, and an
 			// unknown name's refusals are not logged either.
 			s.log.DebugContext(ctx, "login refused: account locked", "user_id", u.ID)
-			return LoginResult{}, err
+			return LoginResult{}, s.lockedOut(ctx, err, u.ID)
 		}
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
@@ -132,14 +144,20 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		if pass == nil {
 			s.passwordFailed(ctx, u, n)
 		}
-		return LoginResult{}, errLogin
+		return LoginResult{}, s.refused(ctx, errLogin, strongroom.AuditLoginFailure, u.ID, u.ID)
 	}
 	if err := s.passwordAccepted(ctx, u, pass); err != nil {
 		return LoginResult{}, err
 	}
 	if u.TwoFactorEnabled {
 		if s.secondFactorLockout.Locked(u.SecondFactorFailures, u.LastSecondFactorFailure, now) {
-			return LoginResult{}, strongroom.LockedUntil(u.LastSecondFactorFailure.Add(s.secondFactorLockout.Window), now)
+			return LoginResult{}, s.refused(ctx, strongroom.LockedUntil(u.LastSecondFactorFailure.Add(s.secondFactorLockout.Window), now),
+				strongroom.AuditLoginLocked, u.ID, u.ID)
+		}
+		// The password was right: that is worth its event even if the
+		// second step never comes (whoever typed it knows the password).
+		if err := s.audit(ctx, strongroom.AuditLoginSuccess, outcomeSecondFactor, u.ID, ""); err != nil {
+			return LoginResult{}, err
 		}
 		challenge, mailed, err := s.startSecondStep(ctx, client, u)
 		if err != nil {
@@ -148,12 +166,22 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (Login
 		s.log.InfoContext(ctx, "login: password accepted, second factor required", "user_id", u.ID)
 		return LoginResult{TwoFactorRequired: true, Challenge: challenge, CodeMailed: mailed}, nil
 	}
-	tok, err := s.issue(ctx, u, client)
+	tok, err := s.grant(ctx, u, client)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	s.log.InfoContext(ctx, "login succeeded", "user_id", u.ID)
 	return LoginResult{Token: tok}, nil
+}
+
+// lockedOut records a login (or a password check) refused by a lockout,
+// and returns the refusal: login.locked for userID ("" for a name without
+// an account). Other errors pass unrecorded.
+func (s *Service) lockedOut(ctx context.Context, err error, userID string) error {
+	if !strongroom.IsKind(err, strongroom.KindLocked) {
+		return err
+	}
+	return s.refused(ctx, err, strongroom.AuditLoginLocked, userID, userID)
 }
 
 // checkPassword checks the password of a signed-in user who asks for a
@@ -169,7 +197,7 @@ func (s *Service) checkPassword(ctx context.Context, client string, u *strongroo
 	var pass *strongroom.Challenge
 	if err != nil {
 		if pass, err = s.bypass(ctx, u.Username, client, err); err != nil {
-			return err
+			return s.lockedOut(ctx, err, u.ID)
 		}
 	}
 	if !slot.Verify(pw, u.HashedPassword, u.Salt) {
@@ -177,7 +205,8 @@ func (s *Service) checkPassword(ctx context.Context, client string, u *strongroo
 		if pass == nil {
 			s.passwordFailed(ctx, u, n)
 		}
-		return strongroom.Errorf(strongroom.KindUnauthorized, "incorrect password")
+		// Counted in the login lockout, and recorded like a login's.
+		return s.refused(ctx, strongroom.Errorf(strongroom.KindUnauthorized, "incorrect password"), strongroom.AuditLoginFailure, u.ID, u.ID)
 	}
 	return s.passwordAccepted(ctx, u, pass)
 }
@@ -201,6 +230,7 @@ func (s *Service) passwordFailed(ctx context.Context, u *strongroom.User, n int)
 		return
 	}
 	s.log.WarnContext(ctx, "account locked after failed passwords", "user_id", u.ID)
+	s.obs.Locked(LockPassword)
 	s.afterAnswer(ctx, func(ctx context.Context) { s.mailUnlockCode(ctx, u, n) })
 }
 
@@ -218,13 +248,19 @@ func (s *Service) mailUnlockCode(ctx context.Context, u *strongroom.User, n int)
 		s.log.ErrorContext(ctx, "could not store an unlock code", "user_id", u.ID, "err", err)
 		return
 	}
-	s.send(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
+	err = s.send(ctx, u, "Your Strongroom account is locked", fmt.Sprintf(
 		"There were %d failed sign-ins to your Strongroom account in a row, so it is locked for %d minutes.\n\n"+
 			"If that was you, you can sign in now anyway: send this code from the device you sign in with\n"+
 			"(it works once, for %d minutes), then sign in from that device:\n\n    %s\n\n"+
 			"POST /unlock {\"username\": \"%s\", \"code\": \"%s\"}\n\n"+
 			"If it was not you, someone is guessing your password: the lock protects you, and you need do nothing.\n",
 		n, int(s.cfg.Lockout.Window/time.Minute), int(otp.UnlockTTL/time.Minute), codes[0], u.Username, codes[0]))
+	outcome := strongroom.AuditFailure
+	if err == nil {
+		s.obs.CodeSent(strongroom.PurposeUnlock)
+		outcome = strongroom.AuditSuccess
+	}
+	s.auditLater(ctx, strongroom.AuditOTPSent, outcome, u.ID, string(CodeUnlock))
 }
 
 // passTries is how many passwords, right or wrong, a pass from /unlock
@@ -277,21 +313,28 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	c, err := s.store.ChallengeByLookup(ctx, otp.UnlockHash(s.otpKey, username, code), s.now())
 	if strongroom.IsKind(err, strongroom.KindNotFound) || err == nil && c.Purpose != strongroom.PurposeUnlock {
 		s.log.DebugContext(ctx, "unlock refused")
-		return errUnlock
+		s.obs.CodeChecked(CodeUnlock, false)
+		// Looked up by the code's keyed hash: a wrong code names no one.
+		return s.refused(ctx, errUnlock, strongroom.AuditOTPFailure, "", string(CodeUnlock))
 	}
 	if err != nil {
 		return err
 	}
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
-		return codeErr(err, errUnlock)
+		if strongroom.IsKind(err, strongroom.KindNotFound) {
+			s.obs.CodeChecked(CodeUnlock, false) // used by a parallel request first
+			return s.refused(ctx, errUnlock, strongroom.AuditOTPFailure, c.UserID, string(CodeUnlock))
+		}
+		return err
 	}
+	s.obs.CodeChecked(CodeUnlock, true)
 	now := s.now()
 	if err := s.store.PutChallenge(ctx, &strongroom.Challenge{ID: strongroom.NewID(now), UserID: c.UserID, Purpose: strongroom.PurposeUnlocked,
 		LookupHash: otp.BypassHash(s.otpKey, username, client), CreatedAt: now, ExpiresAt: now.Add(otp.UnlockTTL)}); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "account unlocked with a mailed code", "user_id", c.UserID)
-	return nil
+	return s.audit(ctx, strongroom.AuditAccountUnlocked, strongroom.AuditSuccess, c.UserID, c.UserID)
 }
 
 // errChangeOvertaken answers a password change that another change (or an
@@ -345,5 +388,5 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, client, curr
 	s.log.WarnContext(ctx, "password changed", "user_id", u.ID, "sessions_ended", len(ended))
 	s.notifyFactorChange(ctx, u, "Your password was changed",
 		"Every other session of your account was ended: sign in again there with the new password.")
-	return nil
+	return s.audit(ctx, strongroom.AuditPasswordChanged, strongroom.AuditSuccess, u.ID, u.ID)
 }

@@ -43,5 +43,6 @@ func (s *Service) passwordSlot(ctx context.Context, client string) (*password.Sl
 func (s *Service) refuse(ctx context.Context, client, reason string, err *strongroom.Error) error {
 	s.log.DebugContext(ctx, "login or registration refused", "reason", reason, "client", client)
 	s.refusals.Add(client, reason)
+	s.obs.Refused(reason)
 	return err
 }

@@ -41,9 +41,21 @@ func (s *Service) DeleteAccount(ctx context.Context, p *Principal, client, passw
 	// The rest is not the client's to cut short: a deletion that has begun
 	// runs to its end even if the client hangs up.
 	ctx = context.WithoutCancel(ctx)
+	// Recorded before the first step, which cannot be undone: if the event
+	// cannot be stored nothing is deleted (503). Once the first step is
+	// done the deletion runs to its end, here or, if interrupted, on any
+	// server, so the event stands for the whole of it.
+	if err := s.audit(ctx, strongroom.AuditAccountDeleted, strongroom.AuditSuccess, u.ID, u.ID); err != nil {
+		return Deletion{}, err
+	}
 	u.DeletedAt = s.now().UTC()
 	n, err := s.finishDeletion(ctx, u)
 	if err != nil {
+		// The account is still found only if the first step was not done:
+		// then the deletion never began, and the trail says so.
+		if _, uerr := s.store.UserByID(ctx, u.ID); uerr == nil {
+			_ = s.audit(ctx, strongroom.AuditAccountDeleted, strongroom.AuditFailure, u.ID, u.ID)
+		}
 		return Deletion{}, err
 	}
 	return Deletion{RecordsDeleted: n, KeyDestroyedAt: u.DeletedAt}, nil

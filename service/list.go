@@ -99,8 +99,9 @@ func idTime(id string) time.Time {
 
 // Each decrypts the list's records one chunk at a time and calls fn with
 // each, in order, stopping at the first error (fn's, or the store's or a
-// record's that would not open). Records created while the list is read
-// may or may not be in it.
+// record's that would not open, or the audit trail's). Each record's
+// record.read event is queued before fn sees it. Records created while the
+// list is read may or may not be in it.
 func (l *RecordList) Each(ctx context.Context, fn func(RecordView) error) error {
 	after, left := l.after, l.limit
 	for {
@@ -124,6 +125,10 @@ func (l *RecordList) Each(ctx context.Context, fn func(RecordView) error) error 
 			clear(pt)
 			after = r.Cursor()
 			rs[i] = nil // let the chunk's ciphertexts go as it is sent
+			// One event per record returned, before its value is sent.
+			if err := l.s.auditRead(ctx, l.user, v.ID); err != nil {
+				return err
+			}
 			if err := fn(v); err != nil {
 				return err
 			}

@@ -60,6 +60,9 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, dataType, valu
 	if err := s.store.CreateRecord(ctx, r, s.quota()); err != nil {
 		return RecordView{}, err
 	}
+	if err := s.audit(ctx, strongroom.AuditRecordCreate, strongroom.AuditSuccess, p.UserID, r.ID); err != nil {
+		return RecordView{}, err
+	}
 	return RecordView{ID: r.ID, DataType: dataType, Value: value}, nil
 }
 
@@ -72,7 +75,14 @@ func (s *Service) Record(ctx context.Context, p *Principal, id string) (RecordVi
 	if err != nil {
 		return RecordView{}, err
 	}
-	return s.open(ctx, r)
+	v, err := s.open(ctx, r)
+	if err != nil {
+		return RecordView{}, err
+	}
+	if err := s.auditRead(ctx, p.UserID, r.ID); err != nil {
+		return RecordView{}, err
+	}
+	return v, nil
 }
 
 // UpdateRecord replaces one of the caller's records with a new value,
@@ -92,6 +102,9 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, id, dataType, 
 	if err := s.store.UpdateRecord(ctx, r, s.quota()); err != nil {
 		return RecordView{}, err
 	}
+	if err := s.audit(ctx, strongroom.AuditRecordUpdate, strongroom.AuditSuccess, p.UserID, id); err != nil {
+		return RecordView{}, err
+	}
 	return RecordView{ID: id, DataType: dataType, Value: value}, nil
 }
 
@@ -100,5 +113,8 @@ func (s *Service) DeleteRecord(ctx context.Context, p *Principal, id string) err
 	if err := validID(id); err != nil {
 		return err
 	}
-	return s.store.DeleteRecord(ctx, p.UserID, id)
+	if err := s.store.DeleteRecord(ctx, p.UserID, id); err != nil {
+		return err
+	}
+	return s.audit(ctx, strongroom.AuditRecordDelete, strongroom.AuditSuccess, p.UserID, id)
 }

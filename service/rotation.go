@@ -15,29 +15,36 @@ import (
 // renews it; the pause between batches is kept well below it.
 const rotationLease = 30 * time.Second
 
-// RotateMasterKey runs a rotation for an admin caller.
+// RotateMasterKey runs a rotation for an admin caller. A caller who is
+// not an administrator is refused, and that is recorded (key.rotate.start,
+// failure): a key operation asked for without the right.
 func (s *Service) RotateMasterKey(ctx context.Context, p *Principal) (strongroom.Rotation, error) {
-	if err := s.requireAdmin(ctx, p); err != nil {
+	if err := s.requireAdmin(ctx, p, "rotate the master key"); err != nil {
+		if strongroom.IsKind(err, strongroom.KindForbidden) {
+			err = s.refused(ctx, err, strongroom.AuditKeyRotateStart, p.UserID, "")
+		}
 		return strongroom.Rotation{}, err
 	}
-	return s.Rotate(ctx, nil)
+	return s.rotate(ctx, p.UserID, nil)
 }
 
 // RotationStatus returns the latest rotation's progress, for an admin.
 func (s *Service) RotationStatus(ctx context.Context, p *Principal) (strongroom.Rotation, error) {
-	if err := s.requireAdmin(ctx, p); err != nil {
+	if err := s.requireAdmin(ctx, p, "see the master key's rotation"); err != nil {
 		return strongroom.Rotation{}, err
 	}
 	return s.store.Rotation(ctx)
 }
 
-func (s *Service) requireAdmin(ctx context.Context, p *Principal) error {
+// requireAdmin refuses (KindForbidden) a caller who is not an
+// administrator; what names the refused act, for the message.
+func (s *Service) requireAdmin(ctx context.Context, p *Principal, what string) error {
 	u, err := s.principalUser(ctx, p, "")
 	if err != nil {
 		return err
 	}
 	if !s.isAdmin(u) {
-		return strongroom.Errorf(strongroom.KindForbidden, "only an administrator may rotate the master key")
+		return strongroom.Errorf(strongroom.KindForbidden, "only an administrator may %s", what)
 	}
 	return nil
 }
@@ -47,16 +54,47 @@ func (s *Service) requireAdmin(ctx context.Context, p *Principal) error {
 // versions. An interrupted rotation (crash, kill, cancelled ctx) is resumed
 // by the next call: until the last step every old version is kept, so
 // every record stays readable throughout. progress, if set, is called after
-// each batch. This is the operator's entry point (no caller check).
-func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)) (_ strongroom.Rotation, err error) {
+// each batch. This is the operator's entry point (no caller check): its
+// audit events name no user.
+func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)) (strongroom.Rotation, error) {
+	return s.rotate(ctx, "", progress)
+}
+
+// rotate is Rotate for actor (an administrator's id, or "" for the
+// operator). key.rotate.start is durable before any data key is rewrapped
+// (the rotation does not run unaudited: if it cannot be stored the
+// rotation stops, to be resumed); key.rotate.done follows, with the
+// outcome, once the rotation has finished or stopped.
+func (s *Service) rotate(ctx context.Context, actor string, progress func(strongroom.Rotation)) (_ strongroom.Rotation, err error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	owner := hex.EncodeToString(b[:])
 	r, err := s.store.BeginRotation(ctx, owner, s.now(), rotationLease)
 	if err != nil {
+		if strongroom.IsKind(err, strongroom.KindConflict) {
+			err = s.refused(ctx, err, strongroom.AuditKeyRotateStart, actor, "") // another rotation runs
+		}
 		return r, err
 	}
+	started := false // the rotation is saved as begun
+	audited := false // key.rotate.start is stored
 	defer func() {
+		ctx := context.WithoutCancel(ctx)
+		switch {
+		case err != nil && !audited:
+			// Stopped before it began (the key manager, or the start's own
+			// event, failed): a failed start, if the trail takes it.
+			_ = s.audit(ctx, strongroom.AuditKeyRotateStart, strongroom.AuditFailure, actor, versionTarget(r.TargetVersion))
+		case err != nil:
+			_ = s.audit(ctx, strongroom.AuditKeyRotateDone, strongroom.AuditFailure, actor, versionTarget(r.TargetVersion))
+		default:
+			err = s.audit(ctx, strongroom.AuditKeyRotateDone, strongroom.AuditSuccess, actor, versionTarget(r.TargetVersion))
+		}
+	}()
+	defer func() {
+		if started {
+			s.obs.RotationFinished(err == nil)
+		}
 		if err != nil { // give the lease up now, so a rerun need not wait for it to lapse
 			if rerr := s.store.SaveRotation(context.WithoutCancel(ctx), owner, r, s.now(), 0); rerr != nil && !strongroom.IsKind(rerr, strongroom.KindConflict) {
 				s.log.ErrorContext(ctx, "could not release the rotation lease", "err", rerr)
@@ -87,9 +125,16 @@ func (s *Service) Rotate(ctx context.Context, progress func(strongroom.Rotation)
 		r = strongroom.Rotation{State: strongroom.RotationRewrapping, TargetVersion: v, StartedAt: now}
 		s.log.InfoContext(ctx, "master key rotation started", "target_version", v)
 	}
+	// The new version exists but no data key is under it yet.
+	if err := s.audit(ctx, strongroom.AuditKeyRotateStart, strongroom.AuditSuccess, actor, versionTarget(r.TargetVersion)); err != nil {
+		return r, err
+	}
+	audited = true
 	if err := save(); err != nil {
 		return r, err
 	}
+	started = true
+	s.rotationStarted(ctx, r)
 	// From the save above, the store refuses new keys under old versions
 	// (ErrStaleKey), so once this loop finds none left, none can appear.
 	if err := s.rewrapAll(ctx, &r, save, progress); err != nil {
@@ -135,6 +180,7 @@ func (s *Service) rewrapAll(ctx context.Context, r *strongroom.Rotation, save fu
 		if err := save(); err != nil {
 			return err
 		}
+		s.obs.RotationProgress(r.Rewrapped)
 		if progress != nil {
 			progress(*r)
 		}
@@ -142,6 +188,20 @@ func (s *Service) rewrapAll(ctx context.Context, r *strongroom.Rotation, save fu
 			return err
 		}
 	}
+}
+
+// rotationStarted tells the observer how many data keys the rotation
+// rewraps: those still under older versions, and those an interrupted run
+// did. Counting them is one more query, made only for a real observer.
+func (s *Service) rotationStarted(ctx context.Context, r strongroom.Rotation) {
+	if _, nop := s.obs.(NopObserver); nop {
+		return
+	}
+	left, err := s.store.CountKeysBelowVersion(ctx, r.TargetVersion)
+	if err != nil {
+		s.log.WarnContext(ctx, "could not count the data keys to rewrap, for the metrics", "err", err)
+	}
+	s.obs.RotationStarted(r.Rewrapped+left, r.Rewrapped)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

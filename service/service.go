@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/envelope"
 	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/password"
@@ -27,13 +28,16 @@ import (
 )
 
 // Config is what a Service is built from. Store, Keys, Mailer, Passwords,
-// Tokens and OTPKey are required.
+// Tokens, OTPKey and Audit are required.
 type Config struct {
 	Store     strongroom.Store
 	Keys      strongroom.KeyManager
 	Mailer    strongroom.Mailer
 	Passwords *password.Hasher
 	Tokens    *token.Issuer
+	// Audit records the security events (audit.go): there is no way to
+	// run without an audit trail.
+	Audit Auditor
 	// OTPKey keys the stored hashes of one-time codes, challenges and
 	// recovery codes (at least 32 bytes).
 	OTPKey secret.Value
@@ -58,6 +62,9 @@ type Config struct {
 	Now               func() time.Time
 	Rand              io.Reader
 	Log               *slog.Logger
+	// Observer is told of logins, lockouts, codes and rotations, for
+	// metrics; nil observes nothing.
+	Observer Observer
 }
 
 // Service implements Strongroom's operations.
@@ -70,6 +77,7 @@ type Service struct {
 	now    func() time.Time
 	rand   io.Reader
 	log    *slog.Logger
+	obs    Observer // never nil
 	// The budgets of a login's second step are the account's, spent only
 	// by whoever holds its challenge; what a bearer token asks for
 	// (enrollment, changes) is counted per token, so a stolen token
@@ -105,6 +113,11 @@ type Service struct {
 type Stats struct {
 	Unwraps    int64 `json:"keymanager_unwraps"` // calls to the key manager to unwrap a data key
 	KeysCached int   `json:"keys_cached"`        // unwrapped data keys in the cache now
+	// KeyCacheHits and KeyCacheMisses count the lookups of data keys that
+	// found the key cached, and those that had to unwrap it (or wait for
+	// another lookup's unwrap).
+	KeyCacheHits   uint64 `json:"keycache_hits"`
+	KeyCacheMisses uint64 `json:"keycache_misses"`
 	// EndedSessions is how many ended sessions, whose tokens have not
 	// expired, this server refuses.
 	EndedSessions int `json:"ended_sessions"`
@@ -112,14 +125,16 @@ type Stats struct {
 
 // Stats returns the counters so far.
 func (s *Service) Stats() Stats {
-	return Stats{Unwraps: s.unwraps.Load(), KeysCached: s.deks.Len(), EndedSessions: s.ended.Len()}
+	hits, misses := s.deks.Stats()
+	return Stats{Unwraps: s.unwraps.Load(), KeysCached: s.deks.Len(), KeyCacheHits: hits, KeyCacheMisses: misses,
+		EndedSessions: s.ended.Len()}
 }
 
 // New returns a Service, or an error naming the missing part.
 func New(cfg Config) (*Service, error) {
 	switch {
-	case cfg.Store == nil, cfg.Keys == nil, cfg.Mailer == nil, cfg.Passwords == nil, cfg.Tokens == nil:
-		return nil, errors.New("service: store, key manager, mailer, password hasher and token issuer are required")
+	case cfg.Store == nil, cfg.Keys == nil, cfg.Mailer == nil, cfg.Passwords == nil, cfg.Tokens == nil, cfg.Audit == nil:
+		return nil, errors.New("service: store, key manager, mailer, password hasher, token issuer and audit trail are required")
 	case cfg.OTPKey.Len() < 32:
 		return nil, errors.New("service: OTP key must be at least 32 bytes")
 	}
@@ -147,6 +162,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
 	var authAddr *ratelimit.Limiter
 	if cfg.LoginRate > 0 {
 		authAddr = ratelimit.New(time.Minute/time.Duration(cfg.LoginRate), cfg.LoginRate, 100_000, cfg.Now)
@@ -160,6 +178,7 @@ func New(cfg Config) (*Service, error) {
 		now:    cfg.Now,
 		rand:   cfg.Rand,
 		log:    requestid.Logger(cfg.Log), // a request's lines carry its id
+		obs:    cfg.Observer,
 		// At most 3 codes at once and 10 an hour per account, so asking for
 		// new codes (each with 5 tries) does not buy many new guesses.
 		sendLogin:  ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
@@ -209,15 +228,19 @@ func (s *Service) Authenticate(bearer string) (*Principal, error) {
 // afterAnswer runs f in the background, so that the time a mail takes does
 // not show in the answer: the failure that locks an account, and so mails
 // its owner, answers as fast as one for a name without an account. f's
-// context outlives the request's, and carries only its id, for the log.
+// context outlives the request's, and carries only its id and client
+// address, for the log and the audit events.
 func (s *Service) afterAnswer(reqCtx context.Context, f func(ctx context.Context)) {
-	id := requestid.FromContext(reqCtx)
+	id, client := requestid.FromContext(reqCtx), audit.ClientFrom(reqCtx)
 	s.later.Add(1)
 	go func() {
 		defer s.later.Done()
 		ctx := context.Background()
 		if id != "" {
 			ctx = requestid.NewContext(ctx, id)
+		}
+		if client != "" {
+			ctx = audit.WithClient(ctx, client)
 		}
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/internal/testclock"
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/outbox"
@@ -27,6 +28,7 @@ import (
 
 type env struct {
 	svc    *service.Service
+	trail  *audit.Trail
 	hasher *password.Hasher
 	store  strongroom.Store
 	clock  *testclock.Clock
@@ -62,7 +64,11 @@ func newEnv(t *testing.T) *env {
 	}
 	otpKey := make([]byte, 32)
 	_, _ = rand.Read(otpKey)
-	svc, err := service.New(service.Config{Store: db, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otpKey)), Now: clk.Now})
+	// The real audit trail on the real store, on the service's clock.
+	trail := audit.New(db, audit.DeriveKey([]byte("pepper pepper pepper pepper")), audit.Options{Now: clk.Now})
+	t.Cleanup(func() { trail.Close() })
+	svc, err := service.New(service.Config{Store: db, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otpKey)),
+		Audit: trail, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +76,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Stop)
-	return &env{svc: svc, hasher: hasher, store: db, clock: clk, outbox: filepath.Join(dir, "outbox")}
+	return &env{svc: svc, trail: trail, hasher: hasher, store: db, clock: clk, outbox: filepath.Join(dir, "outbox")}
 }
 
 const pw = "StrongP@ssw0rd1!"
@@ -281,5 +287,29 @@ func TestUnlockCodeExpires(t *testing.T) {
 	e.clock.Add(15*time.Minute + time.Second)
 	if err := e.svc.Unlock(ctx, "127.0.0.1", "gus", code); !strongroom.IsKind(err, strongroom.KindUnauthorized) {
 		t.Fatalf("an unlock code after 15 minutes: %v", err)
+	}
+}
+
+// A service cannot be built without an audit trail: no wiring can leave
+// the events out by forgetting it.
+func TestNewNeedsAnAuditTrail(t *testing.T) {
+	e := newEnv(t)
+	hasher := e.hasher
+	tokens, err := token.NewIssuer([]byte("0123456789abcdef0123456789abcdef"), time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kms, err := localkms.Open(filepath.Join(t.TempDir(), localkms.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := outbox.New(t.TempDir(), "strongroom@example.com", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = service.New(service.Config{Store: e.store, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens,
+		OTPKey: secret.New("0123456789abcdef0123456789abcdef")})
+	if err == nil || !regexp.MustCompile(`audit trail`).MatchString(err.Error()) {
+		t.Fatalf("New without an audit trail: %v", err)
 	}
 }

@@ -175,11 +175,14 @@ func lastRune(s string) (rune, int) {
 // overtook between its password check and its session.
 var errOvertaken = strongroom.Errorf(strongroom.KindUnauthorized, "the account's sessions were ended meanwhile (a password change?): log in again")
 
-// issue makes a session for u, at the sessions epoch of the read that
-// accepted u's credentials, and returns its token. If all of u's sessions
-// were ended since that read (a password change, say), no session is made
-// and the login must start again.
-func (s *Service) issue(ctx context.Context, u *strongroom.User, client string) (string, error) {
+// grant makes a session for u, at the sessions epoch of the read that
+// accepted u's credentials, and returns its token, once its login.success
+// event (target: the session's id) is durable. If all of u's sessions were
+// ended since that read (a password change, say), no session is made and
+// the login must start again. If the event cannot be stored, the session
+// is ended at once and its token never leaves the server: no login
+// succeeds unaudited.
+func (s *Service) grant(ctx context.Context, u *strongroom.User, client string) (string, error) {
 	tok, c, err := s.cfg.Tokens.Issue(u.ID)
 	if err != nil {
 		return "", strongroom.Internal("issue token", err)
@@ -191,6 +194,13 @@ func (s *Service) issue(ctx context.Context, u *strongroom.User, client string) 
 		return "", errOvertaken
 	}
 	if err != nil {
+		return "", err
+	}
+	if err := s.audit(ctx, strongroom.AuditLoginSuccess, strongroom.AuditSuccess, u.ID, c.ID); err != nil {
+		// Unused, but listed in GET /sessions until it expired: end it.
+		if e, eerr := s.store.EndSession(context.WithoutCancel(ctx), u.ID, c.ID, strongroom.EndRevoked, s.now()); eerr == nil {
+			s.ended.Add(e)
+		}
 		return "", err
 	}
 	return tok, nil
@@ -232,7 +242,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	}
 	s.ended.Add(e)
 	s.log.InfoContext(ctx, "logged out", "user_id", p.UserID)
-	return nil
+	return s.audit(ctx, strongroom.AuditLogout, strongroom.AuditSuccess, p.UserID, p.TokenID)
 }
 
 // errNoSession answers a session id that names none of the caller's live
@@ -251,7 +261,7 @@ func (s *Service) EndSession(ctx context.Context, p *Principal, id string) error
 	}
 	s.ended.Add(e)
 	s.log.InfoContext(ctx, "session revoked", "user_id", p.UserID)
-	return nil
+	return s.audit(ctx, strongroom.AuditSessionRevoked, strongroom.AuditSuccess, p.UserID, id)
 }
 
 // validSessionID: a token's jti is 32 lowercase hexadecimal digits.

@@ -181,11 +181,15 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID
 		return nil, codeErr(err, errNoSetup)
 	}
 	step, ok := otp.MatchTOTP(secret, code, s.now())
+	s.obs.CodeChecked(CodeTOTP, ok)
 	if !ok {
-		return nil, errCode
+		return nil, s.refused(ctx, errCode, strongroom.AuditOTPFailure, u.ID, string(CodeTOTP))
 	}
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
 		return nil, codeErr(err, errNoSetup)
+	}
+	if err := s.audit(ctx, strongroom.AuditOTPVerified, strongroom.AuditSuccess, u.ID, string(CodeTOTP)); err != nil {
+		return nil, err
 	}
 	// The confirming code is used up: it cannot also complete a login. A
 	// step already used (by the old app's code that allowed this setup, in
@@ -214,6 +218,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID
 		what = "Your authenticator app was replaced"
 	}
 	s.notifyFactorChange(ctx, u, what, "New recovery codes were made at the same time; the earlier ones no longer work.")
+	// The codes are shown only if both changes are in the trail.
+	if err := s.audit(ctx, strongroom.Audit2FAEnabled, strongroom.AuditSuccess, u.ID, string(CodeTOTP)); err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, strongroom.AuditRecoveryReplaced, strongroom.AuditSuccess, u.ID, u.ID); err != nil {
+		return nil, err
+	}
 	return codes, nil
 }
 
@@ -248,7 +259,13 @@ func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, client, pa
 	// Every other session ends: a second factor no longer guards the
 	// account, so whoever holds another of its tokens must show the
 	// password again.
-	return s.endOtherSessions(ctx, p, u, strongroom.EndTwoFactorOff)
+	// The sessions end whether or not the event can be stored, and the
+	// event is recorded whether or not they could all be ended.
+	serr := s.endOtherSessions(ctx, p, u, strongroom.EndTwoFactorOff)
+	if err := s.audit(ctx, strongroom.Audit2FADisabled, strongroom.AuditSuccess, u.ID, u.ID); err != nil {
+		return err
+	}
+	return serr
 }
 
 // newRecoveryCodes makes a fresh set of u's recovery codes and their
@@ -299,5 +316,8 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, cli
 	}
 	s.log.WarnContext(ctx, "recovery codes replaced", "user_id", u.ID)
 	s.notifyFactorChange(ctx, u, "New recovery codes were made", "The earlier recovery codes no longer work.")
+	if err := s.audit(ctx, strongroom.AuditRecoveryReplaced, strongroom.AuditSuccess, u.ID, u.ID); err != nil {
+		return nil, err
+	}
 	return codes, nil
 }

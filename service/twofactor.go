@@ -131,18 +131,27 @@ func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User
 		Body: fmt.Sprintf("Your Strongroom verification code is %s.\n\nIt expires in %d minutes and works once.\n"+
 			"If you did not ask for it, someone knows your password: change it.\n", code, int(otp.TTL/time.Minute)),
 	}
-	if err := s.cfg.Mailer.Send(ctx, m); err != nil {
-		if cerr := s.store.ConsumeChallenge(context.WithoutCancel(ctx), c.ID); cerr != nil && !strongroom.IsKind(cerr, strongroom.KindNotFound) {
-			s.log.ErrorContext(ctx, "could not remove an unsent code", "user_id", u.ID, "err", cerr)
+	err = s.cfg.Mailer.Send(ctx, m)
+	if err == nil {
+		// A code that is out must be in the trail; if its event cannot be
+		// stored the code is withdrawn, as an undelivered one is.
+		err = s.audit(ctx, strongroom.AuditOTPSent, strongroom.AuditSuccess, u.ID, string(CodeEmail))
+		if err == nil {
+			s.log.InfoContext(ctx, "one-time code sent", "user_id", u.ID, "purpose", string(c.Purpose))
+			s.obs.CodeSent(c.Purpose)
+			return nil
 		}
+	} else {
 		s.log.ErrorContext(ctx, "one-time code not delivered", "user_id", u.ID, "purpose", string(c.Purpose), "err", err)
+		_ = s.audit(ctx, strongroom.AuditOTPSent, strongroom.AuditFailure, u.ID, string(CodeEmail)) // the answer is 503 either way
 		if strongroom.ErrorKind(err) != strongroom.KindUnavailable {
 			err = strongroom.Unavailable("the code could not be mailed; try again later", err)
 		}
-		return err
 	}
-	s.log.InfoContext(ctx, "one-time code sent", "user_id", u.ID, "purpose", string(c.Purpose))
-	return nil
+	if cerr := s.store.ConsumeChallenge(context.WithoutCancel(ctx), c.ID); cerr != nil && !strongroom.IsKind(cerr, strongroom.KindNotFound) {
+		s.log.ErrorContext(ctx, "could not remove an unsent code", "user_id", u.ID, "err", cerr)
+	}
+	return err
 }
 
 // SendOTP mails a one-time code. With a bearer token (p) it mails a code
@@ -226,8 +235,11 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	}
 	c, u, err := s.loginChallenge(ctx, username, challenge)
 	if err != nil {
-		return "", err
+		// A second step without a live challenge: refused before any code
+		// or account is looked at, so it names no one.
+		return "", s.codeRefused(ctx, err, "", factorKind(recovery, true, true))
 	}
+	kind := factorKind(recovery, c.CodeHash != "", u.TOTPEnabled)
 	// Budgets of the account are spent only by someone who holds its
 	// challenge: by now, someone who knew the password.
 	if err := limit(s.verifyLogin, u.ID, "attempts"); err != nil {
@@ -235,34 +247,53 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	}
 	now := s.now()
 	if err := s.store.ClaimChallengeAttempt(ctx, c.ID, now, otp.MaxAttempts); err != nil {
-		return "", codeErr(err, errCode)
+		return "", s.codeRefused(ctx, codeErr(err, errCode), u.ID, kind)
 	}
 	n, err := s.store.ClaimSecondFactorAttempt(ctx, u.ID, now, s.secondFactorLockout)
 	if err != nil {
-		return "", err
+		return "", s.lockedOut(ctx, err, u.ID)
 	}
 	ok := recovery == "" && c.CodeHash != "" && otp.Check(s.otpKey, c.ID, code, c.CodeHash)
-	if !ok {
+	if ok {
+		kind = CodeEmail
+	} else {
 		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
 			return "", err
 		}
+		if ok {
+			kind = factorKind(recovery, false, true)
+		}
 	}
 	if !ok {
+		s.obs.CodeChecked(kind, false)
 		s.secondFactorFailed(ctx, u, n)
-		return "", errCode
+		return "", s.refused(ctx, errCode, strongroom.AuditOTPFailure, u.ID, string(kind))
 	}
+	s.obs.CodeChecked(kind, true)
 	if err := s.store.ConsumeChallenge(ctx, c.ID); err != nil {
-		return "", codeErr(err, errCode)
+		return "", s.codeRefused(ctx, codeErr(err, errCode), u.ID, kind)
 	}
 	if err := s.store.ResetSecondFactorFailures(ctx, u.ID); err != nil {
 		return "", err
 	}
-	tok, err := s.issue(ctx, u, client)
+	if err := s.audit(ctx, strongroom.AuditOTPVerified, strongroom.AuditSuccess, u.ID, string(kind)); err != nil {
+		return "", err
+	}
+	tok, err := s.grant(ctx, u, client)
 	if err != nil {
 		return "", err
 	}
 	s.log.InfoContext(ctx, "second factor accepted", "user_id", u.ID, "purpose", string(c.Purpose))
 	return tok, nil
+}
+
+// codeRefused records an otp.failure for a refusal that is the answer to
+// a code (a 401), and passes any other error on unrecorded.
+func (s *Service) codeRefused(ctx context.Context, err error, userID string, kind CodeKind) error {
+	if !strongroom.IsKind(err, strongroom.KindUnauthorized) {
+		return err
+	}
+	return s.refused(ctx, err, strongroom.AuditOTPFailure, userID, string(kind))
 }
 
 // verifyEnrollment completes email enrollment with the code mailed by
@@ -287,9 +318,13 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, us
 	if err != nil {
 		return "", err
 	}
+	s.obs.CodeChecked(CodeEmail, ok)
 	if !ok {
 		s.log.InfoContext(ctx, "one-time code refused", "user_id", u.ID, "purpose", string(strongroom.PurposeEnroll))
-		return "", errCode
+		return "", s.refused(ctx, errCode, strongroom.AuditOTPFailure, u.ID, string(CodeEmail))
+	}
+	if err := s.audit(ctx, strongroom.AuditOTPVerified, strongroom.AuditSuccess, u.ID, string(CodeEmail)); err != nil {
+		return "", err
 	}
 	f := u.SecondFactors()
 	f.EmailOTP = true
@@ -299,7 +334,10 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, us
 	s.log.InfoContext(ctx, "two-factor authentication by email enabled", "user_id", u.ID)
 	s.notifyFactorChange(ctx, u, "Two-factor authentication by email was turned on",
 		"From now on, signing in needs your password and a code mailed to this address.")
-	tok, err := s.issue(ctx, u, client)
+	if err := s.audit(ctx, strongroom.Audit2FAEnabled, strongroom.AuditSuccess, u.ID, string(CodeEmail)); err != nil {
+		return "", err
+	}
+	tok, err := s.grant(ctx, u, client)
 	if err != nil {
 		return "", err
 	}
@@ -371,24 +409,35 @@ func (s *Service) appOrRecoveryCode(ctx context.Context, u *strongroom.User, cod
 func (s *Service) checkCurrentFactor(ctx context.Context, u *strongroom.User, code, recovery string) error {
 	n, err := s.store.ClaimSecondFactorAttempt(ctx, u.ID, s.now(), s.secondFactorLockout)
 	if err != nil {
-		return err
+		return s.lockedOut(ctx, err, u.ID)
 	}
-	ok := false
+	ok, kind := false, factorKind(recovery, u.EmailOTPEnabled, u.TOTPEnabled)
 	if recovery == "" && u.EmailOTPEnabled {
 		if ok, err = s.mailedCode(ctx, u, strongroom.PurposeEnroll, code); err != nil {
 			return err
+		}
+		if ok {
+			kind = CodeEmail
 		}
 	}
 	if !ok {
 		if ok, err = s.appOrRecoveryCode(ctx, u, code, recovery); err != nil {
 			return err
 		}
+		if ok {
+			kind = factorKind(recovery, false, true)
+		}
 	}
 	if !ok {
+		s.obs.CodeChecked(kind, false)
 		s.secondFactorFailed(ctx, u, n)
-		return errCode
+		return s.refused(ctx, errCode, strongroom.AuditOTPFailure, u.ID, string(kind))
 	}
-	return s.store.ResetSecondFactorFailures(ctx, u.ID)
+	s.obs.CodeChecked(kind, true)
+	if err := s.store.ResetSecondFactorFailures(ctx, u.ID); err != nil {
+		return err
+	}
+	return s.audit(ctx, strongroom.AuditOTPVerified, strongroom.AuditSuccess, u.ID, string(kind))
 }
 
 // secondFactorFailed follows a wrong second factor that was the n-th in a
@@ -400,6 +449,7 @@ func (s *Service) secondFactorFailed(ctx context.Context, u *strongroom.User, n 
 		return
 	}
 	s.log.WarnContext(ctx, "second step locked after failed codes", "user_id", u.ID, "failures", n)
+	s.obs.Locked(LockSecondFactor)
 	s.notify(ctx, u, "Sign-in to Strongroom locked: wrong codes", fmt.Sprintf(
 		"Someone gave your Strongroom password correctly and then %d wrong second-factor codes in a row,\n"+
 			"so signing in is locked for %d minutes (each further wrong code locks it again).\n\n"+
@@ -419,13 +469,15 @@ func (s *Service) notifyFactorChange(ctx context.Context, u *strongroom.User, wh
 // notify mails the owner a notice after the answer. A notice that cannot
 // be sent is logged and does not undo what it reports.
 func (s *Service) notify(ctx context.Context, u *strongroom.User, subject, body string) {
-	s.afterAnswer(ctx, func(ctx context.Context) { s.send(ctx, u, subject, body) })
+	s.afterAnswer(ctx, func(ctx context.Context) { _ = s.send(ctx, u, subject, body) })
 }
 
-func (s *Service) send(ctx context.Context, u *strongroom.User, subject, body string) {
-	if err := s.cfg.Mailer.Send(ctx, strongroom.Mail{To: u.Email, Subject: subject, Body: body}); err != nil {
+func (s *Service) send(ctx context.Context, u *strongroom.User, subject, body string) error {
+	err := s.cfg.Mailer.Send(ctx, strongroom.Mail{To: u.Email, Subject: subject, Body: body})
+	if err != nil {
 		s.log.WarnContext(ctx, "notice not delivered", "user_id", u.ID, "subject", subject, "err", err)
 	}
+	return err
 }
 
 // codeErr turns a store's KindNotFound into the operation's answer.

@@ -16,3 +16,11 @@ func Pragma(ctx context.Context, db *DB, writer bool, name string) (int64, error
 	err := pool.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
 	return v, err
 }
+
+// SetAuditIndexEvery makes appends fill audit_by_user every n events, so
+// tests cross the mark often; it returns the function that restores it.
+func SetAuditIndexEvery(n int64) func() {
+	old := auditIndexEvery
+	auditIndexEvery = n
+	return func() { auditIndexEvery = old }
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/strongroom/strongroom"
 )
@@ -99,15 +100,37 @@ func (db *DB) GroupCommits() GroupCommitStats {
 	return GroupCommitStats{Commits: db.commits.Load(), Records: db.committed.Load()}
 }
 
+// ObserveCommits has f told of each group commit from now on: how many
+// records it made durable and how long its transaction took, fsync
+// included (for metrics: the records per commit are the batching the
+// fsyncs get). f runs on the one writer: it must be quick. nil stops it.
+func (db *DB) ObserveCommits(f func(records int, d time.Duration)) {
+	if f == nil {
+		db.onCommit.Store(nil)
+		return
+	}
+	db.onCommit.Store(&f)
+}
+
 // commitBatch inserts the batch in one transaction. Inserts do not fail in
 // normal operation, so the batch first goes in without savepoints; if an
 // insert fails, that transaction is rolled back and the batch is done again
 // with a savepoint around each insert, so the failing record is refused
 // alone.
 func (db *DB) commitBatch(batch []createReq) {
+	start := time.Now()
 	errs, err := db.insertBatch(batch, false)
 	if err == errRetryIsolated {
 		errs, err = db.insertBatch(batch, true)
+	}
+	if f := db.onCommit.Load(); f != nil && err == nil {
+		kept := 0
+		for _, e := range errs {
+			if e == nil {
+				kept++
+			}
+		}
+		(*f)(kept, time.Since(start))
 	}
 	for i, req := range batch {
 		if err != nil {

@@ -43,10 +43,12 @@ type DB struct {
 	closing      sync.RWMutex
 	creates      chan createReq
 	writerDone   chan struct{}
-	insertRecord *sql.Stmt // prepared on the writer
-	usage        *sql.Stmt // prepared on the writer: a user's record_usage
+	insertRecord *sql.Stmt  // prepared on the writer
+	usage        *sql.Stmt  // prepared on the writer: a user's record_usage
+	audit        auditStmts // prepared on the writer (audit.go)
 	commits      atomic.Uint64
 	committed    atomic.Uint64
+	onCommit     atomic.Pointer[func(records int, d time.Duration)] // ObserveCommits
 
 	failuresPurge periodic.Gate // login_failures past their window
 }
@@ -103,6 +105,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
+	if db.audit, err = prepareAudit(ctx, w); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
 	db.startWriter()
 	for _, p := range []struct {
 		dst **sql.Stmt
@@ -141,7 +147,8 @@ func indexed(ctx context.Context) (context.Context, error) {
 func (db *DB) Close() error {
 	db.stopWriter()
 	var errs []error
-	for _, st := range []*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.insertRecord, db.usage} {
+	for _, st := range []*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.insertRecord, db.usage,
+		db.audit.end, db.audit.insert, db.audit.head} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -277,6 +284,48 @@ CREATE TABLE first_account (
 	user_id TEXT NOT NULL
 );
 INSERT INTO first_account (id, user_id) SELECT 1, id FROM users ORDER BY created_at, id LIMIT 1;
+`, `
+CREATE TABLE audit_events (
+	seq INTEGER PRIMARY KEY,
+	time INTEGER NOT NULL,
+	type TEXT NOT NULL,
+	outcome TEXT NOT NULL,
+	user_id TEXT NOT NULL,
+	target TEXT NOT NULL,
+	client TEXT NOT NULL,
+	request_id TEXT NOT NULL,
+	prev BLOB NOT NULL,
+	hash BLOB NOT NULL
+);
+CREATE INDEX audit_events_user_id ON audit_events(user_id, seq);
+CREATE INDEX audit_events_type ON audit_events(type, seq);
+CREATE INDEX audit_events_time ON audit_events(time);
+CREATE TABLE audit_head (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL,
+	hash BLOB NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, zeroblob(32));
+CREATE TABLE audit_start (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL,
+	prev BLOB NOT NULL,
+	mac BLOB NOT NULL
+);
+`, `
+DROP INDEX audit_events_user_id;
+CREATE TABLE audit_by_user (
+	user_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	PRIMARY KEY (user_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX audit_by_user_seq ON audit_by_user(seq);
+CREATE TABLE audit_indexed (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL
+);
+INSERT INTO audit_by_user (user_id, seq) SELECT user_id, seq FROM audit_events WHERE user_id <> '';
+INSERT INTO audit_indexed (id, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events;
 `}
 
 // secureFrom is the first schema version made by a writer with

@@ -82,6 +82,21 @@ func TestGroupCommitBatches(t *testing.T) {
 	}
 	defer db.Close()
 	u := storetest.MustCreateUser(t, db, "batcher")
+	// The observer is told of each commit: its counts add up to the
+	// store's own.
+	var seen struct {
+		sync.Mutex
+		commits, records int
+	}
+	db.ObserveCommits(func(records int, d time.Duration) {
+		seen.Lock()
+		defer seen.Unlock()
+		if d <= 0 {
+			t.Errorf("commit of %d records took %v", records, d)
+		}
+		seen.commits++
+		seen.records += records
+	})
 	now := time.Now()
 	const n = 200
 	errs := make([]error, n)
@@ -111,6 +126,11 @@ func TestGroupCommitBatches(t *testing.T) {
 	st := db.GroupCommits()
 	if st.Records != n-4 || st.Commits > n/4 {
 		t.Fatalf("%d records in %d commits: want %d records, in at most %d commits", st.Records, st.Commits, n-4, n/4)
+	}
+	seen.Lock()
+	defer seen.Unlock()
+	if uint64(seen.commits) != st.Commits || uint64(seen.records) != st.Records {
+		t.Fatalf("observer saw %d records in %d commits; the store counted %d in %d", seen.records, seen.commits, st.Records, st.Commits)
 	}
 }
 

@@ -85,10 +85,16 @@ type file struct {
 
 var page = template.Must(template.New("page").Parse(pageHTML))
 
+// Mux is where Register adds its routes: an *http.ServeMux, or the API's
+// server (api.Server.Handle), which adds its common headers and request id.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
 // Register serves the page, titled title and showing the OpenAPI document
 // at specURL, at GET Path, and its files at GET Path/NAME. It panics if
 // mux already has one of these routes.
-func Register(mux *http.ServeMux, title, specURL string) {
+func Register(mux Mux, title, specURL string) {
 	var b bytes.Buffer
 	if err := page.Execute(&b, struct{ Title, SpecURL string }{title, specURL}); err != nil {
 		panic(err) // the template is ours and its data two strings: it cannot fail

@@ -35,6 +35,7 @@ type options struct {
 	short         bool
 	profile       string
 	isolate       bool
+	server        string // a strongroom binary to measure instead of building ./cmd/strongroom
 }
 
 // report is the JSON file.
@@ -73,6 +74,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "write the server's CPU profile of each profiled scenario into this directory")
 	flag.BoolVar(&o.isolate, "isolate", false, "run the load generator and the servers on separate halves of the CPUs (taskset)")
 	flag.BoolVar(&o.short, "short", false, "a smoke run: 1 s per scenario, 200 users, 2 000 rotated")
+	flag.StringVar(&o.server, "server", "", "measure this strongroom binary (built from another commit, say) instead of building ./cmd/strongroom")
 	flag.Parse()
 	if o.short {
 		o.duration, o.users, o.rotationUsers = time.Second, 200, 2000
@@ -104,13 +106,19 @@ func bench(ctx context.Context, o options) error {
 	}
 	defer os.RemoveAll(work)
 	bin := filepath.Join(work, "strongroom")
-	fmt.Fprintln(os.Stderr, "building the server...")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/strongroom").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	if o.server != "" {
+		if bin, err = filepath.Abs(o.server); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(os.Stderr, "building the server...")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/strongroom").CombinedOutput(); err != nil {
+			return fmt.Errorf("build: %v\n%s", err, out)
+		}
 	}
 	rep := &report{Time: time.Now().UTC(), Machine: machine(), Measured: map[string]any{}, Targets: map[string]string{},
 		Options: map[string]any{"duration": o.duration.String(), "concurrency": o.concurrency, "users": o.users, "records": o.records,
-			"rotation_users": o.rotationUsers, "short": o.short, "isolate": o.isolate}}
+			"rotation_users": o.rotationUsers, "short": o.short, "isolate": o.isolate, "server": o.server}}
 
 	dataDir := filepath.Join(work, "data")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -137,11 +145,14 @@ func bench(ctx context.Context, o options) error {
 	rep.Results = append(rep.Results, baseline)
 
 	fmt.Fprintf(os.Stderr, "seeding %d users x %d records...\n", o.users, o.records)
+	env := []string{"JWT_SECRET=" + benchJWTSecret, "PEPPER=" + benchPepper}
+	if err := makeSchema(bin, dataDir, env); err != nil {
+		return err
+	}
 	users, err := seed(ctx, dataDir, o.users, o.records, o.users)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	env := []string{"JWT_SECRET=" + benchJWTSecret, "PEPPER=" + benchPepper}
 	srv, err := startStrongroom(bin, dataDir, env)
 	if err != nil {
 		return err

@@ -69,11 +69,12 @@ func (s *scenarios) runAll(ctx context.Context, bin, work string, env []string) 
 	if want(o, "read") || want(o, "login-load") || want(o, "rotation") {
 		// Warm the data-key cache, then measure.
 		run(ctx, "warm-up", s.client, o.concurrency, o.duration/2, s.readRequests(), status2xx)
-		before := s.srv.unwraps()
+		before, costs := s.srv.unwraps(), s.srv.snapshot()
 		stopProfile := s.srv.profile(o.profile, "read", o.duration)
 		r := s.add(run(ctx, "read one record (cached key)", s.client, o.concurrency, o.duration, s.readRequests(), status2xx))
 		stopProfile()
 		after := s.srv.unwraps()
+		s.costs("read", costs, r)
 		s.idleRead = r
 		s.rep.Measured["unwraps_per_request_read"] = round(float64(after-before) / float64(max(r.Requests, 1)))
 		s.rep.Measured["unwraps_total_vs_users"] = fmt.Sprintf("%d unwraps for %d users", after, len(s.users))
@@ -82,11 +83,15 @@ func (s *scenarios) runAll(ctx context.Context, bin, work string, env []string) 
 		s.verdict("key-manager unwraps per user", round(float64(after)/float64(len(s.users))), 1, "<=", "%.2f")
 	}
 	if want(o, "list") {
+		costs := s.srv.snapshot()
+		stopProfile := s.srv.profile(o.profile, "list", o.duration)
 		r := s.add(run(ctx, fmt.Sprintf("list %d records", o.records), s.client, o.concurrency, o.duration,
 			func(int, int) (*http.Request, error) {
 				u := s.users[rnd(len(s.users))]
 				return jsonRequest("GET", s.url("/sensitive-data"), u.Token, nil)
 			}, status2xx))
+		stopProfile()
+		s.costs("list", costs, r)
 		s.verdict("list req/s vs baseline", r.Ratio, 0.3, ">=", "%.2f")
 	}
 	if want(o, "create") {
@@ -131,6 +136,25 @@ func (s *scenarios) runAll(ctx context.Context, bin, work string, env []string) 
 			s.rep.Targets["rotation"] = "failed: " + err.Error()
 		}
 	}
+}
+
+// costs notes what each request of the scenario cost the server, from a
+// snapshot before it: CPU time, which unlike the ratios hardly moves with
+// what else the machine runs (so it compares two servers measured at
+// different times), and the audit trail's record.read events per request
+// (one per record returned) and per append (the group commit's batches).
+// A server without a trail (an older commit) reports no events.
+func (s *scenarios) costs(name string, before snapshot, r result) {
+	after := s.srv.snapshot()
+	n := float64(max(r.Requests, 1))
+	s.rep.Measured[name+"_server_cpu_us_per_request"] = round((after.cpu - before.cpu) * 1e6 / n)
+	if before.audit.Events < 0 || after.audit.Events < 0 {
+		s.rep.Measured[name+"_audit"] = "no audit trail in this server"
+		return
+	}
+	events, appends := after.audit.Events-before.audit.Events, after.audit.Appends-before.audit.Appends
+	s.rep.Measured[name+"_audit_events_per_request"] = round(float64(events) / n)
+	s.rep.Measured[name+"_audit_events_per_append"] = round(float64(events) / float64(max(appends, 1)))
 }
 
 func (s *scenarios) loginRequests() request {
@@ -201,6 +225,9 @@ func (s *scenarios) rotation(ctx context.Context, bin, work string, env []string
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "seeding %d users for the rotation...\n", s.o.rotationUsers)
+	if err := makeSchema(bin, dir, env); err != nil {
+		return err
+	}
 	users, err := seed(ctx, dir, s.o.rotationUsers, 1, 1000)
 	if err != nil {
 		return err

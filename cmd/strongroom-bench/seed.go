@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -36,11 +39,13 @@ type benchUser struct {
 // each of the first withTokens users.
 func seed(ctx context.Context, dataDir string, n, r, withTokens int) ([]benchUser, error) {
 	dbPath := filepath.Join(dataDir, sqlite.FileName)
-	db, err := sqlite.Open(ctx, dbPath) // creates the schema
-	if err != nil {
-		return nil, err
+	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
+		db, err := sqlite.Open(ctx, dbPath) // creates the schema (makeSchema usually has)
+		if err != nil {
+			return nil, err
+		}
+		db.Close()
 	}
-	db.Close()
 	kms, err := localkms.Open(filepath.Join(dataDir, localkms.FileName))
 	if err != nil {
 		return nil, err

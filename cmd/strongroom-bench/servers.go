@@ -79,6 +79,21 @@ func startStrongroom(bin, dataDir string, env []string) (*proc, error) {
 	return p, nil
 }
 
+// makeSchema has the server under test make its data dir (its database
+// schema, its keyring) before seed fills it, so that a server built from
+// an older commit (-server) finds the schema it knows rather than a newer
+// one it refuses: it opens everything, prints the rotation status, and
+// exits.
+func makeSchema(bin, dataDir string, env []string) error {
+	cmd := exec.Command(bin, "rotate-master-key", "-status")
+	cmd.Dir = dataDir
+	cmd.Env = append(append(os.Environ(), env...), "STRONGROOM_DATA_DIR="+dataDir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s rotate-master-key -status: %v\n%s", bin, err, out)
+	}
+	return nil
+}
+
 // startBaseline runs this program as the bare net/http baseline server.
 func startBaseline() (*proc, error) {
 	self, err := os.Executable()
@@ -153,12 +168,21 @@ type serverStats struct {
 		Commits int64 `json:"commits"`
 		Records int64 `json:"records"`
 	} `json:"group_commits"`
+	// Audit counts the audit trail's appends and the events in them (-1
+	// from a server that has no trail).
+	Audit auditStats `json:"audit"`
+}
+
+type auditStats struct {
+	Appends int64 `json:"appends"`
+	Events  int64 `json:"events"`
 }
 
 // stats reads the server's counters; -1 where they cannot be read.
 func (p *proc) stats() serverStats {
 	var s serverStats
 	s.Service.Unwraps, s.GroupCommits.Commits, s.GroupCommits.Records = -1, -1, -1
+	s.Audit.Appends, s.Audit.Events = -1, -1
 	r, err := http.Get("http://" + p.Debug + "/debug/stats")
 	if err != nil {
 		return s
@@ -195,6 +219,16 @@ func (p *proc) profile(dir, name string, d time.Duration) func() {
 		}()
 	}
 	return wg.Wait
+}
+
+// snapshot is what costs compares before and after a scenario.
+type snapshot struct {
+	cpu   float64 // the server's CPU seconds so far
+	audit auditStats
+}
+
+func (p *proc) snapshot() snapshot {
+	return snapshot{cpu: cpuSeconds(p.cmd.Process.Pid), audit: p.stats().Audit}
 }
 
 // cpuSeconds returns the CPU time (user + system) the process pid has used.

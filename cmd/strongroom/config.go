@@ -27,6 +27,9 @@ type Config struct {
 	Addr      string // STRONGROOM_ADDR, default ":8000"
 	DataDir   string // STRONGROOM_DATA_DIR, default "./data"
 	DebugAddr string // STRONGROOM_DEBUG_ADDR: pprof and counters, loopback only
+	// MetricsAddr (STRONGROOM_METRICS_ADDR) serves Prometheus metrics on a
+	// listener of its own; unset: no metrics. Never the API's address.
+	MetricsAddr string
 	// TrustedProxies (STRONGROOM_TRUSTED_PROXIES, comma-separated CIDRs) are
 	// the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
@@ -65,6 +68,14 @@ type Config struct {
 	MaxConnsPerAddr   int           // STRONGROOM_MAX_CONNS_PER_ADDR, default 64; 0 turns the cap off
 	WriteTimeout      time.Duration // STRONGROOM_WRITE_TIMEOUT, default 35s: from a request's headers to the end of its answer
 	IdleTimeout       time.Duration // STRONGROOM_IDLE_TIMEOUT, default 120s: a kept-alive connection with no request
+
+	// AuditRetention (STRONGROOM_AUDIT_RETENTION: 2160h, 90d; unset or 0:
+	// keep everything) is how long audit events are kept; servers prune
+	// older ones once an hour.
+	AuditRetention time.Duration
+	// AuditSync (STRONGROOM_AUDIT_SYNC, default false) makes every audit
+	// event durable before its answer, record reads too.
+	AuditSync bool
 }
 
 // defaultAddr is STRONGROOM_ADDR's default, which serve listens on and
@@ -155,6 +166,7 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	str("STRONGROOM_ADDR", &c.Addr)
 	str("STRONGROOM_DATA_DIR", &c.DataDir)
 	str("STRONGROOM_DEBUG_ADDR", &c.DebugAddr)
+	str("STRONGROOM_METRICS_ADDR", &c.MetricsAddr)
 	var proxies string
 	str("STRONGROOM_TRUSTED_PROXIES", &proxies)
 	for _, p := range strings.Split(proxies, ",") {
@@ -259,6 +271,22 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	if c.SMTPTLS != "" && c.SMTPTLS != "off" && c.SMTPTLS != "implicit" {
 		errs = append(errs, errors.New(`SMTP_TLS must be empty (STARTTLS required), "implicit" or "off"`))
 	}
+	var retention string
+	str("STRONGROOM_AUDIT_RETENTION", &retention)
+	if d, err := parseRetention(retention); err != nil {
+		errs = append(errs, fmt.Errorf("STRONGROOM_AUDIT_RETENTION must be a duration of at least an hour, such as 2160h or 90d, or 0 to keep everything: %w", err))
+	} else {
+		c.AuditRetention = d
+	}
+	var auditSync string
+	str("STRONGROOM_AUDIT_SYNC", &auditSync)
+	if auditSync != "" {
+		b, err := strconv.ParseBool(auditSync)
+		if err != nil {
+			errs = append(errs, errors.New("STRONGROOM_AUDIT_SYNC must be true or false"))
+		}
+		c.AuditSync = b
+	}
 	var loginRate string
 	str("STRONGROOM_LOGIN_RATE", &loginRate)
 	if loginRate != "" {
@@ -298,6 +326,9 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 		if host, _, err := net.SplitHostPort(c.DebugAddr); err != nil || !net.ParseIP(host).IsLoopback() {
 			errs = append(errs, errors.New("STRONGROOM_DEBUG_ADDR must be a loopback address such as 127.0.0.1:6060"))
 		}
+	}
+	if err := c.checkMetricsAddr(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.JWTSecret.IsSet() && c.JWTSecret.Len() < 32 {
 		errs = append(errs, errors.New("JWT_SECRET is too short: use at least 32 characters (openssl rand -base64 32)"))
@@ -382,4 +413,48 @@ func (c *Config) fillSecrets() ([]string, error) {
 		return nil, err
 	}
 	return made, nil
+}
+
+// checkMetricsAddr refuses a metrics address that is not host:port, or
+// that is the API's or the debug server's: metrics are served on a
+// listener of their own, never where the public is served.
+func (c *Config) checkMetricsAddr() error {
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		return errors.New("STRONGROOM_METRICS_ADDR must be host:port, such as 127.0.0.1:9464 or 10.0.0.5:9464")
+	}
+	if sameListener(c.MetricsAddr, c.Addr) {
+		return fmt.Errorf("STRONGROOM_METRICS_ADDR must differ from the API's address %s: metrics are never served on the public port", c.Addr)
+	}
+	if c.DebugAddr != "" && sameListener(c.MetricsAddr, c.DebugAddr) {
+		return errors.New("STRONGROOM_METRICS_ADDR must differ from STRONGROOM_DEBUG_ADDR")
+	}
+	return nil
+}
+
+// sameListener reports whether two listen addresses would take the same
+// socket: the same port (0, a free port, never clashes), and the same
+// host, or either on every interface (an empty host, 0.0.0.0 or ::).
+func sameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	na, errA := net.LookupPort("tcp", pa)
+	nb, errB := net.LookupPort("tcp", pb)
+	if errA != nil || errB != nil || na != nb || na == 0 {
+		return false
+	}
+	wildcard := func(h string) bool { ip := net.ParseIP(h); return h == "" || ip != nil && ip.IsUnspecified() }
+	if wildcard(ha) || wildcard(hb) {
+		return true
+	}
+	ia, ib := net.ParseIP(ha), net.ParseIP(hb)
+	if ia != nil && ib != nil {
+		return ia.Equal(ib)
+	}
+	return strings.EqualFold(ha, hb)
 }

@@ -30,6 +30,7 @@ func (m *Main) serveDebug() error {
 		runtime.ReadMemStats(&ms)
 		stats := map[string]any{
 			"service": m.Service.Stats(), "heap_alloc": ms.HeapAlloc, "sys": ms.Sys, "goroutines": runtime.NumGoroutine(),
+			"audit": map[string]int64{"appends": m.auditAppends.Load(), "events": m.auditEvents.Load()},
 		}
 		if db, ok := m.Store.(*sqlite.DB); ok {
 			stats["group_commits"] = db.GroupCommits()
@@ -53,7 +54,7 @@ func (m *Main) serveDebug() error {
 func loopbackHostOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isLoopbackHost(r.Host) {
-			http.Error(w, "the debug server answers only to a loopback host such as 127.0.0.1 or localhost", http.StatusMisdirectedRequest)
+			http.Error(w, "this server answers only to a loopback host such as 127.0.0.1 or localhost", http.StatusMisdirectedRequest)
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -3,6 +3,7 @@
 //	strongroom serve               start the API (STRONGROOM_ADDR, default :8000)
 //	strongroom rotate-master-key   rotate the master key and rewrap every data key
 //	strongroom admin grant USERNAME   make an existing account an administrator
+//	strongroom audit verify|export|prune   check, export or prune the audit trail
 //	strongroom openapi [-3.0]      print the OpenAPI document
 //	strongroom healthcheck         exit 0 if the server's /readyz answers 200
 //	strongroom version             print the version
@@ -30,6 +31,13 @@ commands:
                       -init-file and -watch initialize and unseal a single-machine Vault
   admin grant USER    make an existing account an administrator
   admin revoke USER   take the administrator role away
+  audit verify        check the audit trail's hash chain: exit 0 and a summary,
+                      or 1 naming the first event that does not fit
+                      (-expect SEQ:HASH, a head an earlier verify printed)
+  audit export        write the audit events as JSON lines (-since TIME|24h,
+                      -user ID, -type TYPE, -o FILE)
+  audit prune         delete audit events older than -older-than (default
+                      STRONGROOM_AUDIT_RETENTION), keeping the chain verifiable
   openapi [-3.0]      print the API's OpenAPI document (3.1; -3.0 for older tools)
   healthcheck         exit 0 if the server's /readyz answers 200, for a Docker
                       HEALTHCHECK without shell or curl (-url URL, -timeout 3s)
@@ -112,6 +120,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			return err
 		}
 		return m.Admin(ctx)
+	case "audit":
+		if err := m.ParseFlags(env, "audit", args[1:]); err != nil {
+			return err
+		}
+		return m.Audit(ctx)
 	case "vault-setup":
 		if err := m.ParseFlags(env, "vault-setup", args[1:]); err != nil {
 			return err

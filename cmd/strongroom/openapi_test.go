@@ -21,6 +21,7 @@ var wantRoutes = []string{
 	"POST /2fa/totp/setup", "GET /2fa/totp/qr", "POST /2fa/totp/confirm", "POST /2fa/disable",
 	"POST /logout", "GET /sessions", "DELETE /sessions/{id}", "POST /change-password",
 	"POST /2fa/recovery-codes", "DELETE /account",
+	"GET /audit", "GET /admin/audit",
 }
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {

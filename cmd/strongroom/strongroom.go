@@ -13,11 +13,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/api"
+	"github.com/strongroom/strongroom/api/docsui"
+	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/localkms"
+	"github.com/strongroom/strongroom/metrics"
 	"github.com/strongroom/strongroom/mongo"
 	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/outbox"
@@ -47,6 +51,9 @@ type Main struct {
 	// admin: "grant" or "revoke", and the account's username.
 	AdminAction, AdminUser string
 
+	// audit: the action and its flags.
+	AuditFlags auditFlags
+
 	// vault-setup flags.
 	AppRole         bool
 	AppRoleOperator bool // the role gets the operator policy too
@@ -58,16 +65,31 @@ type Main struct {
 	Now func() time.Time
 
 	// Set by Run.
-	Addr      string // the address the server listens on
-	DebugAddr string // the debug server's address, if any
-	Service   *service.Service
-	Store     strongroom.Store
-	Keys      strongroom.KeyManager
+	Addr        string // the address the server listens on
+	DebugAddr   string // the debug server's address, if any
+	MetricsAddr string // the metrics server's address, if any
+	Service     *service.Service
+	Store       strongroom.Store
+	Keys        strongroom.KeyManager
+	// AuditTrail records audit events into Store's chain, with group
+	// commit; Close appends what it has queued.
+	AuditTrail *audit.Trail
+	// auditAppends and auditEvents count the trail's appends and the
+	// events in them, for /debug/stats.
+	auditAppends, auditEvents atomic.Int64
 
 	server *http.Server
 	debug  *http.Server
-	served chan error
-	chmod  func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
+	// metrics, set by Run when STRONGROOM_METRICS_ADDR is, measures the
+	// store, key manager and mailer that open wraps for the service.
+	metrics    *metrics.Metrics
+	metricsSrv *http.Server
+	served     chan error
+	// stopPrune ends the audit pruning that Run started; pruned is closed
+	// when it has.
+	stopPrune context.CancelFunc
+	pruned    chan struct{}
+	chmod     func(string, fs.FileMode) error // os.Chmod if nil; tests make it fail
 	// handlerTimeout bounds a request's work (30 s if zero); tests shorten it.
 	handlerTimeout time.Duration
 }
@@ -96,6 +118,7 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	case "serve":
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (STRONGROOM_ADDR)")
 	case "admin":
+	case "audit":
 	case "vault-setup":
 		fs.BoolVar(&m.AppRole, "approle", false, "also enable AppRole and a role bound to the service policy")
 		fs.StringVar(&m.RoleIDFile, "role-id-file", "", "with -approle: write the role id here (0600)")
@@ -108,8 +131,18 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 		fs.DurationVar(&m.RotationPause, "pause", m.RotationPause, "pause between batches, to spare a busy system")
 		fs.BoolVar(&m.StatusOnly, "status", false, "only print the latest rotation's progress")
 	}
+	if cmd == "audit" {
+		if err := m.parseAuditFlags(fs, args); err != nil {
+			return err
+		}
+		m.Config = cfg
+		return nil
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if err := cfg.checkMetricsAddr(); err != nil { // again: -addr may have changed the API's address
+		return fmt.Errorf("configuration: %w", err)
 	}
 	if cmd == "admin" {
 		if fs.NArg() != 2 || (fs.Arg(0) != "grant" && fs.Arg(0) != "revoke") {
@@ -161,6 +194,30 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The service gets measured parts; m.Store and m.Keys stay the parts
+	// themselves, for what needs their own methods (Close, SQLite's
+	// counters).
+	var svcStore strongroom.Store = db
+	var observer service.Observer
+	// /debug/stats counts the trail's appends and events; the metrics
+	// listener, when on, measures them too.
+	var onCommit func(int, time.Duration)
+	if m.metrics != nil {
+		svcStore, kms, mailer = m.metrics.Store(db), m.metrics.KeyManager(kms), m.metrics.Mailer(mailer)
+		observer = m.metrics.Observer()
+		if sq, ok := db.(*sqlite.DB); ok {
+			sq.ObserveCommits(m.metrics.GroupCommit("records"))
+		}
+		onCommit = m.metrics.GroupCommit("audit")
+	}
+	m.AuditTrail = audit.New(svcStore, audit.DeriveKey(cfg.Pepper.Bytes()), audit.Options{Now: m.Now, Log: m.Log, Sync: cfg.AuditSync,
+		OnCommit: func(n int, d time.Duration) {
+			m.auditAppends.Add(1)
+			m.auditEvents.Add(int64(n))
+			if onCommit != nil {
+				onCommit(n, d)
+			}
+		}})
 	hasher, err := password.New(cfg.Pepper.Bytes(), cfg.BcryptCost)
 	if err != nil {
 		return err
@@ -170,10 +227,11 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Service, err = service.New(service.Config{
-		Store: db, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
+		Store: svcStore, Keys: kms, Mailer: mailer, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otp.DeriveKey(cfg.Pepper.Bytes()))),
+		Audit:     m.AuditTrail,
 		LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		MaxRecordsPerUser: cfg.MaxRecordsPerUser, MaxBytesPerUser: cfg.MaxBytesPerUser,
-		Log: m.Log, Now: m.Now,
+		Log: m.Log, Now: m.Now, Observer: observer,
 	})
 	return err
 }
@@ -267,11 +325,22 @@ func (m *Main) storeName() string {
 // Run opens everything and starts serving in the background. Addr holds
 // the bound address when it returns.
 func (m *Main) Run(ctx context.Context) error {
+	if m.Config.MetricsAddr != "" {
+		m.metrics = metrics.New()
+	}
 	if err := m.open(ctx); err != nil {
 		return err
 	}
 	if err := m.Service.Start(ctx); err != nil {
 		return err
+	}
+	if keep := m.Config.AuditRetention; keep > 0 {
+		bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		m.stopPrune, m.pruned = cancel, make(chan struct{})
+		go func() {
+			defer close(m.pruned)
+			m.pruneAuditLoop(bg, audit.DeriveKey(m.Config.Pepper.Bytes()), keep)
+		}()
 	}
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
@@ -291,8 +360,13 @@ func (m *Main) Run(ctx context.Context) error {
 	// answer made at the last moment), so a client that does not read
 	// cannot keep a connection and its buffers; a kept-alive connection
 	// with no request closes after IdleTimeout.
+	srv := api.New(m.Service, m.Log, m.Config.TrustedProxies)
+	docsui.Register(srv, "Strongroom API", "/openapi.json")
+	if m.metrics != nil {
+		srv.OnRequest = m.metrics.ObserveRequest
+	}
 	m.server = &http.Server{
-		Handler:           requestTimeout(api.New(m.Service, m.Log, m.Config.TrustedProxies), m.handlerTimeout),
+		Handler:           requestTimeout(srv, m.handlerTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      writeTimeout,
@@ -303,6 +377,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.DebugAddr != "" {
 		if err := m.serveDebug(); err != nil {
 			return fmt.Errorf("debug server: %w", err)
+		}
+	}
+	if m.metrics != nil {
+		if err := m.serveMetrics(); err != nil {
+			return fmt.Errorf("metrics server: %w", err)
 		}
 	}
 	m.served = make(chan error, 1)
@@ -341,6 +420,10 @@ func (m *Main) Close() error {
 		m.debug.Close()
 		m.debug = nil
 	}
+	if m.metricsSrv != nil {
+		m.metricsSrv.Close()
+		m.metricsSrv = nil
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -353,6 +436,15 @@ func (m *Main) Close() error {
 	if m.Service != nil {
 		m.Service.Stop()
 		m.Service.Wait() // notices still being mailed may write to the store
+	}
+	if m.stopPrune != nil {
+		m.stopPrune()
+		<-m.pruned
+		m.stopPrune = nil
+	}
+	if m.AuditTrail != nil {
+		errs = append(errs, m.AuditTrail.Close()) // appends the queued events
+		m.AuditTrail = nil
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

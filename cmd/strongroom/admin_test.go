@@ -27,7 +27,7 @@ func adminCommand(t *testing.T, cfg Config, args ...string) (string, error) {
 // account; it applies to the account's token at once.
 func TestAdminGrant(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testAdminGrant)
+	forEachStoreParallel(t, testAdminGrant)
 }
 
 func testAdminGrant(t *testing.T, cfg Config) {

@@ -78,7 +78,7 @@ func testKilledDeletionLeavesNothingReadableElsewhere(t *testing.T, cfg Config) 
 // bought, not a pending login, not its recovery codes.
 func TestNothingOfADeletedAccountReachesItsSuccessor(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testNothingOfADeletedAccountReachesItsSuccessor)
+	forEachStoreParallel(t, testNothingOfADeletedAccountReachesItsSuccessor)
 }
 
 func testNothingOfADeletedAccountReachesItsSuccessor(t *testing.T, cfg Config) {

@@ -131,7 +131,7 @@ func testTwoFactorLoginRacingPasswordChange(t *testing.T, cfg Config) {
 // the thief's change in flight).
 func TestConcurrentPasswordChanges(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testConcurrentPasswordChanges)
+	forEachStoreParallel(t, testConcurrentPasswordChanges)
 }
 
 func testConcurrentPasswordChanges(t *testing.T, cfg Config) {
@@ -202,7 +202,7 @@ func testConcurrentPasswordChanges(t *testing.T, cfg Config) {
 // the kind reaches the log.
 func TestStolenTokenAgainstTheAccount(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testStolenTokenAgainstTheAccount)
+	forEachStoreParallel(t, testStolenTokenAgainstTheAccount)
 }
 
 func testStolenTokenAgainstTheAccount(t *testing.T, cfg Config) {
@@ -288,7 +288,7 @@ func testStolenTokenAgainstTheAccount(t *testing.T, cfg Config) {
 // control, format or bidirectional characters.
 func TestUserAgentIsCleaned(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testUserAgentIsCleaned)
+	forEachStoreParallel(t, testUserAgentIsCleaned)
 }
 
 func testUserAgentIsCleaned(t *testing.T, cfg Config) {

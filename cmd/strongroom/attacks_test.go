@@ -15,7 +15,7 @@ import (
 // changes nothing.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testBadInput)
+	forEachStoreParallel(t, testBadInput)
 }
 
 func testBadInput(t *testing.T, cfg Config) {
@@ -77,7 +77,7 @@ func testBadInput(t *testing.T, cfg Config) {
 
 func TestOtherUsersRecordsAreNotFound(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testOtherUsersRecordsAreNotFound)
+	forEachStoreParallel(t, testOtherUsersRecordsAreNotFound)
 }
 
 func testOtherUsersRecordsAreNotFound(t *testing.T, cfg Config) {
@@ -131,7 +131,7 @@ func TestAuthRequired(t *testing.T) {
 
 func TestLockout(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testLockout)
+	forEachStoreParallel(t, testLockout)
 }
 
 func testLockout(t *testing.T, cfg Config) {
@@ -152,7 +152,7 @@ func testLockout(t *testing.T, cfg Config) {
 // Fifty parallel wrong guesses: no more than five are ever checked.
 func TestParallelGuessesCannotExceedLimit(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testParallelGuessesCannotExceedLimit)
+	forEachStoreParallel(t, testParallelGuessesCannotExceedLimit)
 }
 
 func testParallelGuessesCannotExceedLimit(t *testing.T, cfg Config) {
@@ -186,7 +186,7 @@ func testParallelGuessesCannotExceedLimit(t *testing.T, cfg Config) {
 
 func TestTwoFactorRefusals(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testTwoFactorRefusals)
+	forEachStoreParallel(t, testTwoFactorRefusals)
 }
 
 func testTwoFactorRefusals(t *testing.T, cfg Config) {

@@ -26,7 +26,10 @@ func (s *testServer) tagged(who string) func(method, path, bearer string, body a
 	}
 }
 
-func TestAuditShowsOnlyYourOwnEvents(t *testing.T) { forEachStore(t, testAuditShowsOnlyYourOwnEvents) }
+func TestAuditShowsOnlyYourOwnEvents(t *testing.T) {
+	t.Parallel()
+	forEachStoreParallel(t, testAuditShowsOnlyYourOwnEvents)
+}
 
 func testAuditShowsOnlyYourOwnEvents(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -103,7 +106,10 @@ func testAuditShowsOnlyYourOwnEvents(t *testing.T, cfg Config) {
 // Tokens that no longer hold (logged out, revoked by the owner after a
 // theft, expired, forged, of a deleted account) and no token at all get
 // 401 from both, the administrator's included.
-func TestAuditNeedsALiveToken(t *testing.T) { forEachStore(t, testAuditNeedsALiveToken) }
+func TestAuditNeedsALiveToken(t *testing.T) {
+	t.Parallel()
+	forEachStoreParallel(t, testAuditNeedsALiveToken)
+}
 
 func testAuditNeedsALiveToken(t *testing.T, cfg Config) {
 	clk := testclock.New(time.Now())
@@ -156,7 +162,10 @@ func testAuditNeedsALiveToken(t *testing.T, cfg Config) {
 
 // Bad parameters are refused with 422 naming the parameter, never
 // repeating it, and change nothing: not even an event is added.
-func TestAuditBadParameters(t *testing.T) { forEachStore(t, testAuditBadParameters) }
+func TestAuditBadParameters(t *testing.T) {
+	t.Parallel()
+	forEachStoreParallel(t, testAuditBadParameters)
+}
 
 func testAuditBadParameters(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)

@@ -13,7 +13,10 @@ import (
 // goes ahead unaudited: a login gets 503 and no token (its session is
 // ended at once), a wrong password 503 rather than a silent 401, a read
 // 503 and no value, a list no value; a write is made but answered 503.
-func TestUnauditedRequestsFail(t *testing.T) { forEachStore(t, testUnauditedRequestsFail) }
+func TestUnauditedRequestsFail(t *testing.T) {
+	t.Parallel()
+	forEachStoreParallel(t, testUnauditedRequestsFail)
+}
 
 func testUnauditedRequestsFail(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)

@@ -19,7 +19,10 @@ import (
 // rotation from the API and from the command line (alice). Nothing secret
 // is stored, the chain verifies, and an event made after the answer (the
 // unlock code mailed) keeps the request's id.
-func TestEveryAuditEventType(t *testing.T) { forEachStore(t, testEveryAuditEventType) }
+func TestEveryAuditEventType(t *testing.T) {
+	t.Parallel()
+	forEachStoreParallel(t, testEveryAuditEventType)
+}
 
 func testEveryAuditEventType(t *testing.T, cfg Config) {
 	clk := newTOTPClock()
@@ -174,10 +177,14 @@ func (s *testServer) eventsOf(adminToken, userID string) []apiEvent {
 }
 
 // operatorCommand runs a strongroom command against cfg's store and data
-// dir, as an operator on the machine would while the server runs.
+// dir, as an operator on the machine would while the server runs. Its
+// bcrypt cost is the lowest the configuration takes (the command hashes a
+// dummy password as it opens the service: at the default cost 12 that is
+// seconds under -race, and many more while other tests run in parallel).
 func operatorCommand(t *testing.T, cfg Config, args ...string) (string, string, error) {
 	t.Helper()
-	env := map[string]string{"STRONGROOM_DATA_DIR": cfg.DataDir, "MONGODB_URL": cfg.MongoDBURL.Reveal(), "DB_NAME": cfg.DBName}
+	env := map[string]string{"STRONGROOM_DATA_DIR": cfg.DataDir, "MONGODB_URL": cfg.MongoDBURL.Reveal(), "DB_NAME": cfg.DBName,
+		"STRONGROOM_BCRYPT_COST": "10"}
 	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok && v != "" }
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), args, lookup, &stdout, &stderr)

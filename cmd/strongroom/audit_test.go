@@ -77,7 +77,10 @@ var verifiedLine = regexp.MustCompile(`^(\d+) events, seq (\d+)\.\.(\d+), head o
 // The operator verifies and exports a server's audit trail while it runs,
 // sees an edit in the database named by its seq, and, with the head an
 // earlier verify printed, a tail cut together with its head.
-func TestAuditCommands(t *testing.T) { forEachStore(t, testAuditCommands) }
+func TestAuditCommands(t *testing.T) {
+	t.Parallel()
+	forEachStoreParallel(t, testAuditCommands)
+}
 
 func testAuditCommands(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -195,7 +198,11 @@ func testAuditCommands(t *testing.T, cfg Config) {
 // Pruning by command keeps the events of the retention and a chain that
 // verifies from the first of them; a server with a retention prunes by
 // itself.
-func TestAuditPrune(t *testing.T) { forEachStore(t, testAuditPrune) }
+func TestAuditPrune(t *testing.T) {
+	// Not parallel: it shortens auditPruneTick, a package variable every
+	// server reads.
+	forEachStore(t, testAuditPrune)
+}
 
 func testAuditPrune(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)
@@ -247,6 +254,7 @@ func testAuditPrune(t *testing.T, cfg Config) {
 }
 
 func TestAuditRetentionConfig(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]time.Duration{"": 0, "0": 0, "90d": 90 * 24 * time.Hour, "2160h": 2160 * time.Hour, "1h": time.Hour} {
 		if got, err := parseRetention(in); err != nil || got != want {
 			t.Errorf("parseRetention(%q) = %v, %v; want %v", in, got, err, want)
@@ -280,6 +288,7 @@ func TestAuditRetentionConfig(t *testing.T) {
 
 // The audit commands never make a pepper: without one there is no key.
 func TestAuditNeedsThePepper(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	_, _, err := auditCommand(t, cfg, nil, "verify")
 	if err == nil || !strings.Contains(err.Error(), "PEPPER") {

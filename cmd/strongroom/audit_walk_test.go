@@ -12,7 +12,10 @@ import (
 // in the user's GET /audit and in the administrator's GET /admin/audit;
 // no password, code, value or token is in any of them or in the stored
 // trail; and the chain verifies afterwards.
-func TestAuditTrailOfTheWalkthrough(t *testing.T) { forEachStore(t, testAuditTrailOfTheWalkthrough) }
+func TestAuditTrailOfTheWalkthrough(t *testing.T) {
+	t.Parallel()
+	forEachStoreParallel(t, testAuditTrailOfTheWalkthrough)
+}
 
 func testAuditTrailOfTheWalkthrough(t *testing.T, cfg Config) {
 	s := startServer(t, cfg)

@@ -190,7 +190,7 @@ func testLoginFloodFromOneAddress(t *testing.T, cfg Config) {
 // affected.
 func TestLoginRatePerAddress(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testLoginRatePerAddress)
+	forEachStoreParallel(t, testLoginRatePerAddress)
 }
 
 func testLoginRatePerAddress(t *testing.T, cfg Config) {

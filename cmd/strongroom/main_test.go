@@ -56,10 +56,23 @@ func storeConfig(t testing.TB, store string) Config {
 	return cfg
 }
 
-// forEachStore runs f as a subtest per store.
+// forEachStore runs f as a subtest per store, one after the other: for
+// the tests that must not run beside others (see their "Not parallel").
 func forEachStore(t *testing.T, f func(t *testing.T, cfg Config)) {
 	for _, store := range stores {
 		t.Run(store, func(t *testing.T) { f(t, storeConfig(t, store)) })
+	}
+}
+
+// forEachStoreParallel runs f as a parallel subtest per store: for a test
+// that called t.Parallel, whose stores then run beside each other and
+// beside the other parallel tests.
+func forEachStoreParallel(t *testing.T, f func(t *testing.T, cfg Config)) {
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			f(t, storeConfig(t, store))
+		})
 	}
 }
 

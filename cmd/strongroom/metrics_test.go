@@ -19,7 +19,10 @@ import (
 // codes mailed and checked, data-key cache hits and misses, key-manager
 // calls, a rotation, store calls, group commits and the requests
 // themselves by route pattern; and the scrape names no user.
-func TestMetricsCountRequests(t *testing.T) { forEachStore(t, testMetricsCountRequests) }
+func TestMetricsCountRequests(t *testing.T) {
+	t.Parallel()
+	forEachStoreParallel(t, testMetricsCountRequests)
+}
 
 func testMetricsCountRequests(t *testing.T, cfg Config) {
 	clk := testclock.New(time.Now())
@@ -172,6 +175,7 @@ func subject(t *testing.T, tok string) string {
 // serve it, and the metrics port serves nothing else. On loopback it
 // answers only a loopback Host, as the debug server does.
 func TestMetricsOnlyOnItsListener(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	cfg.MetricsAddr = "127.0.0.1:0"
 	s := startServer(t, cfg)
@@ -202,6 +206,7 @@ func TestMetricsOnlyOnItsListener(t *testing.T) {
 // listener (or the debug server's), also when serve -addr moves the API
 // onto it.
 func TestMetricsAddrConfig(t *testing.T) {
+	t.Parallel()
 	for name, c := range map[string]struct {
 		vars map[string]string
 		ok   bool

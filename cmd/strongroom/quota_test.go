@@ -23,7 +23,7 @@ func listIDs(t *testing.T, r response) []string {
 // naming the quota, and the refused write changes nothing.
 func TestQuotaRefuses(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, cfg Config) {
+	forEachStoreParallel(t, func(t *testing.T, cfg Config) {
 		cfg.MaxRecordsPerUser, cfg.MaxBytesPerUser = 3, 2048
 		s := startServer(t, cfg)
 		s.register("hoarder", seedPassword)
@@ -70,7 +70,7 @@ func TestQuotaRefuses(t *testing.T) {
 // order; bad parameters are 422.
 func TestListPages(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, cfg Config) {
+	forEachStoreParallel(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg)
 		s.register("pager", seedPassword)
 		tok := s.login("pager", seedPassword)

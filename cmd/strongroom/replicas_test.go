@@ -142,7 +142,8 @@ func TestDeletionKilledBetweenSteps(t *testing.T) {
 	t.Parallel()
 	for _, fp := range []string{service.FailpointKeyDestroyed, service.FailpointSessionsEnded} {
 		t.Run(fp, func(t *testing.T) {
-			forEachStore(t, func(t *testing.T, cfg Config) { testDeletionKilled(t, cfg, fp) })
+			t.Parallel()
+			forEachStoreParallel(t, func(t *testing.T, cfg Config) { testDeletionKilled(t, cfg, fp) })
 		})
 	}
 }

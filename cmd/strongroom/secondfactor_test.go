@@ -60,7 +60,7 @@ func (s *testServer) verify(user, challenge, code string) response {
 // nothing up.
 func TestSecondStepNeedsTheChallenge(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testSecondStepNeedsTheChallenge)
+	forEachStoreParallel(t, testSecondStepNeedsTheChallenge)
 }
 
 func testSecondStepNeedsTheChallenge(t *testing.T, cfg Config) {
@@ -140,7 +140,7 @@ func testSecondStepNeedsTheChallenge(t *testing.T, cfg Config) {
 // codes; the owner can, and is told about every factor change.
 func TestStolenTokenCannotReplaceTheAuthenticator(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testStolenTokenCannotReplaceTheAuthenticator)
+	forEachStoreParallel(t, testStolenTokenCannotReplaceTheAuthenticator)
 }
 
 func testStolenTokenCannotReplaceTheAuthenticator(t *testing.T, cfg Config) {
@@ -241,7 +241,7 @@ func testStolenTokenCannotReplaceTheAuthenticator(t *testing.T, cfg Config) {
 // survives a restart and holds on every server.
 func TestSecondFactorGuessingLocks(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testSecondFactorGuessingLocks)
+	forEachStoreParallel(t, testSecondFactorGuessingLocks)
 }
 
 func testSecondFactorGuessingLocks(t *testing.T, cfg Config) {
@@ -299,7 +299,7 @@ func testSecondFactorGuessingLocks(t *testing.T, cfg Config) {
 // addresses, the owner's own login and code still go through.
 func TestAccountBudgetsNeedCredentials(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testAccountBudgetsNeedCredentials)
+	forEachStoreParallel(t, testAccountBudgetsNeedCredentials)
 }
 
 func testAccountBudgetsNeedCredentials(t *testing.T, cfg Config) {
@@ -386,7 +386,7 @@ func TestSpentMailBudgetLeavesTheApp(t *testing.T) {
 // locked account is mailed a code that lifts the lock.
 func TestUnknownNamesLockAndOwnersUnlock(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testUnknownNamesLockAndOwnersUnlock)
+	forEachStoreParallel(t, testUnknownNamesLockAndOwnersUnlock)
 }
 
 func testUnknownNamesLockAndOwnersUnlock(t *testing.T, cfg Config) {

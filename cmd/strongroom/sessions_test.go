@@ -46,7 +46,7 @@ func (s *testServer) works(tok string) bool {
 
 func TestLogoutEndsOnlyThatSession(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testLogoutEndsOnlyThatSession)
+	forEachStoreParallel(t, testLogoutEndsOnlyThatSession)
 }
 
 func testLogoutEndsOnlyThatSession(t *testing.T, cfg Config) {
@@ -74,7 +74,7 @@ func testLogoutEndsOnlyThatSession(t *testing.T, cfg Config) {
 
 func TestSessionsListAndRevoke(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testSessionsListAndRevoke)
+	forEachStoreParallel(t, testSessionsListAndRevoke)
 }
 
 func testSessionsListAndRevoke(t *testing.T, cfg Config) {
@@ -143,7 +143,7 @@ func testSessionsListAndRevoke(t *testing.T, cfg Config) {
 
 func TestChangePassword(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testChangePassword)
+	forEachStoreParallel(t, testChangePassword)
 }
 
 func testChangePassword(t *testing.T, cfg Config) {
@@ -186,7 +186,7 @@ func testChangePassword(t *testing.T, cfg Config) {
 // lockout: a stolen token is not a way to guess the password.
 func TestPasswordEndpointsShareTheLockout(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, cfg Config) {
+	forEachStoreParallel(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg)
 		s.register("alice", seedPassword)
 		tok := s.login("alice", seedPassword)
@@ -216,7 +216,7 @@ func TestPasswordEndpointsShareTheLockout(t *testing.T) {
 
 func TestRecoveryCodesReplaced(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testRecoveryCodesReplaced)
+	forEachStoreParallel(t, testRecoveryCodesReplaced)
 }
 
 func testRecoveryCodesReplaced(t *testing.T, cfg Config) {
@@ -251,7 +251,7 @@ func testRecoveryCodesReplaced(t *testing.T, cfg Config) {
 // holder of another token must show the password again.
 func TestTwoFactorOffEndsOtherSessions(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, cfg Config) {
+	forEachStoreParallel(t, func(t *testing.T, cfg Config) {
 		clk := newTOTPClock()
 		s := startServerAt(t, cfg, clk.Now)
 		secret, codes, tok := enableApp(t, s, clk, "alice")
@@ -294,7 +294,7 @@ func storeHolds(t *testing.T, cfg Config, needle string) []string {
 
 func TestDeleteAccount(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testDeleteAccount)
+	forEachStoreParallel(t, testDeleteAccount)
 }
 
 func testDeleteAccount(t *testing.T, cfg Config) {
@@ -375,7 +375,7 @@ func testDeleteAccount(t *testing.T, cfg Config) {
 // second factor as well: a stolen token and password are not enough.
 func TestDeleteAccountNeedsTheSecondFactor(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, cfg Config) {
+	forEachStoreParallel(t, func(t *testing.T, cfg Config) {
 		clk := newTOTPClock()
 		s := startServerAt(t, cfg, clk.Now)
 		secret, _, tok := enableApp(t, s, clk, "alice")

@@ -16,6 +16,7 @@ func TestServeStopsOnSignal(t *testing.T) {
 	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			cmd := runChild(t, dir, "serve -addr 127.0.0.1:0")
 			stderr, err := cmd.StderrPipe()

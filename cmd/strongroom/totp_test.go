@@ -27,7 +27,7 @@ func oathtool(t *testing.T, secret string, at time.Time) string {
 
 func TestAuthenticatorApp(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testAuthenticatorApp)
+	forEachStoreParallel(t, testAuthenticatorApp)
 }
 
 // newTOTPClock is a test clock 5 seconds into a TOTP step.

@@ -223,7 +223,8 @@ func TestSessionsAndDeletionOnVault(t *testing.T) {
 		{"delete-account", testDeleteAccount},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			forEachStore(t, func(t *testing.T, cfg Config) { tc.f(t, withVault(t, cfg, vault.ServicePolicy)) })
+			t.Parallel()
+			forEachStoreParallel(t, func(t *testing.T, cfg Config) { tc.f(t, withVault(t, cfg, vault.ServicePolicy)) })
 		})
 	}
 }

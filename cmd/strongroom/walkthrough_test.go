@@ -95,11 +95,12 @@ func walkthrough(t *testing.T, s *testServer) (secrets []string) {
 
 func TestWalkthrough(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, testWalkthrough)
+	forEachStoreParallel(t, testWalkthrough)
 	// With the master key in Vault: on SQLite, and on MongoDB (production).
 	// The server's token has both policies, so the admin may rotate.
 	for _, store := range stores {
 		t.Run(store+"+vault", func(t *testing.T) {
+			t.Parallel()
 			testWalkthrough(t, withVault(t, storeConfig(t, store), vault.ServicePolicy, vault.OperatorPolicy))
 		})
 	}

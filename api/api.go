@@ -21,8 +21,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/strongroom/strongroom/audit"
-	"github.com/strongroom/strongroom/requestid"
+	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/service"
 )
 
@@ -53,11 +52,13 @@ type Server struct {
 }
 
 // New returns the API's handler for svc. trustedProxies are the reverse
-// proxies whose X-Forwarded-For names the client (see clientAddr). Lines
-// logged for a request carry its id (requestid.Logger).
+// proxies whose X-Forwarded-For names the client (see clientAddr). The
+// lines the API logs for a request are made with its context, which
+// carries its id (strongroom.RequestID): for them to show it, log's
+// handler must add it (requestid.Logger, as the serve command does).
 func New(svc *service.Service, log *slog.Logger, trustedProxies []netip.Prefix) *Server {
 	useSafeErrors()
-	s := &Server{svc: svc, log: requestid.Logger(log), mux: http.NewServeMux(), proxies: trustedProxies}
+	s := &Server{svc: svc, log: log, mux: http.NewServeMux(), proxies: trustedProxies}
 	cfg := huma.DefaultConfig("Strongroom", Version)
 	cfg.CreateHooks = nil // no "$schema" links: bodies stay exactly the seed's
 	cfg.DocsPath = ""     // huma's page loads its viewer from a CDN; ours is embedded (api/docsui, added by Handle)
@@ -81,7 +82,7 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // ServeHTTP serves a request with the API's common protections. Every
 // answer, errors included, carries the request's id in X-Request-Id: the
-// client's if well-formed, else a new one (requestid.Of); the request's
+// client's if well-formed, else a new one (requestID); the request's
 // context carries it to the log lines and everything else that names the
 // request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -100,9 +101,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve is ServeHTTP without the report to OnRequest. It sets r.Pattern
 // to the route that serves the request, if any.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	id := requestid.Of(r)
+	id := requestID(r)
 	h := w.Header()
-	h.Set(requestid.Header, id)
+	h.Set(RequestIDHeader, id)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -120,8 +121,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// The audit events of the request carry its id and its client's
 	// address (the whole address: an IPv6 client is limited by its /64,
 	// but recorded as itself).
-	ctx := requestid.NewContext(r.Context(), id)
-	ctx = audit.WithClient(ctx, auditAddr(addr))
+	ctx := strongroom.WithRequestID(r.Context(), id)
+	ctx = strongroom.WithClientAddr(ctx, auditAddr(addr))
 	ctx = context.WithValue(ctx, requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
 	outer := r
 	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/requestid"
 )
 
@@ -39,7 +40,7 @@ func serveLogged(h http.HandlerFunc, w http.ResponseWriter) (sw *statusWriter, p
 	sw = &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() { panicked, logged = recover(), log.String() }()
 	r := httptest.NewRequest("GET", "/", nil)
-	s.serveMux(sw, r.WithContext(requestid.NewContext(r.Context(), "req-1")))
+	s.serveMux(sw, r.WithContext(strongroom.WithRequestID(r.Context(), "req-1")))
 	return sw, nil, log.String()
 }
 

@@ -37,13 +37,13 @@ func (l *lockedBuffer) String() string {
 // id, which the access log line carries too; the server goes on serving.
 func TestPanicAnswered(t *testing.T) {
 	var log lockedBuffer
-	s := New(nil, slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})), nil)
+	s := New(nil, requestid.Logger(slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))), nil)
 	s.mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("a bug") })
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 
 	req, _ := http.NewRequest("GET", srv.URL+"/panic", nil)
-	req.Header.Set(requestid.Header, "p-1")
+	req.Header.Set(RequestIDHeader, "p-1")
 	res, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestPanicAnswered(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != 500 || res.Header.Get("Content-Type") != "application/problem+json" ||
-		res.Header.Get(requestid.Header) != "p-1" || !strings.Contains(string(body), `"detail":"internal error"`) {
+		res.Header.Get(RequestIDHeader) != "p-1" || !strings.Contains(string(body), `"detail":"internal error"`) {
 		t.Fatalf("answered %d %v %s", res.StatusCode, res.Header, body)
 	}
 	var panicLine, accessLine map[string]any

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom"
-	"github.com/strongroom/strongroom/requestid"
 )
 
 // Group commit: one goroutine appends whatever events are waiting in one
@@ -100,10 +99,10 @@ func New(store strongroom.AuditStore, key []byte, opt Options) *Trail {
 
 // Record appends e and returns once the append that holds it is durable:
 // for authentication, key and account events. It fills in e's Time (from
-// the clock, unless set), RequestID (requestid.FromContext) and Client
-// (ClientFrom) when they are empty; the store sets Seq, Prev and Hash. It
-// fails if e is not valid (Validate), the Trail is closed, or the append
-// failed; once queued it waits for the append even if ctx ends, so a
+// the clock, unless set), RequestID (strongroom.RequestID) and Client
+// (strongroom.ClientAddr) when they are empty; the store sets Seq, Prev
+// and Hash. It fails if e is not valid (Validate), the Trail is closed, or
+// the append failed; once queued it waits for the append even if ctx ends, so a
 // caller is never told "failed" about an event that was stored.
 func (t *Trail) Record(ctx context.Context, e strongroom.AuditEvent) error {
 	res := make(chan error, 1)
@@ -134,10 +133,10 @@ func (t *Trail) enqueue(ctx context.Context, e *strongroom.AuditEvent, res chan<
 	// back must be what was hashed.
 	e.Time = e.Time.UTC().Truncate(time.Millisecond)
 	if e.RequestID == "" {
-		e.RequestID = requestid.FromContext(ctx)
+		e.RequestID = strongroom.RequestID(ctx)
 	}
 	if e.Client == "" {
-		e.Client = ClientFrom(ctx)
+		e.Client = strongroom.ClientAddr(ctx)
 	}
 	e.Seq, e.Prev, e.Hash = 0, nil, nil
 	if err := Validate(e); err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/internal/testclock"
-	"github.com/strongroom/strongroom/requestid"
 	"github.com/strongroom/strongroom/sqlite"
 )
 
@@ -70,7 +69,7 @@ func TestRecordFillsInAndIsStoredOnReturn(t *testing.T) {
 	clock := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 891_234_567, time.FixedZone("CET", 3600)))
 	tr := audit.New(st, testKey, audit.Options{Now: clock.Now})
 	defer tr.Close()
-	ctx := audit.WithClient(requestid.NewContext(context.Background(), "req-1"), "198.51.100.4")
+	ctx := strongroom.WithClientAddr(strongroom.WithRequestID(context.Background(), "req-1"), "198.51.100.4")
 	if err := tr.Record(ctx, event("r1")); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +246,7 @@ func TestFailedAppend(t *testing.T) {
 	if err := tr.Record(context.Background(), event("sync")); !strongroom.IsKind(err, strongroom.KindUnavailable) {
 		t.Fatalf("Record with the store down: %v", err)
 	}
-	if err := tr.RecordAsync(requestid.NewContext(context.Background(), "req-9"), event("async")); err != nil {
+	if err := tr.RecordAsync(strongroom.WithRequestID(context.Background(), "req-9"), event("async")); err != nil {
 		t.Fatal(err)
 	}
 	tr.Close()

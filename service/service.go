@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom"
-	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/envelope"
 	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/password"
@@ -231,16 +230,16 @@ func (s *Service) Authenticate(bearer string) (*Principal, error) {
 // context outlives the request's, and carries only its id and client
 // address, for the log and the audit events.
 func (s *Service) afterAnswer(reqCtx context.Context, f func(ctx context.Context)) {
-	id, client := requestid.FromContext(reqCtx), audit.ClientFrom(reqCtx)
+	id, client := strongroom.RequestID(reqCtx), strongroom.ClientAddr(reqCtx)
 	s.later.Add(1)
 	go func() {
 		defer s.later.Done()
 		ctx := context.Background()
 		if id != "" {
-			ctx = requestid.NewContext(ctx, id)
+			ctx = strongroom.WithRequestID(ctx, id)
 		}
 		if client != "" {
-			ctx = audit.WithClient(ctx, client)
+			ctx = strongroom.WithClientAddr(ctx, client)
 		}
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()

@@ -57,24 +57,38 @@ func auditEvents(ctx context.Context, q rowsQuerier, op, query string, args ...a
 // writer: an append is frequent (every few milliseconds while records are
 // read), and preparing its SQL each time cost more than its inserts.
 type auditStmts struct {
-	end    *sql.Stmt // the head, the last event and the mark of audit_by_user
-	insert *sql.Stmt // one event
-	head   *sql.Stmt // moves the head
+	end  *sql.Stmt // the head, the last event and the mark of audit_by_user
+	head *sql.Stmt // moves the head
+	// insert[i] inserts auditInsertRows[i] events in one statement: each
+	// execution of a statement costs more than a row it inserts
+	// (BenchmarkAppendAudit: an event of a 1000-event append cost 11 µs
+	// of CPU inserted alone, 7 in 64s).
+	insert [len(auditInsertRows)]*sql.Stmt
 }
+
+// auditInsertRows are the rows of the insert statements, largest first.
+var auditInsertRows = [...]int{256, 16, 1}
 
 func prepareAudit(ctx context.Context, w *sql.DB) (auditStmts, error) {
 	var a auditStmts
-	for _, p := range []struct {
+	stmts := []struct {
 		dst **sql.Stmt
 		q   string
 	}{
 		{&a.end, `SELECT (SELECT seq FROM audit_head WHERE id = 1), (SELECT hash FROM audit_head WHERE id = 1),
 			(SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1), (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1),
 			(SELECT seq FROM audit_indexed WHERE id = 1)`},
-		{&a.insert, "INSERT INTO audit_events (" + auditColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
 		{&a.head, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`},
-	} {
+	}
+	for i, n := range auditInsertRows {
+		stmts = append(stmts, struct {
+			dst **sql.Stmt
+			q   string
+		}{&a.insert[i], "INSERT INTO audit_events (" + auditColumns + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")})
+	}
+	for _, p := range stmts {
 		var err error
 		if *p.dst, err = w.PrepareContext(ctx, p.q); err != nil {
 			return a, err
@@ -112,16 +126,27 @@ func (db *DB) AppendAudit(ctx context.Context, events []*strongroom.AuditEvent, 
 	if lastSeq.Valid && lastSeq.Int64 > seq {
 		seq, prev = lastSeq.Int64, lastHash
 	}
-	ins := tx.StmtContext(ctx, db.audit.insert)
-	defer ins.Close()
 	for _, e := range events {
 		seq++
 		e.Seq, e.Prev = seq, prev
 		e.Hash = link(e)
-		if _, err := ins.ExecContext(ctx, e.Seq, e.Time.UnixMilli(), e.Type, e.Outcome, e.UserID, e.Target, e.Client, e.RequestID, e.Prev, e.Hash); err != nil {
+		prev = e.Hash
+	}
+	args := make([]any, 0, 10*auditInsertRows[0])
+	for rest := events; len(rest) > 0; {
+		i := 0
+		for auditInsertRows[i] > len(rest) {
+			i++
+		}
+		n := auditInsertRows[i]
+		args = args[:0]
+		for _, e := range rest[:n] {
+			args = append(args, e.Seq, e.Time.UnixMilli(), e.Type, e.Outcome, e.UserID, e.Target, e.Client, e.RequestID, e.Prev, e.Hash)
+		}
+		if _, err := tx.StmtContext(ctx, db.audit.insert[i]).ExecContext(ctx, args...); err != nil {
 			return mapErr("append audit", err)
 		}
-		prev = e.Hash
+		rest = rest[n:]
 	}
 	if _, err := tx.StmtContext(ctx, db.audit.head).ExecContext(ctx, seq, prev); err != nil {
 		return mapErr("append audit", err)

@@ -147,8 +147,8 @@ func indexed(ctx context.Context) (context.Context, error) {
 func (db *DB) Close() error {
 	db.stopWriter()
 	var errs []error
-	for _, st := range []*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.insertRecord, db.usage,
-		db.audit.end, db.audit.insert, db.audit.head} {
+	for _, st := range append([]*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.insertRecord, db.usage,
+		db.audit.end, db.audit.head}, db.audit.insert[:]...) {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/api"
 	"github.com/strongroom/strongroom/requestid"
 )
 
@@ -19,8 +21,8 @@ func TestRequestIDHeader(t *testing.T) {
 	s := startServer(t, testConfig(t, t.TempDir()))
 	get := func(id string) string {
 		t.Helper()
-		r := s.doHeaders("GET", "/healthz", "", nil, map[string]string{requestid.Header: id}).want(t, 200, "healthz")
-		return r.Header.Get(requestid.Header)
+		r := s.doHeaders("GET", "/healthz", "", nil, map[string]string{api.RequestIDHeader: id}).want(t, 200, "healthz")
+		return r.Header.Get(api.RequestIDHeader)
 	}
 	for _, id := range []string{"abc", "3f2b8c1e-7d4a-4e2b-9c1a-0b5d6e7f8a9b", "Trace_1.2-x", strings.Repeat("a", 64)} {
 		if got := get(id); got != id {
@@ -31,7 +33,7 @@ func TestRequestIDHeader(t *testing.T) {
 		"empty": "", "65 characters": strings.Repeat("a", 65), "space": "abc def", "quote": `abc"def`,
 		"slash": "a/b", "non-ASCII": "abcé", "JSON": `{"a":1}`, "tab": "a\tb",
 	} {
-		if got := get(id); got == id || !requestid.Valid(got) {
+		if got := get(id); got == id || !strongroom.ValidRequestID(got) {
 			t.Errorf("malformed id (%s) %q: answered %q, want a new valid id", name, id, got)
 		}
 	}
@@ -39,19 +41,19 @@ func TestRequestIDHeader(t *testing.T) {
 	// "abc\r\n Set-Cookie: ..." (a folded header line) is not echoed, and
 	// no header is added.
 	res := rawRequest(t, s.Addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc\r\n Set-Cookie: a=1\r\nConnection: close\r\n\r\n")
-	t.Logf("CRLF attempt answered %d, X-Request-Id %q", res.StatusCode, res.Header.Get(requestid.Header))
-	if got := res.Header.Get(requestid.Header); strings.Contains(got, "abc") || res.Header.Get("Set-Cookie") != "" {
+	t.Logf("CRLF attempt answered %d, X-Request-Id %q", res.StatusCode, res.Header.Get(api.RequestIDHeader))
+	if got := res.Header.Get(api.RequestIDHeader); strings.Contains(got, "abc") || res.Header.Get("Set-Cookie") != "" {
 		t.Errorf("CRLF attempt: status %d, X-Request-Id %q, Set-Cookie %q", res.StatusCode, got, res.Header.Get("Set-Cookie"))
 	}
 	// Two ids at once: neither is taken.
 	res = rawRequest(t, s.Addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: one\r\nX-Request-Id: two\r\nConnection: close\r\n\r\n")
-	if got := res.Header.Get(requestid.Header); got == "one" || got == "two" || !requestid.Valid(got) {
+	if got := res.Header.Get(api.RequestIDHeader); got == "one" || got == "two" || !strongroom.ValidRequestID(got) {
 		t.Errorf("two ids sent: answered %q, want a new one", got)
 	}
 	// Without one, each request gets its own.
-	a := s.do("GET", "/healthz", "", nil).Header.Get(requestid.Header)
-	b := s.do("GET", "/healthz", "", nil).Header.Get(requestid.Header)
-	if !requestid.Valid(a) || !requestid.Valid(b) || a == b {
+	a := s.do("GET", "/healthz", "", nil).Header.Get(api.RequestIDHeader)
+	b := s.do("GET", "/healthz", "", nil).Header.Get(api.RequestIDHeader)
+	if !strongroom.ValidRequestID(a) || !strongroom.ValidRequestID(b) || a == b {
 		t.Errorf("two requests without an id got %q and %q, want two different new ids", a, b)
 	}
 }
@@ -78,7 +80,7 @@ func TestRequestIDOnErrors(t *testing.T) {
 		{"GET", "/sensitive-data/000000000000000000000000", nil, "", 401},
 	} {
 		name := c.method + " " + c.path
-		h := map[string]string{requestid.Header: "err-1"}
+		h := map[string]string{api.RequestIDHeader: "err-1"}
 		if c.contentType != "" {
 			h["Content-Type"] = c.contentType
 		}
@@ -86,12 +88,12 @@ func TestRequestIDOnErrors(t *testing.T) {
 		if r.Status != c.status {
 			t.Errorf("%s: %d, want %d: %s", name, r.Status, c.status, r.Raw)
 		}
-		if got := r.Header.Get(requestid.Header); got != "err-1" {
+		if got := r.Header.Get(api.RequestIDHeader); got != "err-1" {
 			t.Errorf("%s (%d): X-Request-Id %q, want err-1", name, r.Status, got)
 		}
-		delete(h, requestid.Header)
+		delete(h, api.RequestIDHeader)
 		r = s.doHeaders(c.method, c.path, "", c.body, h)
-		if got := r.Header.Get(requestid.Header); !requestid.Valid(got) {
+		if got := r.Header.Get(api.RequestIDHeader); !strongroom.ValidRequestID(got) {
 			t.Errorf("%s (%d) without an id: X-Request-Id %q, want a new one", name, r.Status, got)
 		}
 	}
@@ -104,12 +106,12 @@ func TestRequestIDInLog(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
 	s.doHeaders("POST", "/register", "", map[string]string{"username": "rid", "email": "rid@example.com", "password": seedPassword},
-		map[string]string{requestid.Header: "reg-1"}).want(t, 200, "register")
+		map[string]string{api.RequestIDHeader: "reg-1"}).want(t, 200, "register")
 	tok := s.login("rid", seedPassword)
 	r := s.doHeaders("POST", "/change-password", tok, map[string]string{"current_password": seedPassword, "new_password": seedPassword + "x"},
-		map[string]string{requestid.Header: "chpw-1"}).want(t, 200, "change password")
-	if r.Header.Get(requestid.Header) != "chpw-1" {
-		t.Fatalf("X-Request-Id %q, want chpw-1", r.Header.Get(requestid.Header))
+		map[string]string{api.RequestIDHeader: "chpw-1"}).want(t, 200, "change password")
+	if r.Header.Get(api.RequestIDHeader) != "chpw-1" {
+		t.Fatalf("X-Request-Id %q, want chpw-1", r.Header.Get(api.RequestIDHeader))
 	}
 	s.mails("rid@example.com") // waits for the notice
 	lines := logLines(t, s.Logs.String())
@@ -136,7 +138,7 @@ func TestRequestIDInLog(t *testing.T) {
 			continue
 		}
 		id, _ := l[requestid.LogKey].(string)
-		if !requestid.Valid(id) || seen[id] {
+		if !strongroom.ValidRequestID(id) || seen[id] {
 			t.Errorf("access log line with request_id %q (missing, malformed or repeated): %v", id, l)
 		}
 		seen[id] = true

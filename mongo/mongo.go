@@ -50,7 +50,7 @@ type DB struct {
 	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage, sessions *mdb.Collection
 	audit, auditHeads, auditStarts                                                                *mdb.Collection
 
-	local         keyedLocks    // in front of the store's locks, per user (usage.go)
+	local         keyedLocks    // in front of the store's locks (lock.go)
 	failuresPurge periodic.Gate // login_failures past their window
 }
 

@@ -60,7 +60,9 @@ type UserStore interface {
 	ClaimLoginAttempt(ctx context.Context, userID string, now time.Time, policy Lockout) (int, error)
 	// ClaimUnknownLoginAttempt is ClaimLoginAttempt for a username that
 	// names no account, so an unknown name locks exactly like a known one.
-	ClaimUnknownLoginAttempt(ctx context.Context, username string, now time.Time, policy Lockout) error
+	// name is what the count is kept under: the service passes a keyed
+	// hash of the username (otp.UnknownNameHash), never the name itself.
+	ClaimUnknownLoginAttempt(ctx context.Context, name string, now time.Time, policy Lockout) error
 	// ResetLoginFailures clears the failure count after a correct password.
 	ResetLoginFailures(ctx context.Context, userID string) error
 	// ClaimSecondFactorAttempt counts one failed second factor before the

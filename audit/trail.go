@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom/strongroom"
@@ -64,6 +65,10 @@ type Trail struct {
 	closing sync.RWMutex // held for reading while queueing; Close takes it
 	queue   chan item    // nil once closed
 	done    chan struct{}
+	// failing is set while appends fail (from a failed append to the next
+	// that succeeds): RecordAsync then waits like Record, so no value is
+	// sent whose event cannot be stored.
+	failing atomic.Bool
 }
 
 type item struct {
@@ -113,13 +118,16 @@ func (t *Trail) Record(ctx context.Context, e strongroom.AuditEvent) error {
 }
 
 // RecordAsync queues e to be appended within MaxDelay (record reads) and
-// returns without waiting for the append; with Options.Sync it is Record.
+// returns without waiting for the append; with Options.Sync, and while
+// the last append failed, it is Record: once the store fails, every event
+// waits for an append that succeeds, and its caller is told if none does.
 // It fills e in as Record does. It blocks only while the queue is full
 // (the store is slower than the events), and fails if e is not valid, the
-// Trail is closed, or ctx ends while it waits for room. A failed append
-// of such events is logged.
+// Trail is closed, or ctx ends while it waits for room. The events queued
+// before an append failed, which no one waits for, are lost, and the
+// loss is logged with their number.
 func (t *Trail) RecordAsync(ctx context.Context, e strongroom.AuditEvent) error {
-	if t.opt.Sync {
+	if t.opt.Sync || t.failing.Load() {
 		return t.Record(ctx, e)
 	}
 	return t.enqueue(ctx, &e, nil)
@@ -260,6 +268,7 @@ func (t *Trail) append(batch []item) {
 	err := t.store.AppendAudit(ctx, events, t.link)
 	took := time.Since(began)
 	cancel()
+	t.failing.Store(err != nil)
 	if err == nil && t.opt.OnCommit != nil {
 		t.opt.OnCommit(len(events), took)
 	}

@@ -238,22 +238,69 @@ func TestCloseFlushes(t *testing.T) {
 // A failed append fails the Record calls in it, and is logged for the
 // asynchronous events, by count.
 func TestFailedAppend(t *testing.T) {
-	st := &memStore{fail: strongroom.Unavailable("store unavailable", errors.New("down"))}
+	st := &memStore{block: make(chan struct{})}
 	var log bytes.Buffer
 	var logMu sync.Mutex
 	tr := audit.New(st, testKey, audit.Options{MaxDelay: time.Millisecond,
 		Log: slog.New(slog.NewJSONHandler(lockedWriter{&logMu, &log}, nil))})
-	if err := tr.Record(context.Background(), event("sync")); !strongroom.IsKind(err, strongroom.KindUnavailable) {
-		t.Fatalf("Record with the store down: %v", err)
-	}
+	defer tr.Close()
+	// Queued while appends still succeeded: no one waits for it, so when
+	// its append fails, the loss is logged.
 	if err := tr.RecordAsync(strongroom.WithRequestID(context.Background(), "req-9"), event("async")); err != nil {
 		t.Fatal(err)
 	}
-	tr.Close()
-	logMu.Lock()
-	defer logMu.Unlock()
-	if line := log.String(); !bytes.Contains(log.Bytes(), []byte(`"count":1`)) || !bytes.Contains(log.Bytes(), []byte("could not be stored")) {
-		t.Fatalf("log: %s", line)
+	st.mu.Lock()
+	st.fail = strongroom.Unavailable("store unavailable", errors.New("down"))
+	st.mu.Unlock()
+	close(st.block)
+	if err := tr.Record(context.Background(), event("sync")); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+		t.Fatalf("Record with the store down: %v", err)
+	}
+	// The loss is logged after the waiting callers are told.
+	logged := func() (bool, string) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return bytes.Contains(log.Bytes(), []byte(`"count":1`)) && bytes.Contains(log.Bytes(), []byte("could not be stored")), log.String()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if ok, line := logged(); ok {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("log: %s", line)
+		}
+	}
+	// Now that appends fail, a record read is not queued and forgotten:
+	// it waits for its append and fails with it, so its value is not sent.
+	for i := range 3 {
+		if err := tr.RecordAsync(context.Background(), event(fmt.Sprint("while down ", i))); !strongroom.IsKind(err, strongroom.KindUnavailable) {
+			t.Fatalf("RecordAsync while appends fail: %v", err)
+		}
+	}
+	// The store is back: the next one is stored, and after it RecordAsync
+	// queues without waiting again.
+	st.mu.Lock()
+	st.fail, st.block = nil, make(chan struct{})
+	st.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- tr.RecordAsync(context.Background(), event("back")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("RecordAsync right after a failed append returned (%v) before its own append", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(st.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	st.block = make(chan struct{}) // appends now hang: a queued event must not wait for one
+	st.mu.Unlock()
+	if err := tr.RecordAsync(context.Background(), event("queued")); err != nil {
+		t.Fatal(err)
+	}
+	close(st.block)
+	if events, _ := st.stored(); len(events) < 1 || events[0].Target != "back" {
+		t.Fatalf("stored %v, want the event recorded once the store was back", events)
 	}
 }
 

@@ -29,8 +29,18 @@ const (
 	lockMaxWait = 5 * time.Second
 )
 
-// withLock runs fn holding the named lock.
+// withLock runs fn holding the named lock. Callers in this process first
+// queue for it in memory (db.local), so that a burst of one process's
+// callers (50 parallel guesses at one account) waits in line rather than
+// polling the store, which on FerretDB slows the holder down and let a
+// waiter lose every race until its lockMaxWait ran out; the store lock then
+// orders the one caller at the front with other processes.
 func (db *DB) withLock(ctx context.Context, name string, fn func() error) error {
+	release, err := db.local.lock(ctx, name)
+	if err != nil {
+		return mapErr("lock "+name, err)
+	}
+	defer release()
 	deadline := time.Now().Add(lockMaxWait)
 	for {
 		now := time.Now()

@@ -50,7 +50,7 @@ type DB struct {
 	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage, sessions *mdb.Collection
 	audit, auditHeads, auditStarts                                                                *mdb.Collection
 
-	local         keyedLocks    // in front of the store's locks, per user (usage.go)
+	local         keyedLocks    // in front of the store's locks (lock.go)
 	failuresPurge periodic.Gate // login_failures past their window
 }
 
@@ -90,7 +90,57 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		_ = client.Disconnect(context.Background())
 		return nil, errors.New(redact(err.Error(), url))
 	}
+	if err := db.forgetNamedFailures(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, errors.New(redact(err.Error(), url))
+	}
 	return db, nil
+}
+
+// forgetNamedFailures deletes the login_failures counts whose _id is a name
+// rather than a keyed hash of it (otp.UnknownNameHash: 64 hex digits), as
+// the seed design and earlier versions kept them: a name typed at login may
+// be a password typed into the wrong box. Each count lasted only the
+// lockout window, so nothing of use goes.
+func (db *DB) forgetNamedFailures(ctx context.Context) error {
+	// Found here rather than by a negated $regex, which FerretDB does not
+	// apply as MongoDB does; the collection holds only the counts of the
+	// last lockout window.
+	cur, err := db.failures.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return mapErr("forget named login failures", err)
+	}
+	var docs []struct {
+		Name string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return mapErr("forget named login failures", err)
+	}
+	var named []string
+	for _, d := range docs {
+		if !isKeyedName(d.Name) {
+			named = append(named, d.Name)
+		}
+	}
+	if len(named) == 0 {
+		return nil
+	}
+	_, err = db.failures.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: named}}}})
+	return mapErr("forget named login failures", err)
+}
+
+// isKeyedName reports whether s has the form of otp.UnknownNameHash: 64
+// lowercase hex digits.
+func isKeyedName(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Close disconnects.

@@ -112,3 +112,39 @@ func openWithRaw(t *testing.T, label string) (*mongo.DB, *mdb.Database) {
 	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
 	return db, raw.Database(name)
 }
+
+// Failed logins of unknown names that an earlier version (or the seed
+// design) counted under the name itself are deleted when the store opens:
+// a name typed at login may be a password. Counts kept under a keyed hash
+// stay.
+func TestNamedLoginFailuresForgotten(t *testing.T) {
+	ctx := context.Background()
+	db, raw := openWithRaw(t, "failures")
+	now := time.Now()
+	hashed := "1f10eb4ef3f8bc5a1bab6364604ddce4bf45f7ad0b5d92699dc2b0d85a5281fd"
+	if err := db.ClaimUnknownLoginAttempt(ctx, hashed, now, strongroom.Lockout{MaxFailures: 5, Window: 15 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Collection(mongo.LoginFailures).InsertOne(ctx, bson.D{{Key: "_id", Value: "hunter2.secret-pw"},
+		{Key: "failed_attempts", Value: int32(1)}, {Key: "last_failed_attempt_time", Value: now}}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := mongo.Open(ctx, testserver.MongoDBURL(t), raw.Name(), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	var left []struct {
+		Name string `bson:"_id"`
+	}
+	cur, err := raw.Collection(mongo.LoginFailures).Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cur.All(ctx, &left); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].Name != hashed {
+		t.Fatalf("login_failures after a reopen: %+v, want only the count kept under a hash", left)
+	}
+}

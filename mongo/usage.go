@@ -42,19 +42,9 @@ func (d usageDoc) usage() strongroom.Usage {
 	return strongroom.Usage{Records: d.Records, Bytes: d.Bytes}
 }
 
-// withUserLock runs fn holding the lock on the user's records. Callers in
-// this process first queue for it here, so that a burst of one user's
-// writes waits in memory, not by polling the store (which, on FerretDB,
-// slows the holder down); the store lock then orders them with other
-// processes.
+// withUserLock runs fn holding the lock on the user's records.
 func (db *DB) withUserLock(ctx context.Context, uid bson.ObjectID, fn func() error) error {
-	name := "records:" + uid.Hex()
-	release, err := db.local.lock(ctx, name)
-	if err != nil {
-		return mapErr("lock "+name, err)
-	}
-	defer release()
-	return db.withLock(ctx, name, fn)
+	return db.withLock(ctx, "records:"+uid.Hex(), fn)
 }
 
 // userUsage returns the user's counts; with none stored yet (records made

@@ -75,6 +75,13 @@ func UnlockHash(key []byte, username, code string) string {
 	return lookupHash(key, "unlock", username+"\x00"+NormalizeRecoveryCode(code))
 }
 
+// UnknownNameHash is the stored form of a username that names no account,
+// by which its failed logins are counted (login_failures): a name typed at
+// login may be a password typed into the wrong box, so it is not stored.
+func UnknownNameHash(key []byte, username string) string {
+	return lookupHash(key, "unknown-login", username)
+}
+
 func lookupHash(key []byte, purpose, value string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(purpose))

@@ -48,6 +48,9 @@ func TestLookupHashFixtures(t *testing.T) {
 		{"BypassHash", otp.BypassHash(key, "victim", "127.0.0.1"),
 			"72bf3075fa1cde06316e7e8c073f6947d776cecfda88175cb144872ccfa13df6",
 			[]string{"unlocked", "\x00", "victim\x00127.0.0.1"}},
+		{"UnknownNameHash", otp.UnknownNameHash(key, "hunter2.secret-pw"),
+			"1f10eb4ef3f8bc5a1bab6364604ddce4bf45f7ad0b5d92699dc2b0d85a5281fd",
+			[]string{"unknown-login", "\x00", "hunter2.secret-pw"}},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %s\nwant %s", c.name, c.got, c.want)

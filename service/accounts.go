@@ -116,8 +116,9 @@ func (s *Service) Login(ctx context.Context, client, username, pw string) (res L
 	if strongroom.IsKind(err, strongroom.KindNotFound) {
 		// The events of a name without an account name no one: the name
 		// typed is not kept, since it may be a password typed in the
-		// wrong box. The client address and request id remain.
-		if err := s.store.ClaimUnknownLoginAttempt(ctx, username, now, s.cfg.Lockout); err != nil {
+		// wrong box (its failures are counted under a keyed hash of it).
+		// The client address and request id remain.
+		if err := s.store.ClaimUnknownLoginAttempt(ctx, otp.UnknownNameHash(s.otpKey, username), now, s.cfg.Lockout); err != nil {
 			// The same lookup a locked account makes: it finds nothing.
 			if _, berr := s.bypass(ctx, username, client, err); berr != nil {
 				return LoginResult{}, s.lockedOut(ctx, berr, "")

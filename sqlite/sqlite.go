@@ -326,6 +326,19 @@ CREATE TABLE audit_indexed (
 );
 INSERT INTO audit_by_user (user_id, seq) SELECT user_id, seq FROM audit_events WHERE user_id <> '';
 INSERT INTO audit_indexed (id, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events;
+`, `
+-- login_failures counts failed logins of names without an account under a
+-- keyed hash of the name (otp.UnknownNameHash), no longer the name itself,
+-- which may be a password typed into the wrong box. The counts kept by
+-- name go; each lasted only the lockout window.
+DELETE FROM login_failures;
+`, `
+-- Record reads, almost every event, are not in the per-type index: a list
+-- of them, newest first, is the primary key read backwards; the other
+-- types, rare among them, keep the index. An append of reads then writes
+-- one index less per event.
+DROP INDEX audit_events_type;
+CREATE INDEX audit_events_type ON audit_events(type, seq) WHERE type <> 'record.read';
 `}
 
 // secureFrom is the first schema version made by a writer with

@@ -43,11 +43,13 @@ func testAdminGrant(t *testing.T, cfg Config) {
 		t.Fatalf("admin grant: %q, %v", out, err)
 	}
 	s.do("POST", "/rotate-master-key", second, nil).want(t, 200, "rotate after admin grant")
+	s.do("GET", "/admin/audit", second, nil).want(t, 200, "the whole audit trail after admin grant")
 
 	if out, err := adminCommand(t, cfg, "revoke", "second"); err != nil || !strings.Contains(out, "no longer") {
 		t.Fatalf("admin revoke: %q, %v", out, err)
 	}
 	s.do("POST", "/rotate-master-key", second, nil).want(t, 403, "rotate after admin revoke")
+	s.do("GET", "/admin/audit", second, nil).want(t, 403, "the same token, on the audit trail, after admin revoke")
 
 	if _, err := adminCommand(t, cfg, "grant", "nobody"); err == nil || !strings.Contains(err.Error(), "no account") {
 		t.Fatalf("admin grant of an unknown account: %v", err)

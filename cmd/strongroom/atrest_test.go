@@ -27,6 +27,9 @@ func forms(b []byte) [][]byte {
 // be stored in clear: the user's data key (unwrapped here, as only the key
 // manager can), every master key, the password and the card numbers, each
 // in raw, hex and base64 form.
+// mistypedName is a password typed into a login's name box.
+const mistypedName = "hunter2.secret-pw"
+
 func secretsAtRest(t *testing.T, s *testServer) [][]byte {
 	t.Helper()
 	ctx := context.Background()
@@ -79,6 +82,10 @@ func TestNothingInClearAtRest(t *testing.T) {
 		t.Fatalf("challenge %q is not 32 bytes of base64url", challenge)
 	}
 	secrets = append(append(secrets, forms([]byte(challenge))...), forms(raw)...)
+	// A password typed into the name box: a name without an account,
+	// whose failed login is counted, but not under the name.
+	s.do("POST", "/login", "", map[string]string{"username": mistypedName, "password": "Wrong!pass1"}).want(t, 401, "a password as the name")
+	secrets = append(secrets, forms([]byte(mistypedName))...)
 	u, err := s.Store.UserByUsername(context.Background(), seedUser)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -70,5 +71,49 @@ func testUnauditedRequestsFail(t *testing.T, cfg Config) {
 	}
 	if after, _ := s.Store.AuditHead(context.Background()); after.Seq != head.Seq {
 		t.Fatalf("the trail moved from %d to %d while closed", head.Seq, after.Seq)
+	}
+}
+
+// Once an append of the trail has failed (here a full disk, played by a
+// trigger that makes SQLite refuse the trail's inserts), record reads
+// are no longer queued and forgotten: each waits for its own event, so
+// no value is sent while its event cannot be stored, and reads come back
+// by themselves when the store does. (The mechanism is the trail's, the
+// same on both stores; a real refusal is easiest to make on SQLite.)
+func TestReadsRefusedWhileTheTrailFails(t *testing.T) {
+	cfg := storeConfig(t, "sqlite")
+	s := startServer(t, cfg)
+	s.register("alice", seedPassword)
+	tok := s.login("alice", seedPassword)
+	id := s.do("POST", "/sensitive-data", tok, map[string]string{"data_type": "card_number", "value": seedCard}).want(t, 200, "create").JSON["id"].(string)
+	s.do("GET", "/sensitive-data/"+id, tok, nil).want(t, 200, "a read")
+	s.waitForAudit(4) // the read's event, appended within a few milliseconds
+
+	raw := openRawAudit(t, cfg)
+	raw.exec(t, "CREATE TRIGGER full_disk BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+	// The first event that waits for its append sees the failure.
+	s.do("POST", "/login", "", map[string]string{"username": "alice", "password": "Wrong!pass1"}).want(t, 503, "a wrong password, unaudited")
+	for i := range 5 {
+		r := s.do("GET", "/sensitive-data/"+id, tok, nil)
+		r.want(t, 503, fmt.Sprint("read ", i, " while the trail fails"))
+		if strings.Contains(r.Raw, seedCard) {
+			t.Fatalf("a read answered the value while its event could not be stored: %s", r.Raw)
+		}
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/sensitive-data", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if res, err := client.Do(req); err == nil {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(b), seedCard) {
+			t.Fatalf("a list answered the value while its event could not be stored: %d %q", res.StatusCode, b)
+		}
+	}
+
+	raw.exec(t, "DROP TRIGGER full_disk")
+	s.do("GET", "/sensitive-data/"+id, tok, nil).want(t, 200, "a read once the store takes events again")
+	events, _ := s.auditList("/audit", tok)
+	if len(events) != 5 || events[0].Type != "record.read" || events[0].Target != id || events[1].Type != "record.read" {
+		t.Fatalf("the trail holds %+v, want the first read and the one that came back on top of the registration, the login and the create", events)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strongroom/strongroom/audit"
 )
@@ -176,4 +177,19 @@ func leaks(text string, secrets []string) []string {
 		}
 	}
 	return found
+}
+
+// waitForAudit waits until the trail's head has reached seq: for the
+// events of record reads, which are appended without being waited for.
+func (s *testServer) waitForAudit(seq int64) {
+	s.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		h, err := s.Store.AuditHead(context.Background())
+		if err == nil && h.Seq >= seq {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the trail's head is %d after 10 s (%v), want %d", h.Seq, err, seq)
+		}
+	}
 }

@@ -21,6 +21,8 @@ func TestMongoCollectionsAtRest(t *testing.T) {
 	s := startServer(t, cfg)
 	walkthrough(t, s)
 	secrets := secretsAtRest(t, s)
+	s.do("POST", "/login", "", map[string]string{"username": mistypedName, "password": "Wrong!pass1"}).want(t, 401, "a password as the name")
+	secrets = append(secrets, forms([]byte(mistypedName))...)
 
 	ctx := context.Background()
 	client, err := mdb.Connect(options.Client().ApplyURI(cfg.MongoDBURL.Reveal()))

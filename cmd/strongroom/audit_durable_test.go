@@ -81,6 +81,7 @@ func testUnauditedRequestsFail(t *testing.T, cfg Config) {
 // by themselves when the store does. (The mechanism is the trail's, the
 // same on both stores; a real refusal is easiest to make on SQLite.)
 func TestReadsRefusedWhileTheTrailFails(t *testing.T) {
+	t.Parallel()
 	cfg := storeConfig(t, "sqlite")
 	s := startServer(t, cfg)
 	s.register("alice", seedPassword)

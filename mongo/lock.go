@@ -2,6 +2,8 @@ package mongo
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"sync"
@@ -25,9 +27,12 @@ import (
 // (userLock), whatever field it changes.
 const (
 	Locks       = "locks"
-	lockTTL     = 10 * time.Second // a crashed holder's lock is taken over after this
 	lockMaxWait = 5 * time.Second
 )
+
+// lockTTL is a lock's lifetime: a holder that died (or stalled past it) has
+// its lock taken over after it. A variable for the tests.
+var lockTTL = 10 * time.Second
 
 // withLock runs fn holding the named lock. Callers in this process first
 // queue for it in memory (db.local), so that a burst of one process's
@@ -41,13 +46,20 @@ func (db *DB) withLock(ctx context.Context, name string, fn func() error) error 
 		return mapErr("lock "+name, err)
 	}
 	defer release()
+	// Each taking of the lock has an owner token, and the lock is given
+	// up by name and owner: a holder that stalled past lockTTL, whose lock
+	// another took over, must not delete the new holder's lock when it
+	// wakes up.
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	owner := hex.EncodeToString(b[:])
 	deadline := time.Now().Add(lockMaxWait)
 	for {
 		now := time.Now()
-		_, err := db.locks.InsertOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "expires_at", Value: now.Add(lockTTL)}})
+		_, err := db.locks.InsertOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "owner", Value: owner}, {Key: "expires_at", Value: now.Add(lockTTL)}})
 		if err == nil {
 			defer func() {
-				_, _ = db.locks.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: name}})
+				_, _ = db.locks.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: name}, {Key: "owner", Value: owner}})
 			}()
 			return fn()
 		}

@@ -92,7 +92,10 @@ func TestConnectionCapPerAddress(t *testing.T) {
 func TestSlowReaderIsCutOff(t *testing.T) {
 	// Not parallel: writingList reads every goroutine's stack in the process: another test's list would count.
 	cfg := testConfig(t, t.TempDir())
-	cfg.WriteTimeout = time.Second
+	// Every request of this server has this long to be answered: the
+	// registration and login too, which under a loaded test run (another
+	// package, the Compose stack's builds) took over a second.
+	cfg.WriteTimeout = 3 * time.Second
 	cfg.MaxBytesPerUser = 64 << 20
 	s := startServer(t, cfg)
 	s.register("slow", seedPassword)

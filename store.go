@@ -20,6 +20,7 @@ type Store interface {
 	RotationStore
 	SessionStore
 	AuditStore
+	LimitStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -39,6 +39,7 @@ const (
 	Settings      = "settings"
 	LoginFailures = "login_failures"
 	Sessions      = "sessions"
+	RateLimits    = "rate_limits"
 )
 
 // DB is the MongoDB store.
@@ -47,11 +48,12 @@ type DB struct {
 	db     *mdb.Database
 	log    *slog.Logger
 
-	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage, sessions *mdb.Collection
-	audit, auditHeads, auditStarts                                                                *mdb.Collection
+	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage, sessions, limits *mdb.Collection
+	audit, auditHeads, auditStarts                                                                        *mdb.Collection
 
 	local         keyedLocks    // in front of the store's locks (lock.go)
 	failuresPurge periodic.Gate // login_failures past their window
+	limitsPurge   periodic.Gate // rate_limits full again
 }
 
 // Open connects to the server at url, uses database name, and creates the
@@ -79,7 +81,7 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		users: d.Collection(Users), data: d.Collection(SensitiveData), keys: d.Collection(UserKeys),
 		challenges: d.Collection(Challenges), rotation: d.Collection(Rotation), settings: d.Collection(Settings),
 		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes), failures: d.Collection(LoginFailures),
-		usage: d.Collection(Usage), sessions: d.Collection(Sessions),
+		usage: d.Collection(Usage), sessions: d.Collection(Sessions), limits: d.Collection(RateLimits),
 		audit: d.Collection(AuditEvents), auditHeads: d.Collection(AuditHeads), auditStarts: d.Collection(AuditStarts),
 	}
 	if err := db.ensureIndexes(ctx); err != nil {
@@ -187,6 +189,7 @@ func (db *DB) ensureIndexes(ctx context.Context) error {
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("lookup_hash"), Options: named("lookup_hash_1").SetUnique(true)}},
 		{coll: db.recovery, model: mdb.IndexModel{Keys: asc("user_id"), Options: named("user_id_1")}},
 		{coll: db.failures, model: mdb.IndexModel{Keys: asc("last_failed_attempt_time"), Options: named("last_failed_attempt_time_1")}},
+		{coll: db.limits, model: mdb.IndexModel{Keys: asc("full"), Options: named("full_1")}},
 		{coll: db.users, model: mdb.IndexModel{Keys: asc("deleted_at"), Options: named("deleted_at_1")}},
 		{coll: db.sessions, model: mdb.IndexModel{Keys: asc("user_id", "created_at", "_id"), Options: named("user_id_1_created_at_1__id_1")}},
 		{coll: db.sessions, model: mdb.IndexModel{Keys: asc("ended_at"), Options: named("ended_at_1")}},

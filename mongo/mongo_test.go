@@ -3,8 +3,13 @@ package mongo_test
 import (
 	"context"
 	"os"
+	"reflect"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/internal/testserver"
@@ -61,5 +66,34 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 	// Not a timing target: a hang would last until the test's own timeout.
 	if waited := time.Since(start); waited > 30*time.Second {
 		t.Fatalf("the store waited %v for a dead server", waited)
+	}
+}
+
+// TestRateLimitFormat pins a budget's stored form: _id the limit's name
+// and key, full the time it is full again in Unix nanoseconds (int64).
+func TestRateLimitFormat(t *testing.T) {
+	ctx := context.Background()
+	url, name := testserver.MongoDBURL(t), testserver.DatabaseName("ratelimit")
+	db, err := mongo.Open(ctx, url, name, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	if ok, _, err := db.TakeLimit(ctx, "verify-addr:192.0.2.1", strongroom.Rate{Every: 2 * time.Second, Burst: 30}, at); err != nil || !ok {
+		t.Fatalf("TakeLimit: %v %v", ok, err)
+	}
+	client, err := mdb.Connect(options.Client().ApplyURI(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(ctx)
+	var doc bson.D
+	if err := client.Database(name).Collection(mongo.RateLimits).FindOne(ctx, bson.D{}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	want := bson.D{{Key: "_id", Value: "verify-addr:192.0.2.1"}, {Key: "full", Value: int64(1795834802000000000)}}
+	if !reflect.DeepEqual(doc, want) {
+		t.Fatalf("stored %v, want %v", doc, want)
 	}
 }

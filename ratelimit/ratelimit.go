@@ -1,6 +1,6 @@
 // Package ratelimit is a keyed token-bucket limiter with a bounded number of
-// keys, for limits per user and per client address. State is per process:
-// behind a load balancer each replica limits on its own.
+// keys, for limits per user and per client address, and Shared, the same
+// limit counted in the store for every server on it.
 package ratelimit
 
 import (

@@ -307,7 +307,7 @@ func (s *Service) Unlock(ctx context.Context, client, username, code string) err
 	if otp.NormalizeRecoveryCode(code) == "" {
 		return strongroom.Invalid("code", "code must be the 10-character unlock code from the mail (XXXXX-XXXXX)")
 	}
-	if err := limit(s.unlockAddr, client, "attempts"); err != nil {
+	if err := s.limit(ctx, s.unlockAddr, client, "attempts"); err != nil {
 		return err
 	}
 	username = strongroom.NormalizeUsername(username)

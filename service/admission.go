@@ -19,7 +19,11 @@ import (
 // summary at most once a minute.
 func (s *Service) passwordSlot(ctx context.Context, client string) (*password.Slot, error) {
 	if s.authAddr != nil {
-		if ok, wait := s.authAddr.Allow(client); !ok {
+		ok, wait, err := s.authAddr.Allow(ctx, client)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			return nil, s.refuse(ctx, client, "rate_limited", &strongroom.Error{Kind: strongroom.KindLocked,
 				Message: "too many login attempts from your address; try again later", RetryAfter: wait, Err: strongroom.ErrOverload})
 		}

@@ -81,15 +81,16 @@ type Service struct {
 	// by whoever holds its challenge; what a bearer token asks for
 	// (enrollment, changes) is counted per token, so a stolen token
 	// cannot spend the owner's way in, nor the owner's next session.
-	sendLogin   *ratelimit.Limiter // login codes mailed per account
-	sendChange  *ratelimit.Limiter // codes mailed per token
-	verifyLogin *ratelimit.Limiter // second factors checked per account, logging in
-	verifyToken *ratelimit.Limiter // codes and passwords checked per token
-	sendAddr    *ratelimit.Limiter // send-otp calls per client address
-	verifyAddr  *ratelimit.Limiter // code checks per client address
-	unlockAddr  *ratelimit.Limiter // unlock tries per client address
-	authAddr    *ratelimit.Limiter // logins and registrations per client address; nil: none
-	refusals    *ratelimit.Tally   // logins and registrations refused for load
+	// Each limit is counted in the store, for every server on it.
+	sendLogin   *ratelimit.Shared // login codes mailed per account
+	sendChange  *ratelimit.Shared // codes mailed per token
+	verifyLogin *ratelimit.Shared // second factors checked per account, logging in
+	verifyToken *ratelimit.Shared // codes and passwords checked per token
+	sendAddr    *ratelimit.Shared // send-otp calls per client address
+	verifyAddr  *ratelimit.Shared // code checks per client address
+	unlockAddr  *ratelimit.Shared // unlock tries per client address
+	authAddr    *ratelimit.Shared // logins and registrations per client address; nil: none
+	refusals    *ratelimit.Tally  // logins and registrations refused for load
 
 	// secondFactorLockout: 10 wrong second factors in a row lock the
 	// second step for 15 minutes, counted in the store.
@@ -164,9 +165,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = NopObserver{}
 	}
-	var authAddr *ratelimit.Limiter
+	shared := func(name string, every time.Duration, burst int) *ratelimit.Shared {
+		return ratelimit.NewShared(name, strongroom.Rate{Every: every, Burst: burst}, cfg.Store, cfg.Now)
+	}
+	var authAddr *ratelimit.Shared
 	if cfg.LoginRate > 0 {
-		authAddr = ratelimit.New(time.Minute/time.Duration(cfg.LoginRate), cfg.LoginRate, 100_000, cfg.Now)
+		authAddr = shared("auth-addr", time.Minute/time.Duration(cfg.LoginRate), cfg.LoginRate)
 	}
 	s := &Service{
 		cfg:    cfg,
@@ -180,15 +184,15 @@ func New(cfg Config) (*Service, error) {
 		obs:    cfg.Observer,
 		// At most 3 codes at once and 10 an hour per account, so asking for
 		// new codes (each with 5 tries) does not buy many new guesses.
-		sendLogin:  ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
-		sendChange: ratelimit.New(6*time.Minute, 3, 100_000, cfg.Now),
-		sendAddr:   ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+		sendLogin:  shared("send-login", 6*time.Minute, 3),
+		sendChange: shared("send-change", 6*time.Minute, 3),
+		sendAddr:   shared("send-addr", 6*time.Second, 10),
 		// Per account, above the durable second-factor lockout (10 in a
 		// row), which is what bounds guessing.
-		verifyLogin: ratelimit.New(30*time.Second, 20, 100_000, cfg.Now),
-		verifyToken: ratelimit.New(30*time.Second, 20, 100_000, cfg.Now),
-		verifyAddr:  ratelimit.New(2*time.Second, 30, 100_000, cfg.Now),
-		unlockAddr:  ratelimit.New(6*time.Second, 10, 100_000, cfg.Now),
+		verifyLogin: shared("verify-login", 30*time.Second, 20),
+		verifyToken: shared("verify-token", 30*time.Second, 20),
+		verifyAddr:  shared("verify-addr", 2*time.Second, 30),
+		unlockAddr:  shared("unlock-addr", 6*time.Second, 10),
 		authAddr:    authAddr,
 		refusals:    ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 
@@ -261,8 +265,12 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // limit applies a rate limiter to key: KindLocked with Retry-After when
 // the budget is spent.
-func limit(l *ratelimit.Limiter, key, what string) error {
-	if ok, wait := l.Allow(key); !ok {
+func (s *Service) limit(ctx context.Context, l *ratelimit.Shared, key, what string) error {
+	ok, wait, err := l.Allow(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return &strongroom.Error{Kind: strongroom.KindLocked, Message: "too many " + what + "; try again later", RetryAfter: wait}
 	}
 	return nil

@@ -99,10 +99,10 @@ func (s *Service) reauthenticate(ctx context.Context, p *Principal, u *strongroo
 			return err
 		}
 	}
-	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
+	if err := s.limit(ctx, s.verifyAddr, client, "attempts"); err != nil {
 		return err
 	}
-	if err := limit(s.verifyToken, p.TokenID, "attempts"); err != nil {
+	if err := s.limit(ctx, s.verifyToken, p.TokenID, "attempts"); err != nil {
 		return err
 	}
 	if err := s.checkPassword(ctx, client, u, password); err != nil {
@@ -167,14 +167,14 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID
 	if !otp.ValidFormat(code) {
 		return nil, strongroom.Invalid("otp", "otp must be 6 digits")
 	}
-	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
+	if err := s.limit(ctx, s.verifyAddr, client, "attempts"); err != nil {
 		return nil, err
 	}
 	u, c, secret, err := s.pendingSetup(ctx, p, setupID)
 	if err != nil {
 		return nil, err
 	}
-	if err := limit(s.verifyToken, p.TokenID, "attempts"); err != nil {
+	if err := s.limit(ctx, s.verifyToken, p.TokenID, "attempts"); err != nil {
 		return nil, err
 	}
 	if err := s.store.ClaimChallengeAttempt(ctx, c.ID, s.now(), otp.MaxAttempts); err != nil {

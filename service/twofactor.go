@@ -38,7 +38,7 @@ func (s *Service) startSecondStep(ctx context.Context, client string, u *strongr
 	c := &strongroom.Challenge{ID: strongroom.NewID(now), UserID: u.ID, Purpose: strongroom.PurposeLogin,
 		LookupHash: otp.ChallengeHash(s.otpKey, challenge), CreatedAt: now, ExpiresAt: now.Add(otp.ChallengeTTL)}
 	if u.EmailOTPEnabled {
-		err = limit(s.sendAddr, client, "requests")
+		err = s.limit(ctx, s.sendAddr, client, "requests")
 		if err == nil {
 			err = s.mailCode(ctx, nil, u, c, false)
 		}
@@ -109,7 +109,7 @@ func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User
 	if p != nil {
 		budget, key = s.sendChange, p.TokenID
 	}
-	if err := limit(budget, key, "codes requested"); err != nil {
+	if err := s.limit(ctx, budget, key, "codes requested"); err != nil {
 		return err
 	}
 	code, err := otp.NewCode(s.rand)
@@ -161,7 +161,7 @@ func (s *Service) mailCode(ctx context.Context, p *Principal, u *strongroom.User
 // anything else is looked at, and nothing is spent or sent. client is the
 // caller's address.
 func (s *Service) SendOTP(ctx context.Context, p *Principal, client, username, challenge string) error {
-	if err := limit(s.sendAddr, client, "requests"); err != nil {
+	if err := s.limit(ctx, s.sendAddr, client, "requests"); err != nil {
 		return err
 	}
 	if p != nil {
@@ -227,7 +227,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	if err != nil {
 		return "", err
 	}
-	if err := limit(s.verifyAddr, client, "attempts"); err != nil {
+	if err := s.limit(ctx, s.verifyAddr, client, "attempts"); err != nil {
 		return "", err
 	}
 	if p != nil {
@@ -242,7 +242,7 @@ func (s *Service) VerifyOTP(ctx context.Context, p *Principal, client, username,
 	kind := factorKind(recovery, c.CodeHash != "", u.TOTPEnabled)
 	// Budgets of the account are spent only by someone who holds its
 	// challenge: by now, someone who knew the password.
-	if err := limit(s.verifyLogin, u.ID, "attempts"); err != nil {
+	if err := s.limit(ctx, s.verifyLogin, u.ID, "attempts"); err != nil {
 		return "", err
 	}
 	now := s.now()
@@ -311,7 +311,7 @@ func (s *Service) verifyEnrollment(ctx context.Context, p *Principal, client, us
 	if u.TwoFactorEnabled {
 		return "", errAlreadyOn
 	}
-	if err := limit(s.verifyToken, p.TokenID, "attempts"); err != nil {
+	if err := s.limit(ctx, s.verifyToken, p.TokenID, "attempts"); err != nil {
 		return "", err
 	}
 	ok, err := s.mailedCode(ctx, u, strongroom.PurposeEnroll, code)

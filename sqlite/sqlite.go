@@ -51,6 +51,7 @@ type DB struct {
 	onCommit     atomic.Pointer[func(records int, d time.Duration)] // ObserveCommits
 
 	failuresPurge periodic.Gate // login_failures past their window
+	limitsPurge   periodic.Gate // rate_limits full again
 }
 
 // Open opens (creating if needed) the database at path and migrates its
@@ -339,6 +340,14 @@ DELETE FROM login_failures;
 -- one index less per event.
 DROP INDEX audit_events_type;
 CREATE INDEX audit_events_type ON audit_events(type, seq) WHERE type <> 'record.read';
+`, `
+-- Rate-limit budgets shared by every server on the store: full is when a
+-- budget is full again (Unix nanoseconds); a row past it is forgotten.
+CREATE TABLE rate_limits (
+	key TEXT PRIMARY KEY,
+	full INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX rate_limits_full ON rate_limits(full);
 `}
 
 // secureFrom is the first schema version made by a writer with

@@ -189,3 +189,32 @@ func TestMigrationCountsExistingRecords(t *testing.T) {
 		t.Fatalf("usage after migration: %+v, %v; want 2 records, 10 bytes", u, err)
 	}
 }
+
+// TestRateLimitFormat pins a budget's stored form: the limit's name and
+// key, and the time it is full again in Unix nanoseconds.
+func TestRateLimitFormat(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	if ok, _, err := db.TakeLimit(ctx, "verify-addr:192.0.2.1", strongroom.Rate{Every: 2 * time.Second, Burst: 30}, at); err != nil || !ok {
+		t.Fatalf("TakeLimit: %v %v", ok, err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var key string
+	var full int64
+	if err := raw.QueryRow("SELECT key, full FROM rate_limits").Scan(&key, &full); err != nil {
+		t.Fatal(err)
+	}
+	if key != "verify-addr:192.0.2.1" || full != 1795834802000000000 {
+		t.Fatalf("stored %q %d", key, full)
+	}
+}

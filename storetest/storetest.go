@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"ConcurrentSessionsEnd", testConcurrentSessionsEnd},
 		{"ConcurrentUserWrites", testConcurrentUserWrites},
 		{"ConcurrentRecordsAndDeletion", testConcurrentRecordsAndDeletion},
+		{"RateLimits", testRateLimits},
+		{"ConcurrentRateLimits", testConcurrentRateLimits},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open(t)) })
 	}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestClusterLimitsAreGlobal runs 3 servers on one MongoDB store and
+// spreads one client's requests over them, round-robin: every per-address
+// and per-token limit lets through what one server alone would, not three
+// times as much. Each part comes from an address of its own, so the
+// limits do not spend one another's budgets.
+func TestClusterLimitsAreGlobal(t *testing.T) {
+	t.Parallel()
+	cfg := storeConfig(t, "mongodb")
+	var servers []*testServer
+	for i := 0; i < 3; i++ {
+		// 6 logins and registrations a minute per address: one every 10 s.
+		s, _ := serveChild(t, cfg, "STRONGROOM_LOGIN_RATE=6")
+		servers = append(servers, s)
+	}
+	// spread sends n requests from src round-robin over the servers, and
+	// returns how many were not refused by a limit (429), and how long
+	// that took.
+	spread := func(t *testing.T, src string, n int, send func(s *testServer, i int) response) (through int, took time.Duration) {
+		t.Helper()
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			r := send(servers[i%len(servers)], i)
+			if r.Status == 429 {
+				if r.Header.Get("Retry-After") == "" {
+					t.Fatalf("429 without Retry-After from %s", src)
+				}
+				continue
+			}
+			through++
+		}
+		return through, time.Since(start)
+	}
+	// within checks that what got through is the burst, plus what the
+	// rate refilled while the requests were sent.
+	within := func(t *testing.T, what string, through, burst int, took, every time.Duration) {
+		t.Helper()
+		if most := burst + int(took/every); through < burst || through > most {
+			t.Fatalf("%s: %d got through in %v over 3 servers; one server allows %d to %d", what, through, took, burst, most)
+		}
+		t.Logf("%s: %d through in %v", what, through, took)
+	}
+
+	t.Run("logins per address", func(t *testing.T) {
+		c := clientFrom("127.0.0.21")
+		n, took := spread(t, "127.0.0.21", 12, func(s *testServer, i int) response {
+			return s.doWith(c, "POST", "/login", "", map[string]string{"username": fmt.Sprintf("nobody%d", i), "password": "Wrong-Passw0rd!"})
+		})
+		within(t, "logins", n, 6, took, 10*time.Second)
+	})
+	t.Run("code checks per address", func(t *testing.T) {
+		c := clientFrom("127.0.0.22")
+		n, took := spread(t, "127.0.0.22", 45, func(s *testServer, i int) response {
+			return s.doWith(c, "POST", "/verify-otp", "", map[string]string{"username": "nobody", "otp": "123456"})
+		})
+		within(t, "code checks", n, 30, took, 2*time.Second)
+	})
+	t.Run("send-otp per address", func(t *testing.T) {
+		c := clientFrom("127.0.0.23")
+		n, took := spread(t, "127.0.0.23", 18, func(s *testServer, i int) response {
+			return s.doWith(c, "POST", "/send-otp", "", map[string]string{"username": "nobody"})
+		})
+		within(t, "send-otp", n, 10, took, 6*time.Second)
+	})
+	t.Run("unlock per address", func(t *testing.T) {
+		c := clientFrom("127.0.0.24")
+		n, took := spread(t, "127.0.0.24", 18, func(s *testServer, i int) response {
+			return s.doWith(c, "POST", "/unlock", "", map[string]string{"username": "nobody", "code": "ABCDE-FGHJK"})
+		})
+		within(t, "unlock", n, 10, took, 6*time.Second)
+	})
+	t.Run("codes mailed per token", func(t *testing.T) {
+		servers[0].register("mailer", seedPassword)
+		tok := servers[1].login("mailer", seedPassword)
+		// Each request from its own address: only the token's budget,
+		// 3 at once then one every 6 minutes, is shared.
+		n, took := spread(t, "127.0.0.3x", 9, func(s *testServer, i int) response {
+			return s.doWith(clientFrom(fmt.Sprintf("127.0.0.%d", 30+i)), "POST", "/send-otp", tok, map[string]string{"username": "mailer"})
+		})
+		within(t, "codes mailed", n, 3, took, 6*time.Minute)
+		if mails := len(servers[2].mails("mailer@example.com")); mails != 3 {
+			t.Fatalf("%d codes mailed, want 3", mails)
+		}
+	})
+}

@@ -1,0 +1,57 @@
+package ratelimit_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/ratelimit"
+	"github.com/strongroom/strongroom/sqlite"
+)
+
+// Two servers' limits on one store count against one budget: what one
+// server allows, both together allow, not twice as much.
+func TestSharedAcrossServers(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	r := strongroom.Rate{Every: 2 * time.Second, Burst: 6}
+	a := ratelimit.NewShared("verify-addr", r, db, clock)
+	b := ratelimit.NewShared("verify-addr", r, db, clock)
+	allowed := 0
+	for i := 0; i < 10; i++ {
+		for _, s := range []*ratelimit.Shared{a, b} {
+			ok, wait, err := s.Allow(context.Background(), "203.0.113.9")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				allowed++
+			} else if wait < time.Second {
+				t.Fatalf("refused with Retry-After %v", wait)
+			}
+		}
+	}
+	if allowed != 6 {
+		t.Fatalf("20 events over two servers with a budget of 6: %d allowed", allowed)
+	}
+	// Another limit of the same key has a budget of its own.
+	c := ratelimit.NewShared("send-addr", r, db, clock)
+	if ok, _, _ := c.Allow(context.Background(), "203.0.113.9"); !ok {
+		t.Fatal("another limit's budget was spent by the first one")
+	}
+	// One interval later, one more event, on whichever server.
+	now = now.Add(2 * time.Second)
+	if ok, _, _ := b.Allow(context.Background(), "203.0.113.9"); !ok {
+		t.Fatal("no event after one interval")
+	}
+	if ok, _, _ := a.Allow(context.Background(), "203.0.113.9"); ok {
+		t.Fatal("two events after one interval")
+	}
+}

@@ -1,0 +1,105 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/strongroom/strongroom"
+)
+
+// A budget allows its burst at once, then one event per interval; a
+// refused event counts nothing; budgets are independent; a purge of full
+// budgets forgets nothing that still counts.
+func testRateLimits(t *testing.T, s strongroom.Store) {
+	ctx := context.Background()
+	r := strongroom.Rate{Every: 2 * time.Second, Burst: 3}
+	take := func(key string, at time.Time) (bool, time.Duration) {
+		t.Helper()
+		ok, wait, err := s.TakeLimit(ctx, key, r, at)
+		if err != nil {
+			t.Fatalf("TakeLimit(%s): %v", key, err)
+		}
+		return ok, wait
+	}
+	for i := 1; i <= 3; i++ {
+		if ok, _ := take("verify-addr:192.0.2.1", t0); !ok {
+			t.Fatalf("event %d of a burst of 3 refused", i)
+		}
+	}
+	for i := 0; i < 5; i++ { // refusals do not push the budget back
+		if ok, wait := take("verify-addr:192.0.2.1", t0.Add(500*time.Millisecond)); ok || wait != 1500*time.Millisecond {
+			t.Fatalf("a 4th event at once: ok=%v wait=%v, want refused for 1.5s", ok, wait)
+		}
+	}
+	if ok, _ := take("verify-addr:192.0.2.2", t0); !ok {
+		t.Fatal("another address's budget is spent by the first one's events")
+	}
+	if ok, _ := take("verify-addr:192.0.2.1", t0.Add(2*time.Second)); !ok {
+		t.Fatal("one event is refused after one interval")
+	}
+	if ok, wait := take("verify-addr:192.0.2.1", t0.Add(3*time.Second)); ok || wait != time.Second {
+		t.Fatalf("a second event within that interval: ok=%v wait=%v, want refused for 1s", ok, wait)
+	}
+	// A clock behind the store's (another server's) refills nothing.
+	if ok, _ := take("verify-addr:192.0.2.1", t0); ok {
+		t.Fatal("a clock that steps back refilled the budget")
+	}
+	// Long idle: full again, the whole burst, whether or not a purge ran.
+	later := t0.Add(time.Hour)
+	for i := 1; i <= 3; i++ {
+		if ok, _ := take("verify-addr:192.0.2.1", later); !ok {
+			t.Fatalf("event %d after an hour refused", i)
+		}
+	}
+	if ok, _ := take("verify-addr:192.0.2.1", later); ok {
+		t.Fatal("a 4th event after an hour allowed")
+	}
+	// A purge (at most once a minute, on a take) forgets full budgets only:
+	// one that refills in an hour is still spent two minutes on.
+	slow := strongroom.Rate{Every: time.Hour, Burst: 1}
+	if ok, _, err := s.TakeLimit(ctx, "send-login:u1", slow, later); err != nil || !ok {
+		t.Fatalf("a fresh budget: ok=%v, %v", ok, err)
+	}
+	if ok, _ := take("verify-addr:192.0.2.3", later.Add(2*time.Minute)); !ok {
+		t.Fatal("a fresh address refused")
+	}
+	if ok, wait, err := s.TakeLimit(ctx, "send-login:u1", slow, later.Add(2*time.Minute)); err != nil || ok || wait != 58*time.Minute {
+		t.Fatalf("a spent budget after a purge: ok=%v wait=%v, %v; want refused for 58m", ok, wait, err)
+	}
+}
+
+// Parallel takers get exactly the burst, however the store interleaves
+// them.
+func testConcurrentRateLimits(t *testing.T, s strongroom.Store) {
+	ctx := context.Background()
+	r := strongroom.Rate{Every: time.Hour, Burst: 10}
+	var allowed, refused atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ok, wait, err := s.TakeLimit(ctx, "login-addr:198.51.100.7", r, t0)
+			switch {
+			case err != nil:
+				t.Error(err)
+			case ok:
+				allowed.Add(1)
+			case wait <= 0 || wait > r.Every:
+				t.Errorf("refused with wait %v", wait)
+			default:
+				refused.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if allowed.Load() != 10 || refused.Load() != 40 {
+		t.Fatalf("50 parallel events on a burst of 10: %d allowed, %d refused", allowed.Load(), refused.Load())
+	}
+}

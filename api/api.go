@@ -130,7 +130,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		outer.Pattern = "GET " + r.URL.Path // the two documents the mux does not route
 		return
 	}
-	if r.Pattern == "" {
+	if r.Pattern == "" || r.Method == http.MethodHead && valueRoutes[r.Pattern] {
 		s.noRoute(w, r)
 		return
 	}
@@ -226,6 +226,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// valueRoutes answer with records' values. A HEAD there is refused (405):
+// it would decrypt the values and record their reads, and send none of
+// them, so a client could fill the audit trail without even taking the
+// download.
+var valueRoutes = map[string]bool{"GET /sensitive-data": true, "GET /sensitive-data/{id}": true}
 
 // noRoute answers a request no route matches with problem+json, like
 // every other error: 405 with Allow if the path exists for other methods,

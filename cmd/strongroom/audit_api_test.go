@@ -232,3 +232,45 @@ func testAuditBadParameters(t *testing.T, cfg Config) {
 		t.Errorf("/admin/audit: 403 declared %v, parameters %v", ok, params)
 	}
 }
+
+// A HEAD on a route that answers with values is refused: it would decrypt
+// the values and record their reads without sending any, so a token could
+// fill the audit trail without taking the download. The record reads are
+// what the trail shows: none for the refused HEADs.
+func TestHeadOnValuesIsRefused(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("header", seedPassword)
+	tok := s.login("header", seedPassword)
+	id := s.do("POST", "/sensitive-data", tok, map[string]string{"data_type": "card_number", "value": "4111111111111111"}).
+		want(t, 200, "create").JSON["id"].(string)
+	for _, path := range []string{"/sensitive-data", "/sensitive-data/" + id, "/sensitive-data?limit=10"} {
+		r := s.do("HEAD", path, tok, nil)
+		if r.Status != 405 || !strings.Contains(r.Header.Get("Allow"), "GET") {
+			t.Fatalf("HEAD %s: %d, Allow %q; want 405 allowing GET", path, r.Status, r.Header.Get("Allow"))
+		}
+	}
+	// Then one GET. Reads are recorded after their answer, in order: once
+	// the GET's read is in the trail, any read a HEAD recorded is too.
+	s.do("GET", "/sensitive-data/"+id, tok, nil).want(t, 200, "read")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		reads := 0
+		for _, e := range s.do("GET", "/audit", tok, nil).want(t, 200, "audit").List {
+			if e.(map[string]any)["type"] == "record.read" {
+				reads++
+			}
+		}
+		if reads > 1 {
+			t.Fatalf("%d reads recorded for one GET and three refused HEADs", reads)
+		}
+		if reads == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the GET's read is not in the trail after 10 s")
+		}
+	}
+	if r := s.do("HEAD", "/healthz", "", nil); r.Status != 200 {
+		t.Fatalf("HEAD /healthz: %d", r.Status)
+	}
+}

@@ -12,27 +12,29 @@ type Rate struct {
 }
 
 // Take applies r to a budget that is full again at full (the zero time:
-// never used) for one event at now. It returns the budget's new full time
-// and true, or, when no event is left, false and how long until one is
-// (the budget unchanged). This is the generic cell rate algorithm: a
+// never used) for n events at now (n is at least 1; more than Burst count
+// as Burst). It returns the budget's new full time and true, or, when
+// fewer than n events are left, false and how long until they are (the
+// budget unchanged). This is the generic cell rate algorithm: a
 // token bucket kept as one time, so a store can apply it in one atomic
 // update.
-func (r Rate) Take(full, now time.Time) (next time.Time, ok bool, wait time.Duration) {
+func (r Rate) Take(full, now time.Time, n int) (next time.Time, ok bool, wait time.Duration) {
+	n = min(max(n, 1), r.Burst)
 	if full.Before(now) {
 		full = now
 	}
-	if limit := now.Add(time.Duration(r.Burst-1) * r.Every); full.After(limit) {
+	if limit := now.Add(time.Duration(r.Burst-n) * r.Every); full.After(limit) {
 		return full, false, full.Sub(limit)
 	}
-	return full.Add(r.Every), true, 0
+	return full.Add(time.Duration(n) * r.Every), true, 0
 }
 
 // LimitStore keeps rate-limit budgets where every server on the store
 // counts against the same ones.
 type LimitStore interface {
-	// TakeLimit takes one event from the budget named key at now by r's
-	// rule (Rate.Take), in one atomic step: false and the wait when none is
-	// left, and then nothing is counted. Budgets that are full again may
-	// be forgotten.
-	TakeLimit(ctx context.Context, key string, r Rate, now time.Time) (ok bool, wait time.Duration, err error)
+	// TakeLimit takes n events from the budget named key at now by r's
+	// rule (Rate.Take), in one atomic step: false and the wait when fewer
+	// are left, and then nothing is counted. Budgets that are full again
+	// may be forgotten.
+	TakeLimit(ctx context.Context, key string, r Rate, n int, now time.Time) (ok bool, wait time.Duration, err error)
 }

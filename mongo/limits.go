@@ -22,7 +22,7 @@ type limitDoc struct {
 // TakeLimit applies strongroom.Rate.Take to the budget under its lock (a
 // conditional update alone is not atomic on FerretDB, see lock.go), so
 // parallel takers on any number of servers never exceed it.
-func (db *DB) TakeLimit(ctx context.Context, key string, r strongroom.Rate, now time.Time) (bool, time.Duration, error) {
+func (db *DB) TakeLimit(ctx context.Context, key string, r strongroom.Rate, n int, now time.Time) (bool, time.Duration, error) {
 	if db.limitsPurge.Due(now, time.Minute) {
 		if _, err := db.limits.DeleteMany(ctx, bson.D{{Key: "full", Value: bson.D{{Key: "$lt", Value: now.UnixNano()}}}}); err != nil {
 			return false, 0, mapErr("purge rate limits", err)
@@ -37,7 +37,7 @@ func (db *DB) TakeLimit(ctx context.Context, key string, r strongroom.Rate, now 
 			return mapErr("take rate limit", err)
 		}
 		var next time.Time
-		if next, ok, wait = r.Take(time.Unix(0, d.Full), now); !ok {
+		if next, ok, wait = r.Take(time.Unix(0, d.Full), now, n); !ok {
 			return nil
 		}
 		_, err = db.limits.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},

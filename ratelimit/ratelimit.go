@@ -40,7 +40,13 @@ func New(every time.Duration, burst, maxKeys int, now func() time.Time) *Limiter
 
 // Allow takes one token for key. If none is left it returns false and how
 // long until one is.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
+func (l *Limiter) Allow(key string) (bool, time.Duration) { return l.AllowN(key, 1) }
+
+// AllowN takes n tokens for key (more than the burst count as the burst).
+// If fewer are left it takes none and returns false and how long until
+// they are.
+func (l *Limiter) AllowN(key string, n int) (bool, time.Duration) {
+	need := float64(min(max(n, 1), int(l.burst)))
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -61,11 +67,11 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 		b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
 		b.last = now
 	}
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.tokens >= need {
+		b.tokens -= need
 		return true, 0
 	}
-	wait := time.Duration((1 - b.tokens) * float64(l.every))
+	wait := time.Duration((need - b.tokens) * float64(l.every))
 	return false, max(wait, time.Second)
 }
 

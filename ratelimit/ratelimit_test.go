@@ -69,3 +69,21 @@ func TestFullTableKeepsBusiestKey(t *testing.T) {
 		t.Fatal("the most recent key's bucket was forgotten")
 	}
 }
+
+func TestAllowManyAtOnce(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := ratelimit.New(time.Second, 10, 100, func() time.Time { return now })
+	if ok, _ := l.AllowN("u", 7); !ok {
+		t.Fatal("7 of 10 refused")
+	}
+	if ok, wait := l.AllowN("u", 4); ok || wait != time.Second {
+		t.Fatalf("4 more: ok=%v wait=%v; want refused for 1s", ok, wait)
+	}
+	if ok, _ := l.AllowN("u", 3); !ok {
+		t.Fatal("the last 3 refused")
+	}
+	now = now.Add(10 * time.Second)
+	if ok, _ := l.AllowN("u", 25); !ok {
+		t.Fatal("more than the burst, on a full budget, refused")
+	}
+}

@@ -35,10 +35,16 @@ func NewShared(name string, r strongroom.Rate, store strongroom.LimitStore, now 
 // Allow takes one event for key. If none is left it returns false and how
 // long until one is (at least a second, as Retry-After counts seconds).
 func (s *Shared) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
-	if ok, wait := s.local.Allow(key); !ok {
+	return s.AllowN(ctx, key, 1)
+}
+
+// AllowN takes n events for key at once (more than the burst count as the
+// burst), or none, as Allow.
+func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Duration, error) {
+	if ok, wait := s.local.AllowN(key, n); !ok {
 		return false, wait, nil
 	}
-	ok, wait, err := s.store.TakeLimit(ctx, s.name+":"+key, s.rate, s.now())
+	ok, wait, err := s.store.TakeLimit(ctx, s.name+":"+key, s.rate, n, s.now())
 	if err != nil || ok {
 		return ok, 0, err
 	}

@@ -73,20 +73,34 @@ func (s *Service) Records(ctx context.Context, p *Principal, after string, limit
 			return nil, err
 		}
 	}
-	dek, err := s.dek(ctx, p.UserID)
-	if err != nil {
-		return nil, err
-	}
-	l.dek = dek
+	// How many values the list will send, for the account's budget of
+	// values read (a whole list: how many records the account has).
+	var n int
 	if limit > 0 {
 		cs, err := s.store.RecordCursors(ctx, p.UserID, l.after, limit+1)
 		if err != nil {
 			return nil, err
 		}
-		if len(cs) > limit {
+		if n = min(len(cs), limit); len(cs) > limit {
 			l.Next = cs[limit-1].ID
 		}
+	} else {
+		u, err := s.store.RecordUsage(ctx, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		n = int(u.Records)
 	}
+	if n > 0 {
+		if err := s.limitN(ctx, s.valuesRead, p.UserID, n, "records listed"); err != nil {
+			return nil, err
+		}
+	}
+	dek, err := s.dek(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	l.dek = dek
 	return l, nil
 }
 

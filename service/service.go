@@ -90,6 +90,7 @@ type Service struct {
 	verifyAddr  *ratelimit.Shared // code checks per client address
 	unlockAddr  *ratelimit.Shared // unlock tries per client address
 	authAddr    *ratelimit.Shared // logins and registrations per client address; nil: none
+	valuesRead  *ratelimit.Shared // record values sent in lists, per account
 	refusals    *ratelimit.Tally  // logins and registrations refused for load
 
 	// secondFactorLockout: 10 wrong second factors in a row lock the
@@ -194,6 +195,10 @@ func New(cfg Config) (*Service, error) {
 		verifyAddr:  shared("verify-addr", 2*time.Second, 30),
 		unlockAddr:  shared("unlock-addr", 6*time.Second, 10),
 		authAddr:    authAddr,
+		// Every value a list sends is a record.read event in the audit
+		// trail: twice the quota at once, then the quota a minute, so one
+		// account cannot make the trail grow without bound.
+		valuesRead: shared("values-read", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)),
 		refusals:    ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 
 		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},
@@ -266,7 +271,12 @@ func (s *Service) Ready(ctx context.Context) error {
 // limit applies a rate limiter to key: KindLocked with Retry-After when
 // the budget is spent.
 func (s *Service) limit(ctx context.Context, l *ratelimit.Shared, key, what string) error {
-	ok, wait, err := l.Allow(ctx, key)
+	return s.limitN(ctx, l, key, 1, what)
+}
+
+// limitN is limit for n events at once.
+func (s *Service) limitN(ctx context.Context, l *ratelimit.Shared, key string, n int, what string) error {
+	ok, wait, err := l.AllowN(ctx, key, n)
 	if err != nil {
 		return err
 	}

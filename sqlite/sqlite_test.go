@@ -201,7 +201,7 @@ func TestRateLimitFormat(t *testing.T) {
 	}
 	defer db.Close()
 	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-	if ok, _, err := db.TakeLimit(ctx, "verify-addr:192.0.2.1", strongroom.Rate{Every: 2 * time.Second, Burst: 30}, at); err != nil || !ok {
+	if ok, _, err := db.TakeLimit(ctx, "verify-addr:192.0.2.1", strongroom.Rate{Every: 2 * time.Second, Burst: 30}, 1, at); err != nil || !ok {
 		t.Fatalf("TakeLimit: %v %v", ok, err)
 	}
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)")

@@ -18,7 +18,7 @@ func testRateLimits(t *testing.T, s strongroom.Store) {
 	r := strongroom.Rate{Every: 2 * time.Second, Burst: 3}
 	take := func(key string, at time.Time) (bool, time.Duration) {
 		t.Helper()
-		ok, wait, err := s.TakeLimit(ctx, key, r, at)
+		ok, wait, err := s.TakeLimit(ctx, key, r, 1, at)
 		if err != nil {
 			t.Fatalf("TakeLimit(%s): %v", key, err)
 		}
@@ -60,14 +60,26 @@ func testRateLimits(t *testing.T, s strongroom.Store) {
 	// A purge (at most once a minute, on a take) forgets full budgets only:
 	// one that refills in an hour is still spent two minutes on.
 	slow := strongroom.Rate{Every: time.Hour, Burst: 1}
-	if ok, _, err := s.TakeLimit(ctx, "send-login:u1", slow, later); err != nil || !ok {
+	if ok, _, err := s.TakeLimit(ctx, "send-login:u1", slow, 1, later); err != nil || !ok {
 		t.Fatalf("a fresh budget: ok=%v, %v", ok, err)
 	}
 	if ok, _ := take("verify-addr:192.0.2.3", later.Add(2*time.Minute)); !ok {
 		t.Fatal("a fresh address refused")
 	}
-	if ok, wait, err := s.TakeLimit(ctx, "send-login:u1", slow, later.Add(2*time.Minute)); err != nil || ok || wait != 58*time.Minute {
+	if ok, wait, err := s.TakeLimit(ctx, "send-login:u1", slow, 1, later.Add(2*time.Minute)); err != nil || ok || wait != 58*time.Minute {
 		t.Fatalf("a spent budget after a purge: ok=%v wait=%v, %v; want refused for 58m", ok, wait, err)
+	}
+	// Several events at once: all or none.
+	many := strongroom.Rate{Every: time.Second, Burst: 10}
+	for _, step := range []struct {
+		n    int
+		ok   bool
+		wait time.Duration
+	}{{7, true, 0}, {4, false, time.Second}, {3, true, 0}, {1, false, time.Second}} {
+		ok, wait, err := s.TakeLimit(ctx, "values-read:u2", many, step.n, t0)
+		if err != nil || ok != step.ok || wait != step.wait {
+			t.Fatalf("take %d of 10: ok=%v wait=%v, %v; want %v %v", step.n, ok, wait, err, step.ok, step.wait)
+		}
 	}
 }
 
@@ -84,7 +96,7 @@ func testConcurrentRateLimits(t *testing.T, s strongroom.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			ok, wait, err := s.TakeLimit(ctx, "login-addr:198.51.100.7", r, t0)
+			ok, wait, err := s.TakeLimit(ctx, "login-addr:198.51.100.7", r, 1, t0)
 			switch {
 			case err != nil:
 				t.Error(err)

@@ -90,3 +90,43 @@ func TestClusterLimitsAreGlobal(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterListsHaveABudget: every value a list sends is an event in the
+// audit trail, so an account's lists share a budget of values (twice the
+// record quota at once, then the quota a minute), on all servers
+// together. A token listing in a loop over 3 servers gets its budget
+// and then 429, whoever serves it; reading one record stays open.
+func TestClusterListsHaveABudget(t *testing.T) {
+	t.Parallel()
+	cfg := storeConfig(t, "mongodb")
+	var servers []*testServer
+	for i := 0; i < 3; i++ {
+		// A quota of 5 records: lists of 10 values at once, then one
+		// value every 12 s.
+		s, _ := serveChild(t, cfg, "STRONGROOM_MAX_RECORDS_PER_USER=5")
+		servers = append(servers, s)
+	}
+	servers[0].register("lister", seedPassword)
+	tok := servers[0].login("lister", seedPassword)
+	var id string
+	for i := 0; i < 5; i++ {
+		id = servers[i%3].do("POST", "/sensitive-data", tok, map[string]string{"data_type": "card_number", "value": fmt.Sprintf("41111111111111%02d", i)}).
+			want(t, 200, "create").JSON["id"].(string)
+	}
+	servers[0].do("GET", "/sensitive-data", tok, nil).want(t, 200, "a whole list of 5")
+	servers[1].do("GET", "/sensitive-data?limit=3", tok, nil).want(t, 200, "a page of 3")
+	servers[2].do("GET", "/sensitive-data?limit=2", tok, nil).want(t, 200, "a page of 2")
+	for i, s := range servers {
+		r := s.do("GET", "/sensitive-data?limit=1", tok, nil).want(t, 429, fmt.Sprintf("a page of 1 on server %d, the budget spent", i))
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+		s.do("GET", "/sensitive-data", tok, nil).want(t, 429, "a whole list, the budget spent")
+		s.do("GET", "/sensitive-data/"+id, tok, nil).want(t, 200, "one record")
+	}
+	// Another account's budget is its own.
+	servers[1].register("other", seedPassword)
+	other := servers[1].login("other", seedPassword)
+	servers[2].do("POST", "/sensitive-data", other, map[string]string{"data_type": "card_number", "value": "4000000000000002"}).want(t, 200, "create")
+	servers[0].do("GET", "/sensitive-data", other, nil).want(t, 200, "another account's list")
+}

@@ -199,7 +199,7 @@ func New(cfg Config) (*Service, error) {
 		// trail: twice the quota at once, then the quota a minute, so one
 		// account cannot make the trail grow without bound.
 		valuesRead: shared("values-read", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)),
-		refusals:    ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
+		refusals:   ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 
 		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},
 	}

@@ -17,8 +17,10 @@ type (
 	// auditEvent is an event as GET /audit shows it to its user: no user
 	// id (it is the caller's) and no hashes (the chain is the operator's,
 	// through "strongroom audit export").
+	// Events are named by an opaque id, not the trail's seq, which counts
+	// every user's events.
 	auditEvent struct {
-		Seq       int64  `json:"seq" minimum:"1" doc:"the event's place in the trail; pass the last one's as before for the next page"`
+		ID        string `json:"id" pattern:"^[0-9a-f]{32}$" example:"64c5c46e11a36c9c3958aa3bf3866a9b" doc:"the event's id; pass the last one's as before for the next page"`
 		Time      string `json:"time" format:"date-time" example:"2026-01-02T03:04:05.678Z" doc:"when, in UTC, to the millisecond"`
 		Type      string `json:"type" example:"login.success"`
 		Outcome   string `json:"outcome" example:"success" doc:"success or failure (second_factor_required: a login's password step, a second factor to follow)"`
@@ -38,8 +40,8 @@ type (
 		RequestID string `json:"request_id"`
 	}
 	auditIn struct {
-		Limit  int   `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"at most this many events (a page)"`
-		Before int64 `query:"before" minimum:"1" doc:"the seq of the last event of the previous page: answer the events before it"`
+		Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"at most this many events (a page)"`
+		Before string `query:"before" pattern:"^[0-9a-f]{32}$" doc:"the id of the last event of the previous page: answer the events before it"`
 	}
 	adminAuditIn struct {
 		Limit  int       `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"at most this many events (a page)"`
@@ -89,8 +91,8 @@ func auditTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 
 // nextPage is the Link header of a page that has a next one: the same
 // query with before moved on.
-func nextPage(path string, q url.Values, next int64) string {
-	q.Set("before", strconv.FormatInt(next, 10))
+func nextPage(path string, q url.Values, next string) string {
+	q.Set("before", next)
 	return "<" + path + "?" + q.Encode() + `>; rel="next"`
 }
 
@@ -100,7 +102,8 @@ func (s *Server) auditRoutes() {
 		Summary: "The caller's own security events, newest first",
 		Description: "What the caller did (logins, codes, changes, records read and written) and the logins and codes tried on their account, " +
 			"from the audit trail. One page of `limit` events (50 unless asked); when older ones follow, the answer has " +
-			"`Link: </audit?before=SEQ&limit=N>; rel=\"next\"` and `X-Next-Before: SEQ`.",
+			"`Link: </audit?before=ID&limit=N>; rel=\"next\"` and `X-Next-Before: ID`. Events are named by opaque ids, not by their place in the " +
+			"trail, which would show how many events other users caused.",
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *auditIn) (*auditOut, error) {
 		page, err := s.svc.MyAuditEvents(ctx, p, in.Before, in.Limit)
 		if err != nil {
@@ -108,12 +111,13 @@ func (s *Server) auditRoutes() {
 		}
 		out := &auditOut{Body: make([]auditEvent, len(page.Events))}
 		for i, e := range page.Events {
-			out.Body[i] = auditEvent{Seq: e.Seq, Time: auditTime(e.Time), Type: e.Type, Outcome: e.Outcome, Target: e.Target,
+			out.Body[i] = auditEvent{ID: s.svc.AuditEventID(e.Seq), Time: auditTime(e.Time), Type: e.Type, Outcome: e.Outcome, Target: e.Target,
 				Client: e.Client, RequestID: e.RequestID}
 		}
 		if page.Next > 0 {
-			out.Link = nextPage("/audit", url.Values{"limit": {strconv.Itoa(in.Limit)}}, page.Next)
-			out.NextBefore = strconv.FormatInt(page.Next, 10)
+			next := s.svc.AuditEventID(page.Next)
+			out.Link = nextPage("/audit", url.Values{"limit": {strconv.Itoa(in.Limit)}}, next)
+			out.NextBefore = next
 		}
 		return out, nil
 	})
@@ -145,8 +149,8 @@ func (s *Server) auditRoutes() {
 			if !in.Since.IsZero() {
 				q.Set("since", in.Since.UTC().Format(time.RFC3339Nano))
 			}
-			out.Link = nextPage("/admin/audit", q, page.Next)
 			out.NextBefore = strconv.FormatInt(page.Next, 10)
+			out.Link = nextPage("/admin/audit", q, out.NextBefore)
 		}
 		return out, nil
 	})

@@ -21,12 +21,24 @@ type AuditPage struct {
 
 // MyAuditEvents returns a page of the caller's own events (user_id the
 // caller: what they did, and the logins and codes tried on their
-// account), newest first: before 0 from the newest, else older than that
-// seq; limit 0 means DefaultAuditPage. No parameter reaches another
-// user's events: the filter is the token's user.
-func (s *Service) MyAuditEvents(ctx context.Context, p *Principal, before int64, limit int) (AuditPage, error) {
-	return s.auditPage(ctx, strongroom.AuditFilter{UserID: p.UserID, Before: before, Limit: limit})
+// account), newest first: before "" from the newest, else older than the
+// event with that id (AuditEventID: users see ids, not the trail's seq,
+// which would show how many events everyone else caused); limit 0 means
+// DefaultAuditPage. No parameter reaches another user's events: the
+// filter is the token's user.
+func (s *Service) MyAuditEvents(ctx context.Context, p *Principal, before string, limit int) (AuditPage, error) {
+	var seq int64
+	if before != "" {
+		var ok bool
+		if seq, ok = s.eventIDs.Seq(before); !ok {
+			return AuditPage{}, strongroom.Invalid("before", "before must be the id of an event from a previous page")
+		}
+	}
+	return s.auditPage(ctx, strongroom.AuditFilter{UserID: p.UserID, Before: seq, Limit: limit})
 }
+
+// AuditEventID is the id under which a user sees the event with seq.
+func (s *Service) AuditEventID(seq int64) string { return s.eventIDs.ID(seq) }
 
 // AuditEvents returns a page of every user's events that f selects, for
 // an administrator (f.Before and f.Limit as MyAuditEvents).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/envelope"
 	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/password"
@@ -91,6 +92,7 @@ type Service struct {
 	unlockAddr  *ratelimit.Shared // unlock tries per client address
 	authAddr    *ratelimit.Shared // logins and registrations per client address; nil: none
 	valuesRead  *ratelimit.Shared // record values sent in lists, per account
+	eventIDs    *audit.EventIDs   // the ids users see their audit events by
 	refusals    *ratelimit.Tally  // logins and registrations refused for load
 
 	// secondFactorLockout: 10 wrong second factors in a row lock the
@@ -198,6 +200,7 @@ func New(cfg Config) (*Service, error) {
 		// Every value a list sends is a record.read event in the audit
 		// trail: twice the quota at once, then the quota a minute, so one
 		// account cannot make the trail grow without bound.
+		eventIDs:   audit.NewEventIDs(cfg.OTPKey.Bytes()),
 		valuesRead: shared("values-read", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)),
 		refusals:   ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 

@@ -96,7 +96,7 @@ func testAuditShowsOnlyYourOwnEvents(t *testing.T, cfg Config) {
 			continue // refused for its input, before the caller's role is looked at: still nothing shown
 		}
 		r.want(t, 403, "/admin/audit"+query+" as bob")
-		if strings.Contains(r.Raw, "seq") || strings.Contains(r.Raw, aliceID) {
+		if strings.Contains(r.Raw, `"outcome"`) || strings.Contains(r.Raw, aliceID) {
 			t.Fatalf("the refusal shows events: %s", r.Raw)
 		}
 	}
@@ -121,7 +121,7 @@ func testAuditNeedsALiveToken(t *testing.T, cfg Config) {
 		t.Helper()
 		for _, path := range []string{"/audit", "/admin/audit"} {
 			r := s.do("GET", path, bearer, nil).want(t, 401, what+" on "+path)
-			if strings.Contains(r.Raw, "seq") {
+			if strings.Contains(r.Raw, `"outcome"`) {
 				t.Fatalf("%s on %s shows events: %s", what, path, r.Raw)
 			}
 		}
@@ -177,7 +177,9 @@ func testAuditBadParameters(t *testing.T, cfg Config) {
 	}
 	for _, c := range []struct{ path, param string }{
 		{"/audit?limit=0", "limit"}, {"/audit?limit=1001", "limit"}, {"/audit?limit=ten", "limit"},
-		{"/audit?before=0", "before"}, {"/audit?before=-5", "before"}, {"/audit?before=zz9", "before"},
+		{"/audit?before=12", "before"}, {"/audit?before=-5", "before"}, {"/audit?before=zz9", "before"},
+		{"/audit?before=0123456789abcdef0123456789abcdeX", "before"},
+		{"/audit?before=0123456789abcdef0123456789abcdef", "before"}, // the right form, but no server gave it out
 		{"/admin/audit?limit=5000", "limit"}, {"/admin/audit?before=-1", "before"},
 		{"/admin/audit?user=zz9-not-an-id", "user"}, {"/admin/audit?user=ABCDEF0123456789ABCDEF01", "user"},
 		{"/admin/audit?type=login.nope", "type"}, {"/admin/audit?type=LOGIN.SUCCESS", "type"},
@@ -188,8 +190,8 @@ func testAuditBadParameters(t *testing.T, cfg Config) {
 		r := s.do("GET", c.path, tok, nil).want(t, 422, c.path)
 		detail := r.JSON["detail"].(string)
 		value, _, _ := strings.Cut(c.path[strings.Index(c.path, "=")+1:], "&")
-		if !strings.Contains(detail, "query."+c.param) || value != "" && strings.Contains(r.Raw, value) {
-			t.Errorf("%s: detail %q should name query.%s and not repeat %q", c.path, detail, c.param, value)
+		if !strings.Contains(r.Raw, `"location":"query.`+c.param+`"`) || value != "" && strings.Contains(r.Raw, value) {
+			t.Errorf("%s: %s (detail %q) should name query.%s and not repeat %q", c.path, r.Raw, detail, c.param, value)
 		}
 	}
 	after, err := s.Store.AuditHead(context.Background())
@@ -215,7 +217,9 @@ func testAuditBadParameters(t *testing.T, cfg Config) {
 		for _, p := range op.Parameters {
 			params[p.Name] = p.Schema
 		}
-		if l := params["limit"]; l["minimum"] != 1.0 || l["maximum"] != 1000.0 || l["default"] != 50.0 || params["before"]["minimum"] != 1.0 {
+		b := params["before"]
+		if l := params["limit"]; l["minimum"] != 1.0 || l["maximum"] != 1000.0 || l["default"] != 50.0 ||
+			path == "/audit" && b["pattern"] != "^[0-9a-f]{32}$" || path == "/admin/audit" && b["minimum"] != 1.0 {
 			t.Errorf("%s: limit %v, before %v", path, l, params["before"])
 		}
 		if _, ok := op.Responses["401"]; !ok {
@@ -272,5 +276,49 @@ func TestHeadOnValuesIsRefused(t *testing.T) {
 	}
 	if r := s.do("HEAD", "/healthz", "", nil); r.Status != 200 {
 		t.Fatalf("HEAD /healthz: %d", r.Status)
+	}
+}
+
+// GET /audit names events by opaque ids, not by the trail's seq, which
+// counts everyone's events: with seqs, a user could count the events
+// others caused between two of theirs (five wrong logins for a name that
+// has an account make an unlock mail's event too, for one that has none
+// nothing). The ids page like seqs did; a seq, or an id no server gave
+// out, is refused.
+func TestAuditIDsHideOthersEvents(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("admin", seedPassword) // the first account
+	s.register("mallory", seedPassword)
+	s.register("victim", seedPassword)
+	tok := s.login("mallory", seedPassword)
+	first := s.do("GET", "/audit", tok, nil).want(t, 200, "mallory's events")
+	for i := 0; i < 5; i++ {
+		s.do("POST", "/login", "", map[string]string{"username": "victim", "password": "Wrong-Passw0rd!"})
+	}
+	s.login("mallory", seedPassword)
+	second := s.do("GET", "/audit", tok, nil).want(t, 200, "mallory's events")
+	for _, r := range []response{first, second} {
+		if strings.Contains(r.Raw, `"seq"`) {
+			t.Fatalf("GET /audit shows the trail's seq: %s", r.Raw)
+		}
+	}
+	events, _ := s.auditList("/audit?limit=1", tok)
+	if len(events) != 3 { // register, login, login
+		t.Fatalf("mallory has %d events, want 3: %+v", len(events), events)
+	}
+	admin := s.login("admin", seedPassword)
+	all, _ := s.auditList("/admin/audit", admin)
+	for _, e := range events {
+		for _, a := range all {
+			if e.ID == fmt.Sprint(a.Seq) {
+				t.Fatalf("event id %s is its seq", e.ID)
+			}
+		}
+	}
+	// Paging by id works; by seq, or by an id nobody was given, not.
+	s.do("GET", "/audit?before="+events[0].ID, tok, nil).want(t, 200, "before an id")
+	for _, before := range []string{fmt.Sprint(all[0].Seq), "0123456789abcdef0123456789abcdef", strings.Repeat("0", 32)} {
+		s.do("GET", "/audit?before="+before, tok, nil).want(t, 422, "before="+before)
 	}
 }

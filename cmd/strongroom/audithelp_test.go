@@ -18,7 +18,8 @@ import (
 
 // apiEvent is an event as GET /audit or /admin/audit answers it.
 type apiEvent struct {
-	Seq       int64   `json:"seq"`
+	ID        string  `json:"id"`  // GET /audit names events by an opaque id
+	Seq       int64   `json:"seq"` // GET /admin/audit, by their seq
 	Time      string  `json:"time"`
 	Type      string  `json:"type"`
 	Outcome   string  `json:"outcome"`
@@ -51,7 +52,12 @@ func (s *testServer) auditList(path, bearer string) ([]apiEvent, string) {
 		path = ""
 		if link := r.Header.Get("Link"); link != "" {
 			m := regexp.MustCompile(`^<(/[^>]+)>; rel="next"$`).FindStringSubmatch(link)
-			if m == nil || r.Header.Get("X-Next-Before") != fmt.Sprint(events[len(events)-1].Seq) {
+			last := events[len(events)-1]
+			next := fmt.Sprint(last.Seq)
+			if last.ID != "" {
+				next = last.ID
+			}
+			if m == nil || r.Header.Get("X-Next-Before") != next {
 				s.t.Fatalf("GET %s: Link %q, X-Next-Before %q", path, link, r.Header.Get("X-Next-Before"))
 			}
 			path = m[1]

@@ -17,7 +17,9 @@ const rotationLease = 30 * time.Second
 
 // RotateMasterKey runs a rotation for an admin caller. A caller who is
 // not an administrator is refused, and that is recorded (key.rotate.start,
-// failure): a key operation asked for without the right.
+// failure): a key operation asked for without the right. Past the
+// account's budget of such refusals the answer is 429 and nothing is
+// recorded, so a token cannot fill the audit trail with them.
 func (s *Service) RotateMasterKey(ctx context.Context, p *Principal) (strongroom.Rotation, error) {
 	if err := s.requireAdmin(ctx, p, "rotate the master key"); err != nil {
 		if strongroom.IsKind(err, strongroom.KindForbidden) {
@@ -44,6 +46,9 @@ func (s *Service) requireAdmin(ctx context.Context, p *Principal, what string) e
 		return err
 	}
 	if !s.isAdmin(u) {
+		if err := s.limit(ctx, s.adminDenied, p.UserID, "requests an administrator may make"); err != nil {
+			return err
+		}
 		return strongroom.Errorf(strongroom.KindForbidden, "only an administrator may %s", what)
 	}
 	return nil

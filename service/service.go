@@ -92,6 +92,7 @@ type Service struct {
 	unlockAddr  *ratelimit.Shared // unlock tries per client address
 	authAddr    *ratelimit.Shared // logins and registrations per client address; nil: none
 	valuesRead  *ratelimit.Shared // record values sent in lists, per account
+	adminDenied *ratelimit.Shared // administrators' requests refused, per account
 	eventIDs    *audit.EventIDs   // the ids users see their audit events by
 	refusals    *ratelimit.Tally  // logins and registrations refused for load
 
@@ -200,9 +201,12 @@ func New(cfg Config) (*Service, error) {
 		// Every value a list sends is a record.read event in the audit
 		// trail: twice the quota at once, then the quota a minute, so one
 		// account cannot make the trail grow without bound.
-		eventIDs:   audit.NewEventIDs(cfg.OTPKey.Bytes()),
-		valuesRead: shared("values-read", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)),
-		refusals:   ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
+		eventIDs: audit.NewEventIDs(cfg.OTPKey.Bytes()),
+		// A refused rotation is an audit event: 10 at once, then one a
+		// minute, per account; past that 429, and no event.
+		adminDenied: shared("admin-denied", time.Minute, 10),
+		valuesRead:  shared("values-read", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)),
+		refusals:    ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 
 		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},
 	}

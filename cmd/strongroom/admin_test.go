@@ -109,3 +109,36 @@ func TestAdminsEnvRefused(t *testing.T) {
 		t.Fatalf("serve with STRONGROOM_ADMINS set: %v; want a refusal naming \"admin grant\"", err)
 	}
 }
+
+// A refused rotation is an audit event, so refusals have a budget: a
+// token that keeps asking gets 10 refusals (each recorded), then 429 and
+// nothing more in the trail.
+func TestRefusedAdminRequestsAreBounded(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("admin", seedPassword)
+	s.register("pest", seedPassword)
+	tok := s.login("pest", seedPassword)
+	codes := map[int]int{}
+	for i := 0; i < 25; i++ {
+		path := "/rotate-master-key"
+		if i%5 == 4 {
+			path = "/admin/audit" // the same budget: refused, not recorded
+		}
+		method := map[string]string{"/rotate-master-key": "POST", "/admin/audit": "GET"}[path]
+		r := s.do(method, path, tok, nil)
+		codes[r.Status]++
+		if r.Status == 429 && r.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if codes[403] != 10 || codes[429] != 15 {
+		t.Fatalf("25 refused admin requests: %v; want 10 × 403, then 429", codes)
+	}
+	admin := s.login("admin", seedPassword)
+	events, _ := s.auditList("/admin/audit?type=key.rotate.start", admin)
+	if len(events) != 8 { // 8 of the 10 refusals were rotations
+		t.Fatalf("%d refused rotations recorded, want 8", len(events))
+	}
+	s.do("POST", "/rotate-master-key", admin, nil).want(t, 200, "the administrator still rotates")
+}

@@ -65,8 +65,19 @@ type (
 // Resolve refuses a parameter sent empty (limit=, since=): huma takes an
 // empty query value for an absent one, but the document calls it invalid,
 // and a client that sends one means something.
+// It also refuses the administrator's filters, which /audit does not
+// have: a client that sends one expects it applied, and would otherwise
+// read an unfiltered answer as a filtered one.
 func (in *auditIn) Resolve(ctx huma.Context) []error {
-	return emptyParams(ctx, "limit", "before")
+	errs := emptyParams(ctx, "limit", "before")
+	u := ctx.URL()
+	q := u.Query()
+	for _, name := range []string{"user", "type", "since"} {
+		if _, ok := q[name]; ok {
+			errs = append(errs, &huma.ErrorDetail{Location: "query." + name, Message: "only GET /admin/audit filters by " + name})
+		}
+	}
+	return errs
 }
 
 // Resolve: see auditIn's.

@@ -186,6 +186,8 @@ func testAuditBadParameters(t *testing.T, cfg Config) {
 		{"/admin/audit?since=yesterday", "since"}, {"/admin/audit?since=2026-13-01T00:00:00Z", "since"},
 		{"/audit?limit=", "limit"}, {"/audit?before=", "before"}, {"/admin/audit?since=", "since"},
 		{"/admin/audit?user=", "user"}, {"/admin/audit?type=&limit=5", "type"},
+		// the administrator's filters, which /audit does not apply
+		{"/audit?type=login.failure", "type"}, {"/audit?user=0123456789abcdef01234567", "user"}, {"/audit?since=2026-01-01T00:00:00Z", "since"},
 	} {
 		r := s.do("GET", c.path, tok, nil).want(t, 422, c.path)
 		detail := r.JSON["detail"].(string)

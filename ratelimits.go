@@ -33,8 +33,10 @@ func (r Rate) Take(full, now time.Time, n int) (next time.Time, ok bool, wait ti
 // counts against the same ones.
 type LimitStore interface {
 	// TakeLimit takes n events from the budget named key at now by r's
-	// rule (Rate.Take), in one atomic step: false and the wait when fewer
-	// are left, and then nothing is counted. Budgets that are full again
-	// may be forgotten.
-	TakeLimit(ctx context.Context, key string, r Rate, n int, now time.Time) (ok bool, wait time.Duration, err error)
+	// rule (Rate.Take), in one atomic step, and returns when the budget is
+	// full again: after the take, or, when fewer than n are left (ok
+	// false, and nothing counted), as it stands, from which Rate.Take
+	// tells how long to wait. Budgets that are full again may be
+	// forgotten.
+	TakeLimit(ctx context.Context, key string, r Rate, n int, now time.Time) (ok bool, full time.Time, err error)
 }

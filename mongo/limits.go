@@ -22,27 +22,26 @@ type limitDoc struct {
 // TakeLimit applies strongroom.Rate.Take to the budget under its lock (a
 // conditional update alone is not atomic on FerretDB, see lock.go), so
 // parallel takers on any number of servers never exceed it.
-func (db *DB) TakeLimit(ctx context.Context, key string, r strongroom.Rate, n int, now time.Time) (bool, time.Duration, error) {
+func (db *DB) TakeLimit(ctx context.Context, key string, r strongroom.Rate, n int, now time.Time) (bool, time.Time, error) {
 	if db.limitsPurge.Due(now, time.Minute) {
 		if _, err := db.limits.DeleteMany(ctx, bson.D{{Key: "full", Value: bson.D{{Key: "$lt", Value: now.UnixNano()}}}}); err != nil {
-			return false, 0, mapErr("purge rate limits", err)
+			return false, time.Time{}, mapErr("purge rate limits", err)
 		}
 	}
 	var ok bool
-	var wait time.Duration
+	var full time.Time
 	err := db.withLock(ctx, "limit:"+key, func() error {
 		var d limitDoc
 		err := db.limits.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
 		if err != nil && !errors.Is(err, mdb.ErrNoDocuments) {
 			return mapErr("take rate limit", err)
 		}
-		var next time.Time
-		if next, ok, wait = r.Take(time.Unix(0, d.Full), now, n); !ok {
+		if full, ok, _ = r.Take(time.Unix(0, d.Full), now, n); !ok {
 			return nil
 		}
 		_, err = db.limits.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "full", Value: next.UnixNano()}}}}, options.UpdateOne().SetUpsert(true))
+			bson.D{{Key: "$set", Value: bson.D{{Key: "full", Value: full.UnixNano()}}}}, options.UpdateOne().SetUpsert(true))
 		return mapErr("take rate limit", err)
 	})
-	return ok, wait, err
+	return ok, full, err
 }

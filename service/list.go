@@ -44,6 +44,10 @@ type RecordList struct {
 	dek   *envelope.Key
 	after strongroom.RecordCursor
 	limit int // 0: the whole list
+	// first is a whole list's first chunk, read to count the values it
+	// will send; Each starts with it.
+	first    []*strongroom.Record
+	hasFirst bool
 }
 
 // Records prepares a list of the caller's records, oldest first: all of
@@ -85,11 +89,20 @@ func (s *Service) Records(ctx context.Context, p *Principal, after string, limit
 			l.Next = cs[limit-1].ID
 		}
 	} else {
-		u, err := s.store.RecordUsage(ctx, p.UserID)
+		// The first chunk, which Each would read first anyway: if it is
+		// the whole list, that is the count; otherwise the account's.
+		first, err := s.store.Records(ctx, p.UserID, l.after, listChunk)
 		if err != nil {
 			return nil, err
 		}
-		n = int(u.Records)
+		l.first, l.hasFirst, n = first, true, len(first)
+		if n == listChunk {
+			u, err := s.store.RecordUsage(ctx, p.UserID)
+			if err != nil {
+				return nil, err
+			}
+			n = max(n, int(u.Records))
+		}
 	}
 	if n > 0 {
 		if err := s.limitN(ctx, s.valuesRead, p.UserID, n, "records listed"); err != nil {
@@ -126,8 +139,10 @@ func (l *RecordList) Each(ctx context.Context, fn func(RecordView) error) error 
 		if n == 0 {
 			return nil
 		}
-		rs, err := l.s.store.Records(ctx, l.user, after, n)
-		if err != nil {
+		rs, err := l.first, error(nil)
+		if l.hasFirst {
+			l.first, l.hasFirst = nil, false
+		} else if rs, err = l.s.store.Records(ctx, l.user, after, n); err != nil {
 			return err
 		}
 		for i, r := range rs {

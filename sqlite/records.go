@@ -98,10 +98,16 @@ func (db *DB) page(ctx context.Context, first, next *sql.Stmt, userID string, af
 }
 
 // RecordUsage returns the user's record count and stored bytes, which
-// triggers keep in record_usage within each write's transaction.
+// triggers keep in record_usage within each write's transaction. Every
+// whole list asks it (for the account's budget of values), so it is a
+// prepared statement on the readers, answered from the primary key.
 func (db *DB) RecordUsage(ctx context.Context, userID string) (strongroom.Usage, error) {
 	var u strongroom.Usage
-	err := db.r.QueryRowContext(ctx, "SELECT records, bytes FROM record_usage WHERE user_id = ?", userID).Scan(&u.Records, &u.Bytes)
+	qctx, err := indexed(ctx)
+	if err != nil {
+		return u, mapErr("record usage", err)
+	}
+	err = db.readUsage.QueryRowContext(qctx, userID).Scan(&u.Records, &u.Bytes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return strongroom.Usage{}, nil
 	}

@@ -37,7 +37,7 @@ type DB struct {
 
 	// Hot reads, prepared once: database/sql keeps each prepared on every
 	// reader connection, so SQLite does not parse the SQL on every request.
-	record, records, recordsAfter, cursors, cursorsAfter, userKey *sql.Stmt
+	record, records, recordsAfter, cursors, cursorsAfter, userKey, readUsage *sql.Stmt
 
 	// Group commit of new records (groupcommit.go).
 	closing      sync.RWMutex
@@ -121,6 +121,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		{&db.cursors, "SELECT id, created_at FROM sensitive_data WHERE user_id = ? ORDER BY created_at, id LIMIT ?"},
 		{&db.cursorsAfter, "SELECT id, created_at FROM sensitive_data WHERE user_id = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?"},
 		{&db.userKey, "SELECT wrapped_dek, kek_version FROM user_keys WHERE user_id = ?"},
+		{&db.readUsage, "SELECT records, bytes FROM record_usage WHERE user_id = ?"},
 	} {
 		if *p.dst, err = r.PrepareContext(ctx, p.q); err != nil {
 			db.Close()
@@ -148,7 +149,7 @@ func indexed(ctx context.Context) (context.Context, error) {
 func (db *DB) Close() error {
 	db.stopWriter()
 	var errs []error
-	for _, st := range append([]*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.insertRecord, db.usage,
+	for _, st := range append([]*sql.Stmt{db.record, db.records, db.recordsAfter, db.cursors, db.cursorsAfter, db.userKey, db.readUsage, db.insertRecord, db.usage,
 		db.audit.end, db.audit.head}, db.audit.insert[:]...) {
 		if st != nil {
 			errs = append(errs, st.Close())

@@ -137,6 +137,11 @@ func (s *scenarios) runAll(ctx context.Context, bin, work string, env []string) 
 			s.rep.Targets["rotation"] = "failed: " + err.Error()
 		}
 	}
+	if named(o, "transit") {
+		if err := s.transit(ctx); err != nil {
+			s.rep.Targets["transit"] = "failed: " + err.Error()
+		}
+	}
 	if want(o, "rotation-vault") {
 		if err := s.rotationVault(ctx, bin, work, env); err != nil {
 			s.rep.Targets["rotation-vault"] = "failed: " + err.Error()

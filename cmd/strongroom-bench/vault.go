@@ -1,14 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -196,5 +201,110 @@ func (s *scenarios) rotationVault(ctx context.Context, bin, work string, env []s
 	}
 	s.verdict("Vault rotation DEKs rewrapped per s", round(rate), 2000, ">=", "%.0f")
 	s.verdict("read p99 during Vault rotation vs before", round(rr.during.P99ms/rr.idle.P99ms), 2, "<=", "%.2f")
+	return nil
+}
+
+// transit measures the Vault dev server's Transit throughput with
+// batch_input, for sizing a deployment: "decrypt" (a data key's unwrap on
+// a cache miss) at batches of 1, 10, 100 and 1 000 keys, from one client
+// and from 16 at once, and "rewrap" (a rotation's work) at batches of 100,
+// 500, 1 000 and 5 000 keys, from one client (as a rotation calls) and from
+// two. The keys are 10 000 data keys under version 1 of a key derived per
+// user, as the server's; the key is then rotated, so each rewrap moves a
+// key from version 1 to 2. Only when named: -scenario transit.
+func (s *scenarios) transit(ctx context.Context) error {
+	fmt.Fprintln(os.Stderr, "starting a Vault dev server...")
+	v, err := startBenchVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer v.stop()
+	const pool = 10_000
+	type key struct{ ct, context string }
+	keys := make([]key, 0, pool)
+	for len(keys) < pool {
+		ids, deks := make([]string, seedChunk), make([][]byte, seedChunk)
+		for i := range ids {
+			ids[i], deks[i] = strongroom.NewID(time.Now()), make([]byte, 32)
+			_, _ = rand.Read(deks[i])
+		}
+		w, err := v.wrap(ctx, ids, deks)
+		if err != nil {
+			return err
+		}
+		for i := range w {
+			keys = append(keys, key{w[i].Ciphertext, b64(ids[i])})
+		}
+	}
+	root, err := v.newClient(v.srv.RootToken)
+	if err != nil {
+		return err
+	}
+	if _, err := root.Logical().WriteWithContext(ctx, vault.DefaultMount+"/keys/"+vault.DefaultKey+"/rotate", nil); err != nil {
+		return err
+	}
+	measure := func(op string, batch, clients int) error {
+		var calls, done atomic.Int64
+		var lat []time.Duration
+		var mu sync.Mutex
+		var firstErr error
+		stop := time.Now().Add(s.o.duration)
+		var wg sync.WaitGroup
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var mine []time.Duration
+				for i := c * batch; time.Now().Before(stop); i += clients * batch {
+					items := make([]map[string]any, batch)
+					for j := range items {
+						k := keys[(i+j)%len(keys)]
+						items[j] = map[string]any{"ciphertext": k.ct, "context": k.context}
+					}
+					t := time.Now()
+					if _, err := v.transit(ctx, op, items); err != nil {
+						mu.Lock()
+						firstErr = cmp.Or(firstErr, err)
+						mu.Unlock()
+						return
+					}
+					mine = append(mine, time.Since(t))
+					calls.Add(1)
+					done.Add(int64(batch))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			}()
+		}
+		start := time.Now()
+		cpu0 := cpuSeconds(v.srv.Pid())
+		wg.Wait()
+		el := time.Since(start).Seconds()
+		if firstErr != nil {
+			return firstErr
+		}
+		slices.Sort(lat)
+		name := fmt.Sprintf("transit_%s_batch%d_clients%d", op, batch, clients)
+		s.rep.Measured[name] = map[string]float64{"keys_per_s": round(float64(done.Load()) / el), "calls_per_s": round(float64(calls.Load()) / el),
+			"p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "vault_cores": round((cpuSeconds(v.srv.Pid()) - cpu0) / el)}
+		fmt.Fprintf(os.Stderr, "%-8s batch %5d, %2d clients: %8.0f keys/s %7.0f calls/s  p50 %7.2f ms  p99 %7.2f ms  Vault %.2f cores\n", op, batch, clients,
+			float64(done.Load())/el, float64(calls.Load())/el, pct(lat, 0.5), pct(lat, 0.99), (cpuSeconds(v.srv.Pid())-cpu0)/el)
+		return nil
+	}
+	for _, clients := range []int{1, 16} {
+		for _, batch := range []int{1, 10, 100, 1000} {
+			if err := measure("decrypt", batch, clients); err != nil {
+				return err
+			}
+		}
+	}
+	for _, clients := range []int{1, 2} {
+		for _, batch := range []int{100, 500, 1000, 5000} {
+			if err := measure("rewrap", batch, clients); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }

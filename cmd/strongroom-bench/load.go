@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,8 +15,11 @@ import (
 	"time"
 )
 
-// request makes the i-th request of worker w.
+// request makes the i-th request of worker w; errEnough ends the worker.
 type request func(w, i int) (*http.Request, error)
+
+// errEnough, from a request, says the worker has no more to send.
+var errEnough = errors.New("no more requests")
 
 // result is one scenario's measurement.
 type result struct {
@@ -74,6 +78,9 @@ func run(ctx context.Context, name string, client *http.Client, conc int, d time
 			var firstErr string
 			for i := 0; ctx.Err() == nil; i++ {
 				req, err := mk(w, i)
+				if errors.Is(err, errEnough) {
+					break
+				}
 				if err != nil {
 					errs++
 					continue

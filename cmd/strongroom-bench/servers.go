@@ -171,6 +171,9 @@ type serverStats struct {
 	// Audit counts the audit trail's appends and the events in them (-1
 	// from a server that has no trail).
 	Audit auditStats `json:"audit"`
+	// VaultCalls counts the HTTP requests made to Vault (-1 from a server
+	// not on Vault, or too old to say).
+	VaultCalls int64 `json:"vault_calls"`
 }
 
 type auditStats struct {
@@ -183,6 +186,7 @@ func (p *proc) stats() serverStats {
 	var s serverStats
 	s.Service.Unwraps, s.GroupCommits.Commits, s.GroupCommits.Records = -1, -1, -1
 	s.Audit.Appends, s.Audit.Events = -1, -1
+	s.VaultCalls = -1
 	r, err := http.Get("http://" + p.Debug + "/debug/stats")
 	if err != nil {
 		return s

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/sqlite"
+	"github.com/strongroom/strongroom/vault"
 )
 
 // serveDebug serves pprof and the service's counters on a loopback
@@ -34,6 +35,9 @@ func (m *Main) serveDebug() error {
 		}
 		if db, ok := m.Store.(*sqlite.DB); ok {
 			stats["group_commits"] = db.GroupCommits()
+		}
+		if k, ok := m.Keys.(*vault.KMS); ok {
+			stats["vault_calls"] = k.Calls()
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(stats)

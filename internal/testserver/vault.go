@@ -119,6 +119,9 @@ func StartVault(bin string) (*Vault, error) {
 	return v, nil
 }
 
+// Pid is the server process's id (to read its CPU time, say).
+func (v *Vault) Pid() int { return v.cmd.Process.Pid }
+
 // Stop ends the server and waits for it to exit (about a second), so its
 // port can be reused.
 func (v *Vault) Stop() { terminate(v.cmd, v.done, 15*time.Second) }

@@ -1,6 +1,8 @@
 package ratelimit_test
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -85,5 +87,23 @@ func TestAllowManyAtOnce(t *testing.T) {
 	now = now.Add(10 * time.Second)
 	if ok, _ := l.AllowN("u", 25); !ok {
 		t.Fatal("more than the burst, on a full budget, refused")
+	}
+}
+
+// BenchmarkKeyMemory reports what a limiter holds per key remembered, at
+// its bound of keys (the memory an address flood can make it hold).
+func BenchmarkKeyMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		l := ratelimit.New(time.Second, 10, 100_000, nil)
+		for k := 0; k < 100_000; k++ {
+			l.Allow(fmt.Sprintf("2001:db8:%x:%x::", k>>16, k&0xffff))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/100_000, "bytes/key")
+		runtime.KeepAlive(l)
 	}
 }

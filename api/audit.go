@@ -137,7 +137,7 @@ func (s *Server) auditRoutes() {
 		OperationID: "admin-audit-events", Method: http.MethodGet, Path: "/admin/audit", Tags: []string{"audit"},
 		Summary:     "Every user's security events, newest first (admin)",
 		Description: "Filtered by `user`, `type` and `since`, paged like GET /audit.",
-		Errors:      []int{c403},
+		Errors:      []int{c403, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *adminAuditIn) (*adminAuditOut, error) {
 		page, err := s.svc.AuditEvents(ctx, p, strongroom.AuditFilter{UserID: string(in.User), Type: string(in.Type), Since: in.Since,
 			Before: in.Before, Limit: in.Limit})

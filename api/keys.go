@@ -27,7 +27,7 @@ func (s *Server) keyRoutes() {
 		OperationID: "rotate-master-key", Method: http.MethodPost, Path: "/rotate-master-key", Tags: []string{"keys"},
 		Summary:     "Rotate the master key (admin)",
 		Description: "Makes a new master-key version and rewraps every data key under it; no record is re-encrypted. Resumes an interrupted rotation.",
-		Errors:      []int{c403, c409},
+		Errors:      []int{c403, c409, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, _ *noInput) (*messageOut, error) {
 		if _, err := s.svc.RotateMasterKey(ctx, p); err != nil {
 			return nil, err
@@ -37,7 +37,7 @@ func (s *Server) keyRoutes() {
 
 	handle(s, huma.Operation{
 		OperationID: "rotation-status", Method: http.MethodGet, Path: "/rotate-master-key", Tags: []string{"keys"},
-		Summary: "Progress of the latest master-key rotation (admin)", Errors: []int{c403},
+		Summary: "Progress of the latest master-key rotation (admin)", Errors: []int{c403, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, _ *noInput) (*rotationOut, error) {
 		r, err := s.svc.RotationStatus(ctx, p)
 		if err != nil {

@@ -39,7 +39,9 @@ func (s *Server) listRoute() {
 		Summary: "List the caller's values, decrypted, oldest first",
 		Description: "Without parameters: every record of the caller (at most the record quota). With `limit` (1 to 1000): one page; " +
 			"when more records follow, the answer has `Link: </sensitive-data?limit=N&after=ID>; rel=\"next\"` and `X-Next-After: ID`, " +
-			"and the next page is asked with `after=ID`. The last page has neither header.",
+			"and the next page is asked with `after=ID`. The last page has neither header. The values listed come from the account's budget " +
+			"(twice the record quota at once, then the quota a minute): past it, 429 with `Retry-After`, before anything is sent.",
+		Errors: []int{c429},
 	}
 	// The body is streamed, so huma cannot see its type: declare it.
 	schema := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeOf([]record{}), true, "records")

@@ -8,9 +8,15 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/internal/failpoint"
 	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/password"
 )
+
+// FailpointKeyWrapped is between a registration's wrap of its data key and
+// its store of it, for tests that hold a registration there while a
+// rotation runs.
+const FailpointKeyWrapped = "register:key-wrapped"
 
 // errLogin is the one answer to a wrong username or password.
 var errLogin = strongroom.Errorf(strongroom.KindUnauthorized, "incorrect username or password")
@@ -53,6 +59,7 @@ func (s *Service) Register(ctx context.Context, client, username, email, pw stri
 		if err != nil {
 			return err
 		}
+		failpoint.Hit(FailpointKeyWrapped)
 		err = s.store.CreateUser(ctx, u, wrapped, true)
 		if err == nil {
 			break

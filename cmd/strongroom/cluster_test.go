@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -379,20 +381,26 @@ func TestClusterOneRotationAtATime(t *testing.T) {
 	}
 }
 
-// TestClusterRotationUnderLoad rotates the master key on one server while
-// the other two serve the seeded accounts' records and register new
-// accounts. The rotation rewraps 60 data keys two a batch, 200 ms apart
-// (six seconds or more), so that reads (most of them a server's first of
-// an account: an unwrap while the key is rewrapped) and registrations
-// (their bcrypt takes a second or more) fall inside it. Every read answers
-// 200 with the record's value; at the end every data key, those of
-// accounts registered meanwhile too, is under the new version, the old
+// TestClusterRotationUnderLoad rotates the master key on server A while
+// B and C serve the seeded accounts' records and B registers new accounts.
+// The rotation rewraps 60 data keys three a batch, 100 ms apart (two
+// seconds or more), so that reads (most of them a server's first of an
+// account: an unwrap while the key is rewrapped) and registrations fall
+// inside it. One more registration, on C, wraps its data key before the
+// rotation starts and is held (a failpoint) until the rotation has ended:
+// the store must refuse that key, under the retired version, and the
+// registration wrap it again. Every read answers 200 with the record's
+// value; at the end every data key is under the new version, the old
 // version is retired, and a fresh service reads and writes every
 // account's records.
 func TestClusterRotationUnderLoad(t *testing.T) {
 	t.Parallel()
 	cfg := withVault(t, storeConfig(t, "mongodb"), vault.ServicePolicy, vault.OperatorPolicy)
-	c := startCluster(t, 3, cfg, "STRONGROOM_TEST_MAIN=serve -batch-size 2 -pause 200ms", "STRONGROOM_LOGIN_RATE=0")
+	env := []string{"STRONGROOM_TEST_MAIN=serve -batch-size 3 -pause 100ms", "STRONGROOM_LOGIN_RATE=0"}
+	c := startCluster(t, 2, cfg, env...)
+	release := filepath.Join(t.TempDir(), "release")
+	held, cmd := serveChild(t, cfg, append(env, "STRONGROOM_TEST_FAILPOINT="+service.FailpointKeyWrapped, "STRONGROOM_TEST_FAILPOINT_UNTIL="+release)...)
+	c.servers, c.cmds = append(c.servers, held), append(c.cmds, cmd)
 	ctx := context.Background()
 	if err := c.local.Service.Register(ctx, "", "boss", "boss@example.com", seedPassword); err != nil {
 		t.Fatal(err)
@@ -408,7 +416,7 @@ func TestClusterRotationUnderLoad(t *testing.T) {
 		mu       sync.Mutex
 		failures []string
 		reads    atomic.Int64
-		late     []string // accounts registered while the rotation ran
+		late     []string // accounts registered meanwhile
 		wg       sync.WaitGroup
 	)
 	fail := func(format string, args ...any) {
@@ -418,11 +426,22 @@ func TestClusterRotationUnderLoad(t *testing.T) {
 			failures = append(failures, fmt.Sprintf(format, args...))
 		}
 	}
-	// A reader and a registrar on each serving server. The readers go
-	// through the accounts from different offsets.
+	register := func(s *testServer, name string) bool {
+		st, body := call(&http.Client{Timeout: time.Minute}, "POST", s.URL+"/register", "",
+			map[string]string{"username": name, "email": name + "@example.com", "password": seedPassword})
+		if st != 200 {
+			fail("registration of %s on %s: %d %v", name, s.URL, st, body)
+			return false
+		}
+		mu.Lock()
+		late = append(late, name)
+		mu.Unlock()
+		return true
+	}
+	// A reader on B and on C, through the accounts from different offsets.
 	for r := range 2 {
 		s := c.servers[1+r]
-		wg.Add(2)
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := r * len(seeded) / 2; !stop.Load(); i++ {
@@ -435,36 +454,46 @@ func TestClusterRotationUnderLoad(t *testing.T) {
 				time.Sleep(10 * time.Millisecond) // room for the rotation's writes on the test's one FerretDB
 			}
 		}()
-		go func() {
-			defer wg.Done()
-			for i := 0; !stop.Load(); i++ {
-				name := fmt.Sprintf("late%d%03d", r, i)
-				st, body := call(client, "POST", s.URL+"/register", "", map[string]string{"username": name, "email": name + "@example.com", "password": seedPassword})
-				if st != 200 {
-					fail("registration of %s on %s: %d %v", name, s.URL, st, body)
-					continue
-				}
-				mu.Lock()
-				late = append(late, name)
-				mu.Unlock()
-			}
-		}()
+	}
+	// A registrar on B.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			register(c.servers[1], fmt.Sprintf("late%03d", i))
+		}
+	}()
+	// The held registration on C.
+	heldDone := make(chan bool, 1)
+	go func() { heldDone <- register(held, "held") }()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(held.Logs.String(), "failpoint reached"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the held registration never wrapped its key")
+		}
 	}
 
+	readsBefore := reads.Load()
+	mu.Lock()
+	lateBefore := len(late)
+	mu.Unlock()
 	start := time.Now()
 	st, body := call(&http.Client{Timeout: 2 * time.Minute}, "POST", c.servers[0].URL+"/rotate-master-key", admin, nil)
 	took := time.Since(start)
 	mu.Lock()
-	during := len(late)
+	during := len(late) - lateBefore
 	mu.Unlock()
-	readsDuring := reads.Load()
+	readsDuring := reads.Load() - readsBefore
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	heldOK := <-heldDone
 	stop.Store(true)
 	wg.Wait()
 	t.Logf("rotation took %v; meanwhile %d reads and %d accounts registered", took.Round(time.Millisecond), readsDuring, during)
 	if st != 200 {
 		t.Fatalf("rotation: %d %v", st, body)
 	}
-	if len(failures) > 0 {
+	if len(failures) > 0 || !heldOK {
 		t.Fatalf("during the rotation:\n%s", strings.Join(failures, "\n"))
 	}
 	if readsDuring < 50 || during == 0 {

@@ -64,14 +64,20 @@ func (s *Service) Register(ctx context.Context, client, username, email, pw stri
 		if err == nil {
 			break
 		}
+		// ErrStaleKey is a conflict too: it is tested first, or the retry
+		// never comes.
+		if errors.Is(err, strongroom.ErrStaleKey) {
+			if try == 2 {
+				return err
+			}
+			continue
+		}
 		if strongroom.IsKind(err, strongroom.KindConflict) {
 			// A name or address taken: a refusal worth seeing in numbers
 			// (someone probing which accounts exist), named by no one.
 			return s.refused(ctx, err, strongroom.AuditRegister, "", "")
 		}
-		if !errors.Is(err, strongroom.ErrStaleKey) || try == 2 {
-			return err
-		}
+		return err
 	}
 	s.deks.Put(u.ID, dek)
 	s.log.InfoContext(ctx, "user registered", "user_id", u.ID, "admin", s.isAdmin(u))

@@ -215,7 +215,11 @@ func TestClusterCodesWorkOnce(t *testing.T) {
 		}
 		atOnce(sends...)
 		if !slices.Equal(statuses(got), []int{200, 401, 401}) {
-			t.Fatalf("%s sent to three servers at once: statuses %v (%v), want one 200 and two 401", what, got, bodies)
+			var details []any
+			for _, b := range bodies {
+				details = append(details, b["detail"])
+			}
+			t.Fatalf("%s sent to three servers at once: statuses %v (details %q), want one 200 and two 401", what, got, details)
 		}
 		refusals += 2
 	}

@@ -8,9 +8,15 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/internal/failpoint"
 	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/password"
 )
+
+// FailpointKeyWrapped is between a registration's wrap of its data key and
+// its store of it, for tests that hold a registration there while a
+// rotation runs.
+const FailpointKeyWrapped = "register:key-wrapped"
 
 // errLogin is the one answer to a wrong username or password.
 var errLogin = strongroom.Errorf(strongroom.KindUnauthorized, "incorrect username or password")
@@ -53,18 +59,25 @@ func (s *Service) Register(ctx context.Context, client, username, email, pw stri
 		if err != nil {
 			return err
 		}
+		failpoint.Hit(FailpointKeyWrapped)
 		err = s.store.CreateUser(ctx, u, wrapped, true)
 		if err == nil {
 			break
+		}
+		// ErrStaleKey is a conflict too: it is tested first, or the retry
+		// never comes.
+		if errors.Is(err, strongroom.ErrStaleKey) {
+			if try == 2 {
+				return err
+			}
+			continue
 		}
 		if strongroom.IsKind(err, strongroom.KindConflict) {
 			// A name or address taken: a refusal worth seeing in numbers
 			// (someone probing which accounts exist), named by no one.
 			return s.refused(ctx, err, strongroom.AuditRegister, "", "")
 		}
-		if !errors.Is(err, strongroom.ErrStaleKey) || try == 2 {
-			return err
-		}
+		return err
 	}
 	s.deks.Put(u.ID, dek)
 	s.log.InfoContext(ctx, "user registered", "user_id", u.ID, "admin", s.isAdmin(u))

@@ -25,11 +25,22 @@ import (
 // mid-rotation): with STRONGROOM_TEST_MAIN set, the test binary is strongroom.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("STRONGROOM_TEST_MAIN"); args != "" {
-		// A child may stop for good at a failpoint, to be killed there.
+		// A child may stop for good at a failpoint, to be killed there; or,
+		// with STRONGROOM_TEST_FAILPOINT_UNTIL, the first time it gets
+		// there, wait until the file that names exists.
 		if fp := os.Getenv("STRONGROOM_TEST_FAILPOINT"); fp != "" {
+			until := os.Getenv("STRONGROOM_TEST_FAILPOINT_UNTIL")
+			var once sync.Once
 			failpoint.Enable(fp, func() {
 				fmt.Fprintln(os.Stderr, "failpoint reached: "+fp)
-				select {}
+				if until == "" {
+					select {}
+				}
+				once.Do(func() {
+					for _, err := os.Stat(until); err != nil; _, err = os.Stat(until) {
+						time.Sleep(10 * time.Millisecond)
+					}
+				})
 			})
 		}
 		os.Args = append([]string{"strongroom"}, strings.Fields(args)...)

@@ -16,10 +16,12 @@ import (
 	"github.com/strongroom/strongroom/service"
 )
 
-// serveChild runs "strongroom serve" on cfg's store and data dir as a
-// separate process (the test binary, see TestMain), with extra
+// serveChild runs "strongroom serve" on cfg's store, key manager and data
+// dir as a separate process (the test binary, see TestMain), with extra
 // environment, and returns it as a test server once it serves. The
-// process is killed at the end of the test.
+// process is killed at the end of the test. An env entry
+// STRONGROOM_TEST_MAIN="serve -flag value" gives serve flags (the last
+// entry of a name wins).
 func serveChild(t *testing.T, cfg Config, env ...string) (*testServer, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -27,6 +29,10 @@ func serveChild(t *testing.T, cfg Config, env ...string) (*testServer, *exec.Cmd
 		"STRONGROOM_BCRYPT_COST=10", "EMAIL_FROM="+cfg.EmailFrom)
 	if cfg.MongoDBURL.IsSet() {
 		cmd.Env = append(cmd.Env, "MONGODB_URL="+cfg.MongoDBURL.Reveal(), "DB_NAME="+cfg.DBName)
+	}
+	if cfg.VaultAddr != "" {
+		cmd.Env = append(cmd.Env, "VAULT_ADDR="+cfg.VaultAddr, "VAULT_TOKEN="+cfg.VaultToken.Reveal(),
+			"VAULT_TRANSIT_MOUNT="+cfg.VaultMount, "VAULT_TRANSIT_KEY="+cfg.VaultKey)
 	}
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = cfg.DataDir

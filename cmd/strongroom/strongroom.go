@@ -117,6 +117,10 @@ func (m *Main) ParseFlags(env *Env, cmd string, args []string) error {
 	switch cmd {
 	case "serve":
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (STRONGROOM_ADDR)")
+		// A rotation asked for over the API (POST /rotate-master-key) runs
+		// in the server, with the server's batch size and pause.
+		fs.IntVar(&m.RotationBatch, "batch-size", m.RotationBatch, "data keys rewrapped per batch by a rotation asked for over the API")
+		fs.DurationVar(&m.RotationPause, "pause", m.RotationPause, "pause between a rotation's batches, to spare a busy system")
 	case "admin":
 	case "audit":
 	case "vault-setup":

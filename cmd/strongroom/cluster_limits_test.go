@@ -13,13 +13,8 @@ import (
 // limits do not spend one another's budgets.
 func TestClusterLimitsAreGlobal(t *testing.T) {
 	t.Parallel()
-	cfg := storeConfig(t, "mongodb")
-	var servers []*testServer
-	for i := 0; i < 3; i++ {
-		// 6 logins and registrations a minute per address: one every 10 s.
-		s, _ := serveChild(t, cfg, "STRONGROOM_LOGIN_RATE=6")
-		servers = append(servers, s)
-	}
+	// 6 logins and registrations a minute per address: one every 10 s.
+	servers := startCluster(t, 3, storeConfig(t, "mongodb"), "STRONGROOM_LOGIN_RATE=6").servers
 	// spread sends n requests from src round-robin over the servers, and
 	// returns how many were not refused by a limit (429), and how long
 	// that took.
@@ -98,14 +93,9 @@ func TestClusterLimitsAreGlobal(t *testing.T) {
 // and then 429, whoever serves it; reading one record stays open.
 func TestClusterListsHaveABudget(t *testing.T) {
 	t.Parallel()
-	cfg := storeConfig(t, "mongodb")
-	var servers []*testServer
-	for i := 0; i < 3; i++ {
-		// A quota of 5 records: lists of 10 values at once, then one
-		// value every 12 s.
-		s, _ := serveChild(t, cfg, "STRONGROOM_MAX_RECORDS_PER_USER=5")
-		servers = append(servers, s)
-	}
+	// A quota of 5 records: lists of 10 values at once, then one value
+	// every 12 s.
+	servers := startCluster(t, 3, storeConfig(t, "mongodb"), "STRONGROOM_MAX_RECORDS_PER_USER=5").servers
 	servers[0].register("lister", seedPassword)
 	tok := servers[0].login("lister", seedPassword)
 	var id string

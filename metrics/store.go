@@ -155,6 +155,11 @@ func (st *store) RecordCursors(ctx context.Context, userID string, after strongr
 	return st.Store.RecordCursors(ctx, userID, after, limit)
 }
 
+func (st *store) TakeLimit(ctx context.Context, key string, r strongroom.Rate, n int, now time.Time) (ok bool, full time.Time, err error) {
+	defer st.done("take_limit", time.Now(), &err)
+	return st.Store.TakeLimit(ctx, key, r, n, now)
+}
+
 func (st *store) RecordUsage(ctx context.Context, userID string) (_ strongroom.Usage, err error) {
 	defer st.done("record_usage", time.Now(), &err)
 	return st.Store.RecordUsage(ctx, userID)

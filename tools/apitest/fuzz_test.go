@@ -60,6 +60,7 @@ type fuzzer struct {
 	accounts int      // how many it has made
 	token    string   // a live token of it
 	records  []string // ids the server answered (the document's links lead from them)
+	events   []string // audit event ids GET /audit answered
 	sent     int
 	valid    int
 	statuses map[int]int
@@ -232,6 +233,13 @@ func (f *fuzzer) learn(o op, status int, raw []byte) {
 		if json.Unmarshal(raw, &r) == nil && r.ID != "" {
 			f.records = append(f.records, r.ID)
 		}
+	case "my-audit-events":
+		var es []struct{ ID string }
+		if json.Unmarshal(raw, &es) == nil {
+			for _, e := range es {
+				f.events = append(f.events, e.ID)
+			}
+		}
 	case "logout", "revoke-session", "change-password", "delete-account", "2fa-disable":
 		f.relogin()
 	}
@@ -278,6 +286,13 @@ func (f *fuzzer) request(rt *rapid.T, o op, broken bool) (*http.Request, []byte)
 		var v string
 		if p.Name == "id" && strings.HasPrefix(o.path, "/sensitive-data") && len(f.records) > 0 && rapid.Bool().Draw(rt, "known id") {
 			v = rapid.SampledFrom(f.records).Draw(rt, "id")
+		} else if o.o.OperationID == "my-audit-events" && p.Name == "before" {
+			// The id of an event from a previous page (as the document
+			// says): one the server gave out, which no pattern can tell.
+			if len(f.events) == 0 {
+				continue
+			}
+			v = rapid.SampledFrom(f.events).Draw(rt, "event id")
 		} else {
 			v = fmt.Sprint(genValue(rt, p.Schema.Value, p.Name, 0))
 		}

@@ -75,6 +75,28 @@ func (l *Limiter) AllowN(key string, n int) (bool, time.Duration) {
 	return false, max(wait, time.Second)
 }
 
+// Peek reports whether n tokens for key are there, and if not how long
+// until they are, without taking any.
+func (l *Limiter) Peek(key string, n int) (bool, time.Duration) {
+	need := float64(min(max(n, 1), int(l.burst)))
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.buckets[key]
+	if !ok {
+		return true, 0
+	}
+	b := e.Value.(*bucket)
+	tokens := b.tokens
+	if now.After(b.last) {
+		tokens = min(l.burst, tokens+float64(now.Sub(b.last))/float64(l.every))
+	}
+	if tokens >= need {
+		return true, 0
+	}
+	return false, max(time.Duration((need-tokens)*float64(l.every)), time.Second)
+}
+
 // Len returns how many keys are tracked.
 func (l *Limiter) Len() int {
 	l.mu.Lock()

@@ -72,6 +72,24 @@ func (s *Shared) Allow(ctx context.Context, key string) (bool, time.Duration, er
 	return s.AllowN(ctx, key, 1)
 }
 
+// Refuses reports, without taking anything or asking the store, whether n
+// events for key are sure to be refused (by this server's own count, or
+// by what the store last refused), and how long until they may not be:
+// for a request to be refused before any work is done for it.
+func (s *Shared) Refuses(key string, n int) (bool, time.Duration) {
+	if ok, wait := s.local.Peek(key, n); !ok {
+		return true, wait
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if full, ok := s.full[key]; ok {
+		if _, ok, wait := s.rate.Take(full, s.now(), n); !ok {
+			return true, max(wait, time.Second)
+		}
+	}
+	return false, 0
+}
+
 // AllowN takes n events for key at once (more than the burst count as the
 // burst), or none, as Allow.
 func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Duration, error) {

@@ -44,6 +44,10 @@ type RecordList struct {
 	dek   *envelope.Key
 	after strongroom.RecordCursor
 	limit int // 0: the whole list
+	// charged is how many values the list took from the account's budget:
+	// it sends no more (records created while it is read may or may not
+	// be in it).
+	charged int
 	// first is a whole list's first chunk, read to count the values it
 	// will send; Each starts with it.
 	first    []*strongroom.Record
@@ -61,6 +65,11 @@ type RecordList struct {
 func (s *Service) Records(ctx context.Context, p *Principal, after string, limit int) (*RecordList, error) {
 	if limit < 0 || limit > MaxPageSize {
 		return nil, strongroom.Invalid("limit", "limit must be 1 to %d", MaxPageSize)
+	}
+	// A caller whose budget of values is spent is refused before the
+	// store is read.
+	if refused, wait := s.valuesRead.Refuses(p.UserID, 1); refused {
+		return nil, tooMany("records read", wait)
 	}
 	l := &RecordList{s: s, user: p.UserID, limit: limit}
 	if after != "" {
@@ -105,10 +114,11 @@ func (s *Service) Records(ctx context.Context, p *Principal, after string, limit
 		}
 	}
 	if n > 0 {
-		if err := s.limitN(ctx, s.valuesRead, p.UserID, n, "records listed"); err != nil {
+		if err := s.limitN(ctx, s.valuesRead, p.UserID, n, "records read"); err != nil {
 			return nil, err
 		}
 	}
+	l.charged = n
 	dek, err := s.dek(ctx, p.UserID)
 	if err != nil {
 		return nil, err
@@ -130,18 +140,16 @@ func idTime(id string) time.Time {
 // record.read event is queued before fn sees it. Records created while the
 // list is read may or may not be in it.
 func (l *RecordList) Each(ctx context.Context, fn func(RecordView) error) error {
-	after, left := l.after, l.limit
+	after, left := l.after, l.charged
 	for {
-		n := listChunk
-		if l.limit > 0 {
-			n = min(n, left)
-		}
+		n := min(listChunk, left)
 		if n == 0 {
 			return nil
 		}
 		rs, err := l.first, error(nil)
 		if l.hasFirst {
 			l.first, l.hasFirst = nil, false
+			rs = rs[:min(len(rs), n)]
 		} else if rs, err = l.s.store.Records(ctx, l.user, after, n); err != nil {
 			return err
 		}

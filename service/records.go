@@ -71,6 +71,12 @@ func (s *Service) Record(ctx context.Context, p *Principal, id string) (RecordVi
 	if err := validID(id); err != nil {
 		return RecordView{}, err
 	}
+	// One value from the account's budget of values read (as a list's),
+	// before the store is read; taken from this server's reserve, so a
+	// read costs no store write of its own.
+	if err := s.limit(ctx, s.valuesRead, p.UserID, "records read"); err != nil {
+		return RecordView{}, err
+	}
 	r, err := s.store.Record(ctx, p.UserID, id)
 	if err != nil {
 		return RecordView{}, err

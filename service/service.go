@@ -91,7 +91,7 @@ type Service struct {
 	verifyAddr  *ratelimit.Shared // code checks per client address
 	unlockAddr  *ratelimit.Shared // unlock tries per client address
 	authAddr    *ratelimit.Shared // logins and registrations per client address; nil: none
-	valuesRead  *ratelimit.Shared // record values sent in lists, per account
+	valuesRead  *ratelimit.Shared // record values read (one by one and in lists), per account
 	adminDenied *ratelimit.Shared // administrators' requests refused, per account
 	eventIDs    *audit.EventIDs   // the ids users see their audit events by
 	refusals    *ratelimit.Tally  // logins and registrations refused for load
@@ -202,12 +202,12 @@ func New(cfg Config) (*Service, error) {
 		// A refused rotation is an audit event: 10 at once, then one a
 		// minute, per account; past that 429, and no event.
 		adminDenied: shared("admin-denied", time.Minute, 10),
-		// Every value a list sends is a record.read event in the audit
-		// trail: twice the quota at once, then the quota a minute, so one
-		// account cannot make the trail grow without bound. A list takes
-		// its values from a reserve each server holds for 10 s, filled
-		// from the store a fiftieth of the budget at a time, so most
-		// lists cost no store write of their own.
+		// Every value read (one by one or in a list) is a record.read
+		// event in the audit trail: twice the quota at once, then the
+		// quota a minute, so one account cannot make the trail grow
+		// without bound. Reads take their values from a reserve each
+		// server holds for 10 s, filled from the store a fiftieth of the
+		// budget at a time, so most reads cost no store write.
 		valuesRead: shared("values-read", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)).
 			WithReserve(int(2*cfg.MaxRecordsPerUser/50), 10*time.Second),
 		refusals: ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
@@ -292,9 +292,14 @@ func (s *Service) limitN(ctx context.Context, l *ratelimit.Shared, key string, n
 		return err
 	}
 	if !ok {
-		return &strongroom.Error{Kind: strongroom.KindLocked, Message: "too many " + what + "; try again later", RetryAfter: wait}
+		return tooMany(what, wait)
 	}
 	return nil
+}
+
+// tooMany is the answer past a limit: KindLocked, with Retry-After.
+func tooMany(what string, wait time.Duration) error {
+	return &strongroom.Error{Kind: strongroom.KindLocked, Message: "too many " + what + "; try again later", RetryAfter: wait}
 }
 
 // isAdmin: administrators are the first account of an empty store and

@@ -36,7 +36,7 @@ type env struct {
 }
 
 // newEnv builds a Service on the real embedded parts in a temp dir.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, tweaks ...func(*service.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -67,8 +67,12 @@ func newEnv(t *testing.T) *env {
 	// The real audit trail on the real store, on the service's clock.
 	trail := audit.New(db, audit.DeriveKey([]byte("pepper pepper pepper pepper")), audit.Options{Now: clk.Now})
 	t.Cleanup(func() { trail.Close() })
-	svc, err := service.New(service.Config{Store: db, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otpKey)),
-		Audit: trail, Now: clk.Now})
+	cfg := service.Config{Store: db, Keys: kms, Mailer: box, Passwords: hasher, Tokens: tokens, OTPKey: secret.New(string(otpKey)),
+		Audit: trail, Now: clk.Now}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
+	svc, err := service.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func (s *Server) recordRoutes() {
 		OperationID: "create-data", Method: http.MethodPost, Path: "/sensitive-data", Tags: []string{"sensitive data"},
 		Summary:     "Store a value, encrypted",
 		Description: "Refused with 409 when the caller already has the most records, or stored bytes, a user may have (see the README: quotas).",
-		Errors:      []int{c409},
+		Errors:      []int{c409, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body dataBody }) (*recordOut, error) {
 		v, err := s.svc.CreateRecord(ctx, p, string(in.Body.DataType), string(in.Body.Value))
 		if err != nil {
@@ -48,7 +48,7 @@ func (s *Server) recordRoutes() {
 
 	handle(s, huma.Operation{
 		OperationID: "get-data", Method: http.MethodGet, Path: "/sensitive-data/{id}", Tags: []string{"sensitive data"},
-		Summary: "Read one value, decrypted", Errors: []int{c404},
+		Summary: "Read one value, decrypted", Errors: []int{c404, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *RecordPath) (*recordOut, error) {
 		v, err := s.svc.Record(ctx, p, string(in.ID))
 		if err != nil {
@@ -60,7 +60,7 @@ func (s *Server) recordRoutes() {
 	handle(s, huma.Operation{
 		OperationID: "update-data", Method: http.MethodPut, Path: "/sensitive-data/{id}", Tags: []string{"sensitive data"},
 		Summary: "Replace a value", Description: "Refused with 409 when a larger value would take the caller past the byte quota.",
-		Errors: []int{c404, c409},
+		Errors: []int{c404, c409, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct {
 		RecordPath
 		Body dataBody
@@ -74,7 +74,7 @@ func (s *Server) recordRoutes() {
 
 	handle(s, huma.Operation{
 		OperationID: "delete-data", Method: http.MethodDelete, Path: "/sensitive-data/{id}", Tags: []string{"sensitive data"},
-		Summary: "Delete a value", Errors: []int{c404},
+		Summary: "Delete a value", Errors: []int{c404, c429},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *RecordPath) (*messageOut, error) {
 		if err := s.svc.DeleteRecord(ctx, p, string(in.ID)); err != nil {
 			return nil, err

@@ -109,3 +109,37 @@ func TestReadsShareTheBudgetOfValues(t *testing.T) {
 		t.Fatalf("reads past the budget read the store %d times", n)
 	}
 }
+
+// Writes are audit events too: creates, updates and deletes share a
+// budget of their own (twice the record quota at once, as reads), so
+// creating and deleting in a loop cannot fill the trail either.
+func TestWritesHaveABudget(t *testing.T) {
+	e := newEnv(t, func(c *service.Config) { c.MaxRecordsPerUser = 5 }) // 10 writes at once
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "127.0.0.1", "writer", "writer@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.svc.Login(ctx, "127.0.0.1", "writer", pw)
+	p, err := e.svc.Authenticate(res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ { // create and delete: 10 writes
+		v, err := e.svc.CreateRecord(ctx, p, "card_number", "4111111111111111")
+		if err != nil {
+			t.Fatalf("write %d: %v", 2*i+1, err)
+		}
+		if err := e.svc.DeleteRecord(ctx, p, v.ID); err != nil {
+			t.Fatalf("write %d: %v", 2*i+2, err)
+		}
+	}
+	_, err = e.svc.CreateRecord(ctx, p, "card_number", "4111111111111111")
+	var se *strongroom.Error
+	if !strongroom.IsKind(err, strongroom.KindLocked) || !errors.As(err, &se) || se.RetryAfter <= 0 {
+		t.Fatalf("an 11th write: %v; want refused with Retry-After", err)
+	}
+	// Reads have a budget of their own, untouched.
+	if _, err := e.svc.Records(ctx, p, "", 0); err != nil {
+		t.Fatalf("a list after the writes: %v", err)
+	}
+}

@@ -50,6 +50,9 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, dataType, valu
 	if err := strongroom.ValidateRecord(dataType, value); err != nil {
 		return RecordView{}, err
 	}
+	if err := s.limit(ctx, s.valuesWritten, p.UserID, "records written"); err != nil {
+		return RecordView{}, err
+	}
 	now := s.now().UTC()
 	r := &strongroom.Record{ID: strongroom.NewID(now), UserID: p.UserID, DataType: dataType, CreatedAt: now, UpdatedAt: now}
 	enc, err := s.seal(ctx, p.UserID, r.ID, dataType, value)
@@ -100,6 +103,9 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, id, dataType, 
 	if err := strongroom.ValidateRecord(dataType, value); err != nil {
 		return RecordView{}, err
 	}
+	if err := s.limit(ctx, s.valuesWritten, p.UserID, "records written"); err != nil {
+		return RecordView{}, err
+	}
 	enc, err := s.seal(ctx, p.UserID, id, dataType, value)
 	if err != nil {
 		return RecordView{}, err
@@ -117,6 +123,9 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, id, dataType, 
 // DeleteRecord deletes one of the caller's records.
 func (s *Service) DeleteRecord(ctx context.Context, p *Principal, id string) error {
 	if err := validID(id); err != nil {
+		return err
+	}
+	if err := s.limit(ctx, s.valuesWritten, p.UserID, "records written"); err != nil {
 		return err
 	}
 	if err := s.store.DeleteRecord(ctx, p.UserID, id); err != nil {

@@ -83,18 +83,19 @@ type Service struct {
 	// (enrollment, changes) is counted per token, so a stolen token
 	// cannot spend the owner's way in, nor the owner's next session.
 	// Each limit is counted in the store, for every server on it.
-	sendLogin   *ratelimit.Shared // login codes mailed per account
-	sendChange  *ratelimit.Shared // codes mailed per token
-	verifyLogin *ratelimit.Shared // second factors checked per account, logging in
-	verifyToken *ratelimit.Shared // codes and passwords checked per token
-	sendAddr    *ratelimit.Shared // send-otp calls per client address
-	verifyAddr  *ratelimit.Shared // code checks per client address
-	unlockAddr  *ratelimit.Shared // unlock tries per client address
-	authAddr    *ratelimit.Shared // logins and registrations per client address; nil: none
-	valuesRead  *ratelimit.Shared // record values read (one by one and in lists), per account
-	adminDenied *ratelimit.Shared // administrators' requests refused, per account
-	eventIDs    *audit.EventIDs   // the ids users see their audit events by
-	refusals    *ratelimit.Tally  // logins and registrations refused for load
+	sendLogin     *ratelimit.Shared // login codes mailed per account
+	sendChange    *ratelimit.Shared // codes mailed per token
+	verifyLogin   *ratelimit.Shared // second factors checked per account, logging in
+	verifyToken   *ratelimit.Shared // codes and passwords checked per token
+	sendAddr      *ratelimit.Shared // send-otp calls per client address
+	verifyAddr    *ratelimit.Shared // code checks per client address
+	unlockAddr    *ratelimit.Shared // unlock tries per client address
+	authAddr      *ratelimit.Shared // logins and registrations per client address; nil: none
+	valuesRead    *ratelimit.Shared // record values read (one by one and in lists), per account
+	valuesWritten *ratelimit.Shared // records created, updated and deleted, per account
+	adminDenied   *ratelimit.Shared // administrators' requests refused, per account
+	eventIDs      *audit.EventIDs   // the ids users see their audit events by
+	refusals      *ratelimit.Tally  // logins and registrations refused for load
 
 	// secondFactorLockout: 10 wrong second factors in a row lock the
 	// second step for 15 minutes, counted in the store.
@@ -209,6 +210,9 @@ func New(cfg Config) (*Service, error) {
 		// server holds for 10 s, filled from the store a fiftieth of the
 		// budget at a time, so most reads cost no store write.
 		valuesRead: shared("values-read", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)).
+			WithReserve(int(2*cfg.MaxRecordsPerUser/50), 10*time.Second),
+		// Each write is an audit event too: the same budget, of its own.
+		valuesWritten: shared("values-written", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)).
 			WithReserve(int(2*cfg.MaxRecordsPerUser/50), 10*time.Second),
 		refusals: ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 

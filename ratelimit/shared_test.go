@@ -11,14 +11,21 @@ import (
 	"github.com/strongroom/strongroom/sqlite"
 )
 
-// Two servers' limits on one store count against one budget: what one
-// server allows, both together allow, not twice as much.
-func TestSharedAcrossServers(t *testing.T) {
+// openStore opens a real store for the limits, in a temp dir.
+func openStore(t *testing.T) *sqlite.DB {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), sqlite.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Two servers' limits on one store count against one budget: what one
+// server allows, both together allow, not twice as much.
+func TestSharedAcrossServers(t *testing.T) {
+	db := openStore(t)
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
 	r := strongroom.Rate{Every: 2 * time.Second, Burst: 6}
@@ -70,11 +77,7 @@ func (c *counting) TakeLimit(ctx context.Context, key string, r strongroom.Rate,
 // With a reserve, two servers take events from the store a chunk at a
 // time: far fewer store writes, and together never more than the budget.
 func TestSharedReserve(t *testing.T) {
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
 	store := &counting{LimitStore: db}

@@ -38,6 +38,24 @@ func (c *readCounting) RecordUsage(ctx context.Context, userID string) (strongro
 	return c.Store.RecordUsage(ctx, userID)
 }
 
+// signedIn registers name and returns the principal of a login's token.
+func (e *env) signedIn(t *testing.T, name string) *service.Principal {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.svc.Register(ctx, "127.0.0.1", name, name+"@example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.Login(ctx, "127.0.0.1", name, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.svc.Authenticate(res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // Reads one by one and lists share the account's budget of values (twice
 // the record quota at once): reads by id spend it as lists do, a list
 // sends no more values than it was charged for, however many records
@@ -51,14 +69,7 @@ func TestReadsShareTheBudgetOfValues(t *testing.T) {
 		c.Store = counting
 	})
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "127.0.0.1", "reader", "reader@example.com", pw); err != nil {
-		t.Fatal(err)
-	}
-	res, _ := e.svc.Login(ctx, "127.0.0.1", "reader", pw)
-	p, err := e.svc.Authenticate(res.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e.signedIn(t, "reader")
 	var ids []string
 	for i := 0; i < 3; i++ {
 		v, err := e.svc.CreateRecord(ctx, p, "card_number", fmt.Sprintf("41111111111111%02d", i))
@@ -116,14 +127,7 @@ func TestReadsShareTheBudgetOfValues(t *testing.T) {
 func TestWritesHaveABudget(t *testing.T) {
 	e := newEnv(t, func(c *service.Config) { c.MaxRecordsPerUser = 5 }) // 10 writes at once
 	ctx := context.Background()
-	if err := e.svc.Register(ctx, "127.0.0.1", "writer", "writer@example.com", pw); err != nil {
-		t.Fatal(err)
-	}
-	res, _ := e.svc.Login(ctx, "127.0.0.1", "writer", pw)
-	p, err := e.svc.Authenticate(res.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e.signedIn(t, "writer")
 	for i := 0; i < 5; i++ { // create and delete: 10 writes
 		v, err := e.svc.CreateRecord(ctx, p, "card_number", "4111111111111111")
 		if err != nil {
@@ -133,7 +137,7 @@ func TestWritesHaveABudget(t *testing.T) {
 			t.Fatalf("write %d: %v", 2*i+2, err)
 		}
 	}
-	_, err = e.svc.CreateRecord(ctx, p, "card_number", "4111111111111111")
+	_, err := e.svc.CreateRecord(ctx, p, "card_number", "4111111111111111")
 	var se *strongroom.Error
 	if !strongroom.IsKind(err, strongroom.KindLocked) || !errors.As(err, &se) || se.RetryAfter <= 0 {
 		t.Fatalf("an 11th write: %v; want refused with Retry-After", err)

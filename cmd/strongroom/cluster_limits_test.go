@@ -43,34 +43,37 @@ func TestClusterLimitsAreGlobal(t *testing.T) {
 		t.Logf("%s: %d through in %v", what, through, took)
 	}
 
-	t.Run("logins per address", func(t *testing.T) {
-		c := clientFrom("127.0.0.21")
-		n, took := spread(t, "127.0.0.21", 12, func(s *testServer, i int) response {
-			return s.doWith(c, "POST", "/login", "", map[string]string{"username": fmt.Sprintf("nobody%d", i), "password": "Wrong-Passw0rd!"})
+	// Each per-address limit, from an address of its own: sent this many
+	// times, this many get through on one server, one more every so long.
+	for i, c := range []struct {
+		what        string
+		path        string
+		sent, burst int
+		every       time.Duration
+		body        func(i int) map[string]string
+	}{
+		{"logins", "/login", 12, 6, 10 * time.Second, func(i int) map[string]string {
+			return map[string]string{"username": fmt.Sprintf("nobody%d", i), "password": "Wrong-Passw0rd!"}
+		}},
+		{"code checks", "/verify-otp", 45, 30, 2 * time.Second, func(int) map[string]string {
+			return map[string]string{"username": "nobody", "otp": "123456"}
+		}},
+		{"send-otp", "/send-otp", 18, 10, 6 * time.Second, func(int) map[string]string {
+			return map[string]string{"username": "nobody"}
+		}},
+		{"unlock", "/unlock", 18, 10, 6 * time.Second, func(int) map[string]string {
+			return map[string]string{"username": "nobody", "code": "ABCDE-FGHJK"}
+		}},
+	} {
+		t.Run(c.what+" per address", func(t *testing.T) {
+			src := fmt.Sprintf("127.0.0.%d", 21+i)
+			client := clientFrom(src)
+			n, took := spread(t, src, c.sent, func(s *testServer, i int) response {
+				return s.doWith(client, "POST", c.path, "", c.body(i))
+			})
+			within(t, c.what, n, c.burst, took, c.every)
 		})
-		within(t, "logins", n, 6, took, 10*time.Second)
-	})
-	t.Run("code checks per address", func(t *testing.T) {
-		c := clientFrom("127.0.0.22")
-		n, took := spread(t, "127.0.0.22", 45, func(s *testServer, i int) response {
-			return s.doWith(c, "POST", "/verify-otp", "", map[string]string{"username": "nobody", "otp": "123456"})
-		})
-		within(t, "code checks", n, 30, took, 2*time.Second)
-	})
-	t.Run("send-otp per address", func(t *testing.T) {
-		c := clientFrom("127.0.0.23")
-		n, took := spread(t, "127.0.0.23", 18, func(s *testServer, i int) response {
-			return s.doWith(c, "POST", "/send-otp", "", map[string]string{"username": "nobody"})
-		})
-		within(t, "send-otp", n, 10, took, 6*time.Second)
-	})
-	t.Run("unlock per address", func(t *testing.T) {
-		c := clientFrom("127.0.0.24")
-		n, took := spread(t, "127.0.0.24", 18, func(s *testServer, i int) response {
-			return s.doWith(c, "POST", "/unlock", "", map[string]string{"username": "nobody", "code": "ABCDE-FGHJK"})
-		})
-		within(t, "unlock", n, 10, took, 6*time.Second)
-	})
+	}
 	t.Run("codes mailed per token", func(t *testing.T) {
 		servers[0].register("mailer", seedPassword)
 		tok := servers[1].login("mailer", seedPassword)
@@ -90,7 +93,7 @@ func TestClusterLimitsAreGlobal(t *testing.T) {
 // trail, so an account's reads and lists share a budget of values (twice
 // the record quota at once, then the quota a minute), on all servers
 // together. A token listing and reading in a loop over 3 servers gets
-// its budget and then 429, whoever serves it.
+// its budget and then 429, whoever serves it; so does one writing.
 func TestClusterListsHaveABudget(t *testing.T) {
 	t.Parallel()
 	// A quota of 5 records: lists of 10 values at once, then one value
@@ -115,7 +118,18 @@ func TestClusterListsHaveABudget(t *testing.T) {
 		s.do("GET", "/sensitive-data", tok, nil).want(t, 429, "a whole list, the budget spent")
 		s.do("GET", "/sensitive-data/"+id, tok, nil).want(t, 429, "one record, the budget spent")
 	}
-	// Another account's budget is its own.
+	// Writes have a budget of their own, the same size: the 5 creates
+	// and 5 updates fill it, then every server refuses the next write.
+	for i := 0; i < 5; i++ {
+		servers[i%3].do("PUT", "/sensitive-data/"+id, tok, map[string]string{"data_type": "card_number", "value": fmt.Sprintf("43333333333333%02d", i)}).
+			want(t, 200, "an update within the budget of writes")
+	}
+	for i, s := range servers {
+		s.do("PUT", "/sensitive-data/"+id, tok, map[string]string{"data_type": "card_number", "value": "4444444444444444"}).
+			want(t, 429, fmt.Sprintf("an update on server %d, the budget of writes spent", i))
+		s.do("DELETE", "/sensitive-data/"+id, tok, nil).want(t, 429, "a delete, the budget of writes spent")
+	}
+	// Another account's budgets are its own.
 	servers[1].register("other", seedPassword)
 	other := servers[1].login("other", seedPassword)
 	servers[2].do("POST", "/sensitive-data", other, map[string]string{"data_type": "card_number", "value": "4000000000000002"}).want(t, 200, "create")

@@ -160,11 +160,12 @@ func (k *KMS) Wrap(ctx context.Context, owner string, dek []byte) (strongroom.Wr
 		return strongroom.WrappedKey{}, mapErr("encrypt", err)
 	}
 	ct, _ := s.Data["ciphertext"].(string)
-	return wrapped(ct)
+	return Wrapped(ct)
 }
 
-// wrapped reads the key version out of a "vault:v<N>:..." ciphertext.
-func wrapped(ct string) (strongroom.WrappedKey, error) {
+// Wrapped is the wrapped key a Transit ciphertext is, as it is stored: the
+// ciphertext and the key version read out of its "vault:v<N>:" prefix.
+func Wrapped(ct string) (strongroom.WrappedKey, error) {
 	rest, ok := strings.CutPrefix(ct, "vault:v")
 	vs, _, ok2 := strings.Cut(rest, ":")
 	v, err := strconv.Atoi(vs)
@@ -231,7 +232,7 @@ func (k *KMS) Rewrap(ctx context.Context, keys []strongroom.UserKey) ([]strongro
 			return nil, strongroom.Internal("vault: rewrap", fmt.Errorf("user %s: %s", keys[i].UserID, e))
 		}
 		ct, _ := m["ciphertext"].(string)
-		if out[i], err = wrapped(ct); err != nil {
+		if out[i], err = Wrapped(ct); err != nil {
 			return nil, err
 		}
 	}

@@ -5,13 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,23 +125,11 @@ func (v *benchVault) wrap(ctx context.Context, ids []string, deks [][]byte) ([]s
 	out := make([]strongroom.WrappedKey, len(res))
 	for i, r := range res {
 		ct, _ := r["ciphertext"].(string)
-		if out[i], err = vaultWrapped(ct); err != nil {
+		if out[i], err = vault.Wrapped(ct); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
-}
-
-// vaultWrapped reads the key version out of a "vault:v<N>:..." ciphertext,
-// as the vault package stores it.
-func vaultWrapped(ct string) (strongroom.WrappedKey, error) {
-	rest, ok := strings.CutPrefix(ct, "vault:v")
-	vs, _, ok2 := strings.Cut(rest, ":")
-	n, err := strconv.Atoi(vs)
-	if !ok || !ok2 || err != nil || n < 1 {
-		return strongroom.WrappedKey{}, errors.New("vault: unexpected ciphertext format from Transit")
-	}
-	return strongroom.WrappedKey{Ciphertext: ct, Version: n}, nil
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -1,6 +1,9 @@
 package strongroom
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // KeyManager holds the versioned master key (KEK) and wraps data keys with
 // it. The master key never leaves it. Two implementations: localkms (a
@@ -10,8 +13,12 @@ type KeyManager interface {
 	// Wrap encrypts a data key under the newest KEK version, bound to owner:
 	// a wrapped key copied to another user does not unwrap.
 	Wrap(ctx context.Context, owner string, dek []byte) (WrappedKey, error)
-	// Unwrap returns the data key; the caller zeroes it after use.
-	Unwrap(ctx context.Context, owner string, key WrappedKey) ([]byte, error)
+	// Unwrap returns the data keys of keys, in their order, in as few
+	// calls to the key manager as it allows (Vault Transit: one batch). A
+	// key that does not unwrap fails alone, with its Err; the error
+	// returned is the call's (unreachable, say), and then nothing is
+	// unwrapped. The caller zeroes every DEK after use.
+	Unwrap(ctx context.Context, keys []UserKey) ([]Unwrapped, error)
 	// Rotate makes a new KEK version and returns it.
 	Rotate(ctx context.Context) (int, error)
 	// Rewrap re-encrypts wrapped keys under the newest KEK version without
@@ -23,6 +30,24 @@ type KeyManager interface {
 	// Versions returns the newest and oldest KEK versions kept.
 	Versions(ctx context.Context) (newest, oldest int, err error)
 	Ping(ctx context.Context) error
+}
+
+// Unwrapped is one data key Unwrap returned, or why it did not.
+type Unwrapped struct {
+	DEK []byte
+	Err error
+}
+
+// UnwrapOne unwraps one data key with k: a batch of one.
+func UnwrapOne(ctx context.Context, k KeyManager, owner string, w WrappedKey) ([]byte, error) {
+	out, err := k.Unwrap(ctx, []UserKey{{UserID: owner, Key: w}})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != 1 {
+		return nil, Internal("key manager", fmt.Errorf("%d data keys for 1", len(out)))
+	}
+	return out[0].DEK, out[0].Err
 }
 
 // Mail is one message to a user.

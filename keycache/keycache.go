@@ -1,36 +1,66 @@
-// Package keycache keeps unwrapped data keys in memory for a bounded time
-// and count, so a read does not cost a key-manager round trip (like MongoDB
-// CSFLE's 60-second key cache). Concurrent misses for one user share a
-// single load, so a miss costs exactly one unwrap.
+// Package keycache keeps unwrapped data keys in memory, so a read does not
+// cost a key-manager call, within a memory budget and two time bounds: a
+// key unused for the TTL is dropped, and so is every key MaxAge after it
+// was unwrapped, however often it is used. A dropped key is zeroed.
 //
-// Cached keys are shared by concurrent requests, so eviction drops them for
-// the garbage collector instead of zeroing them under a reader.
+// The keys' bytes live in one block of memory of their own, allocated
+// once, kept out of core dumps and, where the process may, locked out of
+// swap (Linux). A caller never holds the cache's memory: Get returns a
+// copy, an envelope.Key for one request, which the caller zeroes after use
+// (Key.Zero). So a key can be zeroed the moment it is dropped, whoever is
+// still decrypting with their copy.
+//
+// Concurrent misses for one user share one load; Batcher makes concurrent
+// misses for different users share one key-manager call.
 package keycache
 
 import (
-	"container/list"
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/strongroom/strongroom/envelope"
 )
 
-// Defaults for the cache bounds.
+// Defaults for the cache's bounds.
 const (
-	DefaultTTL  = 60 * time.Second
-	DefaultSize = 10_000
+	DefaultMaxBytes = 32 << 20
+	DefaultTTL      = 60 * time.Second
+	DefaultMaxAge   = 30 * time.Minute
 )
+
+// EntryBytes is what one cached key costs in memory, bookkeeping
+// included (its id, its place in the recency and age lists, its map
+// entry): the cache holds MaxBytes/EntryBytes keys. TestMemoryWithinBudget
+// measures it.
+const EntryBytes = 176
+
+// Config bounds a cache. Zero values take the defaults.
+type Config struct {
+	MaxBytes int64         // memory for the keys and their bookkeeping
+	TTL      time.Duration // a key unused this long is dropped
+	MaxAge   time.Duration // a key is dropped this long after it was loaded
+	Now      func() time.Time
+}
 
 // Cache maps a user id to that user's data key.
 type Cache struct {
-	ttl  time.Duration
-	max  int
-	now  func() time.Time
-	mu   sync.Mutex
-	byID map[string]*list.Element
-	lru  *list.List // front = most recently used
-	load map[string]*call
+	ttl, maxAge int64 // nanoseconds
+	now         func() time.Time
+
+	mu    sync.Mutex
+	keys  []byte // slot i's key is keys[i*KeySize:][:KeySize]
+	slots []slot
+	byID  map[string]int32
+	free  []int32 // slots not in use
+	// The recency list runs from the most recently used slot (mru) to the
+	// least (lru); the age list from the oldest (first) to the newest
+	// (last). -1 ends a list.
+	mru, lru, first, last int32
+	load                  map[string]*call
+	locked                bool
 
 	// hits and misses count Get's answers, for the operator's metrics:
 	// a low hit rate means the cache is too small or its keys live too
@@ -39,97 +69,207 @@ type Cache struct {
 	hits, misses uint64
 }
 
-type entry struct {
-	id      string
-	key     *envelope.Key
-	expires time.Time
+type slot struct {
+	id             string
+	used, loaded   int64 // unix nanoseconds
+	newer, older   int32 // recency list
+	younger, elder int32 // age list
 }
 
 type call struct {
-	done chan struct{}
-	key  *envelope.Key
-	err  error
+	done   chan struct{}
+	raw    []byte // the loaded key, until the last of its callers copied it
+	err    error
+	refs   int  // callers not yet done with raw
+	forget bool // deleted while loading: not to be cached
 }
 
-// New returns a cache holding at most size keys, each for at most ttl.
-func New(ttl time.Duration, size int, now func() time.Time) *Cache {
-	if ttl <= 0 {
-		ttl = DefaultTTL
+const none = -1
+
+// New returns an empty cache with the bounds of cfg.
+func New(cfg Config) *Cache {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
 	}
-	if size <= 0 {
-		size = DefaultSize
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultTTL
 	}
-	if now == nil {
-		now = time.Now
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
 	}
-	return &Cache{ttl: ttl, max: size, now: now, byID: map[string]*list.Element{}, lru: list.New(), load: map[string]*call{}}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	n := int(max(1, min(cfg.MaxBytes/EntryBytes, 1<<31-1)))
+	c := &Cache{ttl: int64(cfg.TTL), maxAge: int64(cfg.MaxAge), now: cfg.Now,
+		slots: make([]slot, n), free: make([]int32, n), byID: map[string]int32{}, load: map[string]*call{},
+		mru: none, lru: none, first: none, last: none}
+	for i := range c.free {
+		c.free[i] = int32(n - 1 - i)
+	}
+	var release func()
+	c.keys, release, c.locked = allocKeys(n * envelope.KeySize)
+	// The block is zeroed and returned when the cache is collected.
+	runtime.AddCleanup(c, func(f func()) { f() }, release)
+	return c
 }
 
-// Get returns the user's key, calling load on a miss. Concurrent callers
-// for the same user wait for one load. Errors are not cached.
-func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (*envelope.Key, error)) (*envelope.Key, error) {
+// Capacity returns how many keys the cache holds at most.
+func (c *Cache) Capacity() int { return len(c.slots) }
+
+// Locked reports whether the keys' memory is locked out of swap.
+func (c *Cache) Locked() bool { return c.locked }
+
+// Get returns a copy of the user's key, calling load on a miss for the key's
+// bytes (which the cache zeroes once it has copied them). Concurrent
+// callers for the same user wait for one load. Errors are not cached. The
+// caller zeroes the key after use.
+func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) ([]byte, error)) (*envelope.Key, error) {
 	c.mu.Lock()
-	if el, ok := c.byID[id]; ok {
-		e := el.Value.(*entry)
-		if c.now().Before(e.expires) {
-			c.lru.MoveToFront(el)
-			c.hits++
-			c.mu.Unlock()
-			return e.key, nil
-		}
-		c.remove(el)
+	now := c.now().UnixNano()
+	c.expire(now)
+	if i, ok := c.byID[id]; ok {
+		c.slots[i].used = now
+		c.unlinkRecent(i)
+		c.linkRecent(i)
+		c.hits++
+		var b [envelope.KeySize]byte
+		copy(b[:], c.key(i))
+		c.mu.Unlock()
+		k, err := envelope.KeyFromBytes(b[:])
+		clear(b[:])
+		return k, err
 	}
 	// A miss, whether this call loads the key or waits for another's load.
 	c.misses++
-	if cl, ok := c.load[id]; ok {
+	cl, ok := c.load[id]
+	if ok {
+		cl.refs++
 		c.mu.Unlock()
 		select {
 		case <-cl.done:
-			return cl.key, cl.err
 		case <-ctx.Done():
+			c.mu.Lock()
+			c.release(cl)
+			c.mu.Unlock()
 			return nil, ctx.Err()
 		}
+	} else {
+		cl = &call{done: make(chan struct{}), refs: 1}
+		c.load[id] = cl
+		c.mu.Unlock()
+
+		raw, err := load(ctx)
+		if err == nil && len(raw) != envelope.KeySize {
+			clear(raw)
+			raw, err = nil, errKeySize
+		}
+		c.mu.Lock()
+		delete(c.load, id)
+		cl.raw, cl.err = raw, err
+		if err == nil && !cl.forget {
+			c.put(id, raw)
+		}
+		close(cl.done)
+		c.mu.Unlock()
 	}
-	cl := &call{done: make(chan struct{})}
-	c.load[id] = cl
-	c.mu.Unlock()
-
-	cl.key, cl.err = load(ctx)
-
+	if cl.err != nil {
+		c.mu.Lock()
+		c.release(cl)
+		c.mu.Unlock()
+		return nil, cl.err
+	}
+	// The loaded bytes stay in cl.raw until every caller has its copy;
+	// they are read only, so no lock is needed to copy them.
+	k, err := envelope.KeyFromBytes(cl.raw)
 	c.mu.Lock()
-	delete(c.load, id)
-	if cl.err == nil {
-		c.put(id, cl.key)
-	}
+	c.release(cl)
 	c.mu.Unlock()
-	close(cl.done)
-	return cl.key, cl.err
+	return k, err
+}
+
+// release marks one caller done with a load's bytes; the last zeroes them.
+func (c *Cache) release(cl *call) {
+	if cl.refs--; cl.refs == 0 {
+		clear(cl.raw)
+	}
 }
 
 // Put stores a key, for a freshly made one that needs no unwrap.
 func (c *Cache) Put(id string, key *envelope.Key) {
+	b := key.Bytes()
 	c.mu.Lock()
-	c.put(id, key)
+	c.expire(c.now().UnixNano())
+	c.put(id, b)
 	c.mu.Unlock()
+	clear(b)
 }
 
-func (c *Cache) put(id string, key *envelope.Key) {
-	if el, ok := c.byID[id]; ok {
-		c.remove(el)
+// put copies raw into the slot of id, taking a free one (or the least
+// recently used) if id has none.
+func (c *Cache) put(id string, raw []byte) {
+	now := c.now().UnixNano()
+	i, ok := c.byID[id]
+	if ok {
+		c.unlinkRecent(i)
+		c.unlinkAge(i)
+	} else {
+		if len(c.free) == 0 {
+			c.drop(c.lru)
+		}
+		i = c.free[len(c.free)-1]
+		c.free = c.free[:len(c.free)-1]
+		id = strings.Clone(id) // not a piece of a larger string kept alive
+		c.byID[id] = i
+		c.slots[i].id = id
 	}
-	c.byID[id] = c.lru.PushFront(&entry{id: id, key: key, expires: c.now().Add(c.ttl)})
-	for c.lru.Len() > c.max {
-		c.remove(c.lru.Back())
-	}
+	copy(c.key(i), raw)
+	c.slots[i].used, c.slots[i].loaded = now, now
+	c.linkRecent(i)
+	c.linkAge(i)
 }
 
-// Delete drops the user's key, if cached.
+// Delete drops the user's key, if cached, and keeps a load under way from
+// caching it.
 func (c *Cache) Delete(id string) {
 	c.mu.Lock()
-	if el, ok := c.byID[id]; ok {
-		c.remove(el)
+	if i, ok := c.byID[id]; ok {
+		c.drop(i)
+	}
+	if cl, ok := c.load[id]; ok {
+		cl.forget = true
 	}
 	c.mu.Unlock()
+}
+
+// Expire drops the keys past their TTL or their MaxAge now. Get and Put
+// do so too; a server calls it each second, so that keys of users who are
+// gone do not wait for the next request to be zeroed.
+func (c *Cache) Expire() {
+	c.mu.Lock()
+	c.expire(c.now().UnixNano())
+	c.mu.Unlock()
+}
+
+// expire drops, from the ends of the lists, the keys unused for the TTL
+// and those loaded MaxAge ago.
+func (c *Cache) expire(now int64) {
+	for c.lru != none && now-c.slots[c.lru].used >= c.ttl {
+		c.drop(c.lru)
+	}
+	for c.first != none && now-c.slots[c.first].loaded >= c.maxAge {
+		c.drop(c.first)
+	}
+}
+
+// drop zeroes slot i's key and frees the slot.
+func (c *Cache) drop(i int32) {
+	clear(c.key(i))
+	c.unlinkRecent(i)
+	c.unlinkAge(i)
+	delete(c.byID, c.slots[i].id)
+	c.slots[i] = slot{}
+	c.free = append(c.free, i)
 }
 
 // Stats returns how many Gets found their key cached (hits) and how many
@@ -140,14 +280,69 @@ func (c *Cache) Stats() (hits, misses uint64) {
 	return c.hits, c.misses
 }
 
-// Len returns how many keys are cached (expired ones included until touched).
+// Len returns how many keys are cached.
 func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lru.Len()
+	return len(c.byID)
 }
 
-func (c *Cache) remove(el *list.Element) {
-	delete(c.byID, el.Value.(*entry).id)
-	c.lru.Remove(el)
+func (c *Cache) key(i int32) []byte {
+	return c.keys[int(i)*envelope.KeySize : (int(i)+1)*envelope.KeySize]
+}
+
+// linkRecent makes slot i the most recently used.
+func (c *Cache) linkRecent(i int32) {
+	s := &c.slots[i]
+	s.newer, s.older = none, c.mru
+	if c.mru != none {
+		c.slots[c.mru].newer = i
+	}
+	c.mru = i
+	if c.lru == none {
+		c.lru = i
+	}
+}
+
+func (c *Cache) unlinkRecent(i int32) {
+	s := &c.slots[i]
+	if s.newer != none {
+		c.slots[s.newer].older = s.older
+	} else {
+		c.mru = s.older
+	}
+	if s.older != none {
+		c.slots[s.older].newer = s.newer
+	} else {
+		c.lru = s.newer
+	}
+	s.newer, s.older = none, none
+}
+
+// linkAge makes slot i the newest loaded.
+func (c *Cache) linkAge(i int32) {
+	s := &c.slots[i]
+	s.younger, s.elder = none, c.last
+	if c.last != none {
+		c.slots[c.last].younger = i
+	}
+	c.last = i
+	if c.first == none {
+		c.first = i
+	}
+}
+
+func (c *Cache) unlinkAge(i int32) {
+	s := &c.slots[i]
+	if s.younger != none {
+		c.slots[s.younger].elder = s.elder
+	} else {
+		c.last = s.elder
+	}
+	if s.elder != none {
+		c.slots[s.elder].younger = s.younger
+	} else {
+		c.first = s.younger
+	}
+	s.younger, s.elder = none, none
 }

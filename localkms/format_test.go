@@ -116,7 +116,7 @@ func TestWrappedKeyFixture(t *testing.T) {
 	}
 	keks := map[int][]byte{1: fixtureKEK, 2: bytes.Repeat([]byte{0x21}, 32)}
 	for v, want := range want {
-		got, err := k.Unwrap(ctx, owner, strongroom.WrappedKey{Ciphertext: want, Version: v})
+		got, err := strongroom.UnwrapOne(ctx, k, owner, strongroom.WrappedKey{Ciphertext: want, Version: v})
 		if err != nil || !bytes.Equal(got, dek) {
 			t.Errorf("Unwrap(fixture v%d) = %x, %v", v, got, err)
 		}

@@ -100,8 +100,17 @@ func (k *KMS) wrapWith(v int, kek *envelope.Key, owner string, dek []byte) (stro
 	}, nil
 }
 
-// Unwrap decrypts a wrapped data key.
-func (k *KMS) Unwrap(_ context.Context, owner string, w strongroom.WrappedKey) ([]byte, error) {
+// Unwrap decrypts wrapped data keys, each on its own: one that does not
+// decrypt fails alone.
+func (k *KMS) Unwrap(_ context.Context, keys []strongroom.UserKey) ([]strongroom.Unwrapped, error) {
+	out := make([]strongroom.Unwrapped, len(keys))
+	for i, uk := range keys {
+		out[i].DEK, out[i].Err = k.unwrap(uk.UserID, uk.Key)
+	}
+	return out, nil
+}
+
+func (k *KMS) unwrap(owner string, w strongroom.WrappedKey) ([]byte, error) {
 	v, sealed, err := parseWrapped(w.Ciphertext)
 	if err != nil || v != w.Version {
 		return nil, strongroom.Internal("localkms: unwrap", fmt.Errorf("malformed wrapped key for user %s", owner))
@@ -159,7 +168,7 @@ func parseWrapped(s string) (int, []byte, error) {
 }
 
 // Rewrap re-encrypts each wrapped key under the newest KEK version.
-func (k *KMS) Rewrap(ctx context.Context, keys []strongroom.UserKey) ([]strongroom.WrappedKey, error) {
+func (k *KMS) Rewrap(_ context.Context, keys []strongroom.UserKey) ([]strongroom.WrappedKey, error) {
 	if err := k.reload(false); err != nil {
 		return nil, err
 	}
@@ -170,7 +179,7 @@ func (k *KMS) Rewrap(ctx context.Context, keys []strongroom.UserKey) ([]strongro
 	pacer := pace.New(16, 3) // a rotation's batch: background work, requests first
 	for i, uk := range keys {
 		pacer.Step()
-		dek, err := k.Unwrap(ctx, uk.UserID, uk.Key)
+		dek, err := k.unwrap(uk.UserID, uk.Key)
 		if err != nil {
 			return nil, err
 		}

@@ -40,19 +40,19 @@ func TestWrapUnwrap(t *testing.T) {
 	if w.Version != 1 || !strings.HasPrefix(w.Ciphertext, "sr:v1:") {
 		t.Fatalf("wrapped = %+v", w)
 	}
-	got, err := k.Unwrap(ctx, "alice", w)
+	got, err := strongroom.UnwrapOne(ctx, k, "alice", w)
 	if err != nil || !bytes.Equal(got, dek) {
 		t.Fatalf("Unwrap = %x, %v", got, err)
 	}
-	if _, err := k.Unwrap(ctx, "bob", w); err == nil {
+	if _, err := strongroom.UnwrapOne(ctx, k, "bob", w); err == nil {
 		t.Fatal("a wrapped key unwrapped for another owner")
 	}
 	bad := w
 	bad.Version = 2
-	if _, err := k.Unwrap(ctx, "alice", bad); err == nil {
+	if _, err := strongroom.UnwrapOne(ctx, k, "alice", bad); err == nil {
 		t.Fatal("mismatched version accepted")
 	}
-	if _, err := k.Unwrap(ctx, "alice", strongroom.WrappedKey{Ciphertext: "sr:v1:!!!", Version: 1}); err == nil {
+	if _, err := strongroom.UnwrapOne(ctx, k, "alice", strongroom.WrappedKey{Ciphertext: "sr:v1:!!!", Version: 1}); err == nil {
 		t.Fatal("garbage accepted")
 	}
 }
@@ -68,7 +68,7 @@ func TestRotateRewrapRetire(t *testing.T) {
 	if err != nil || v != 2 {
 		t.Fatalf("Rotate = %d, %v", v, err)
 	}
-	if got, err := k.Unwrap(ctx, "alice", w1); err != nil || !bytes.Equal(got, dek) {
+	if got, err := strongroom.UnwrapOne(ctx, k, "alice", w1); err != nil || !bytes.Equal(got, dek) {
 		t.Fatalf("old version no longer unwraps after rotate: %v", err)
 	}
 	w2, _ := k.Wrap(ctx, "bob", dek)
@@ -79,7 +79,7 @@ func TestRotateRewrapRetire(t *testing.T) {
 	if err != nil || re[0].Version != 2 || re[0].Ciphertext == w1.Ciphertext {
 		t.Fatalf("Rewrap = %+v, %v", re, err)
 	}
-	if got, _ := k.Unwrap(ctx, "alice", re[0]); !bytes.Equal(got, dek) {
+	if got, _ := strongroom.UnwrapOne(ctx, k, "alice", re[0]); !bytes.Equal(got, dek) {
 		t.Fatal("rewrapped key gives another DEK")
 	}
 	if err := k.Retire(ctx, 2); err != nil {
@@ -88,7 +88,7 @@ func TestRotateRewrapRetire(t *testing.T) {
 	if newest, oldest, _ := k.Versions(ctx); newest != 2 || oldest != 2 {
 		t.Fatalf("Versions = %d, %d", newest, oldest)
 	}
-	if _, err := k.Unwrap(ctx, "alice", w1); err == nil {
+	if _, err := strongroom.UnwrapOne(ctx, k, "alice", w1); err == nil {
 		t.Fatal("retired version still unwraps")
 	}
 	b, _ := os.ReadFile(path)
@@ -114,7 +114,7 @@ func TestSecondProcessSeesRotation(t *testing.T) {
 	if err != nil || w.Version != 2 {
 		t.Fatalf("server wrapped with v%d after another process rotated (%v)", w.Version, err)
 	}
-	if got, err := operator.Unwrap(ctx, "carol", w); err != nil || !bytes.Equal(got, dek) {
+	if got, err := strongroom.UnwrapOne(ctx, operator, "carol", w); err != nil || !bytes.Equal(got, dek) {
 		t.Fatalf("operator Unwrap = %v", err)
 	}
 }

@@ -44,9 +44,9 @@ func (k *keyManager) Wrap(ctx context.Context, owner string, dek []byte) (_ stro
 	return k.k.Wrap(ctx, owner, dek)
 }
 
-func (k *keyManager) Unwrap(ctx context.Context, owner string, key strongroom.WrappedKey) (_ []byte, err error) {
+func (k *keyManager) Unwrap(ctx context.Context, keys []strongroom.UserKey) (_ []strongroom.Unwrapped, err error) {
 	defer k.done("unwrap", time.Now(), &err)
-	return k.k.Unwrap(ctx, owner, key)
+	return k.k.Unwrap(ctx, keys)
 }
 
 func (k *keyManager) Rotate(ctx context.Context) (_ int, err error) {

@@ -93,7 +93,7 @@ func histogramCounts(t *testing.T, m *Metrics, name, label string) map[string]ui
 func TestKeyManagerResults(t *testing.T) {
 	m := New()
 	k := m.KeyManager(failingKeys{})
-	_, _ = k.Unwrap(context.Background(), "owner", strongroom.WrappedKey{})
+	_, _ = k.Unwrap(context.Background(), []strongroom.UserKey{{UserID: "owner"}})
 	_ = k.Ping(context.Background())
 	if got := testutil.ToFloat64(m.kmCalls.WithLabelValues("unwrap", "unavailable")); got != 1 {
 		t.Errorf("unwrap unavailable = %v, want 1", got)
@@ -105,7 +105,7 @@ func TestKeyManagerResults(t *testing.T) {
 
 type failingKeys struct{ strongroom.KeyManager }
 
-func (failingKeys) Unwrap(context.Context, string, strongroom.WrappedKey) ([]byte, error) {
+func (failingKeys) Unwrap(context.Context, []strongroom.UserKey) ([]strongroom.Unwrapped, error) {
 	return nil, strongroom.Unavailable("vault is sealed", errors.New("503 from 10.0.0.7"))
 }
 func (failingKeys) Ping(context.Context) error { return errors.New("secret detail") }

@@ -82,7 +82,8 @@ func (o observer) RotationFinished(done bool) {
 }
 
 // ServiceStats publishes the counters the service keeps itself, read at
-// each scrape: the data-key cache's hits, misses and size, and the ended
+// each scrape: the data-key cache's hits, misses, size and capacity, the
+// data keys unwrapped, and the ended
 // sessions this server refuses.
 func (m *Metrics) ServiceStats(stats func() service.Stats) {
 	m.reg.MustRegister(statsCollector{stats})
@@ -94,7 +95,11 @@ var (
 	cacheMissesDesc = prometheus.NewDesc(namespace+"_keycache_misses_total",
 		"Data-key lookups that had to unwrap the key with the key manager (or wait for another lookup's unwrap).", nil, nil)
 	cacheKeysDesc = prometheus.NewDesc(namespace+"_keycache_keys",
-		"Unwrapped data keys in the cache now (expired ones included until touched).", nil, nil)
+		"Unwrapped data keys in the cache now.", nil, nil)
+	cacheCapDesc = prometheus.NewDesc(namespace+"_keycache_capacity",
+		"Data keys the cache holds at most (STRONGROOM_KEY_CACHE_MB).", nil, nil)
+	unwrappedDesc = prometheus.NewDesc(namespace+"_keymanager_unwrapped_keys_total",
+		"Data keys the key manager unwrapped, in the unwrap calls strongroom_keymanager_calls_total counts (concurrent misses share a call).", nil, nil)
 	endedSessionsDesc = prometheus.NewDesc(namespace+"_ended_sessions",
 		"Ended sessions, whose tokens have not expired, that this server refuses.", nil, nil)
 )
@@ -105,6 +110,8 @@ func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cacheHitsDesc
 	ch <- cacheMissesDesc
 	ch <- cacheKeysDesc
+	ch <- cacheCapDesc
+	ch <- unwrappedDesc
 	ch <- endedSessionsDesc
 }
 
@@ -113,5 +120,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cacheHitsDesc, prometheus.CounterValue, float64(s.KeyCacheHits))
 	ch <- prometheus.MustNewConstMetric(cacheMissesDesc, prometheus.CounterValue, float64(s.KeyCacheMisses))
 	ch <- prometheus.MustNewConstMetric(cacheKeysDesc, prometheus.GaugeValue, float64(s.KeysCached))
+	ch <- prometheus.MustNewConstMetric(cacheCapDesc, prometheus.GaugeValue, float64(s.KeyCacheCap))
+	ch <- prometheus.MustNewConstMetric(unwrappedDesc, prometheus.CounterValue, float64(s.Unwraps))
 	ch <- prometheus.MustNewConstMetric(endedSessionsDesc, prometheus.GaugeValue, float64(s.EndedSessions))
 }

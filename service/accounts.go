@@ -48,6 +48,7 @@ func (s *Service) Register(ctx context.Context, client, username, email, pw stri
 	if err != nil {
 		return strongroom.Internal("register: new data key", err)
 	}
+	defer dek.Zero()
 	raw := dek.Bytes()
 	now := s.now()
 	u := &strongroom.User{ID: strongroom.NewID(now), Username: username, Email: email, HashedPassword: hash, Salt: salt, CreatedAt: now.UTC()}

@@ -41,7 +41,7 @@ type RecordList struct {
 
 	s     *Service
 	user  string
-	dek   *envelope.Key
+	dek   *envelope.Key // a copy of the caller's, zeroed when Each returns
 	after strongroom.RecordCursor
 	limit int // 0: the whole list
 	// charged is how many values the list took from the account's budget:
@@ -140,6 +140,7 @@ func idTime(id string) time.Time {
 // record.read event is queued before fn sees it. Records created while the
 // list is read may or may not be in it.
 func (l *RecordList) Each(ctx context.Context, fn func(RecordView) error) error {
+	defer l.dek.Zero()
 	after, left := l.after, l.charged
 	for {
 		n := min(listChunk, left)

@@ -26,6 +26,7 @@ func (s *Service) seal(ctx context.Context, userID, id, dataType, value string) 
 	if err != nil {
 		return "", err
 	}
+	defer dek.Zero()
 	enc, err := envelope.SealRecord(dek, s.rand, envelope.RecordAAD(userID, id, dataType), []byte(value))
 	if err != nil {
 		return "", strongroom.Internal("seal record", err)
@@ -38,6 +39,7 @@ func (s *Service) open(ctx context.Context, r *strongroom.Record) (RecordView, e
 	if err != nil {
 		return RecordView{}, err
 	}
+	defer dek.Zero()
 	pt, err := envelope.OpenRecord(dek, envelope.RecordAAD(r.UserID, r.ID, r.DataType), r.EncryptedValue)
 	if err != nil {
 		return RecordView{}, strongroom.Internal("open record "+r.ID, err)

@@ -47,9 +47,9 @@ type Config struct {
 	LoginRate int
 	// Lockout defaults to 5 failures and 15 minutes.
 	Lockout strongroom.Lockout
-	// KeyCacheTTL and KeyCacheSize bound the cache of unwrapped data keys.
-	KeyCacheTTL  time.Duration
-	KeyCacheSize int
+	// KeyCache bounds the cache of unwrapped data keys (its Now is the
+	// service's).
+	KeyCache keycache.Config
 	// RotationBatch is how many data keys are rewrapped per batch (500).
 	RotationBatch int
 	// RotationPause is slept between batches, to spare a busy system.
@@ -74,6 +74,7 @@ type Service struct {
 	store  strongroom.Store
 	keys   strongroom.KeyManager
 	deks   *keycache.Cache
+	batch  *keycache.Batcher // the data-key cache's misses, to the key manager
 	now    func() time.Time
 	rand   io.Reader
 	log    *slog.Logger
@@ -110,14 +111,15 @@ type Service struct {
 	stop       context.CancelFunc // ends what Start began
 	background sync.WaitGroup     // what Start began
 
-	unwraps atomic.Int64   // data keys unwrapped by the key manager
-	later   sync.WaitGroup // notices being sent after their answer
+	later sync.WaitGroup // notices being sent after their answer
 }
 
 // Stats are counters for operators and the benchmark harness.
 type Stats struct {
-	Unwraps    int64 `json:"keymanager_unwraps"` // calls to the key manager to unwrap a data key
-	KeysCached int   `json:"keys_cached"`        // unwrapped data keys in the cache now
+	Unwraps     int64 `json:"keymanager_unwraps"`      // data keys the key manager unwrapped
+	UnwrapCalls int64 `json:"keymanager_unwrap_calls"` // calls to the key manager that did (concurrent misses share one)
+	KeysCached  int   `json:"keys_cached"`             // unwrapped data keys in the cache now
+	KeyCacheCap int   `json:"keycache_capacity"`       // data keys the cache holds at most
 	// KeyCacheHits and KeyCacheMisses count the lookups of data keys that
 	// found the key cached, and those that had to unwrap it (or wait for
 	// another lookup's unwrap).
@@ -131,8 +133,9 @@ type Stats struct {
 // Stats returns the counters so far.
 func (s *Service) Stats() Stats {
 	hits, misses := s.deks.Stats()
-	return Stats{Unwraps: s.unwraps.Load(), KeysCached: s.deks.Len(), KeyCacheHits: hits, KeyCacheMisses: misses,
-		EndedSessions: s.ended.Len()}
+	calls, unwraps := s.batch.Calls()
+	return Stats{Unwraps: unwraps, UnwrapCalls: calls, KeysCached: s.deks.Len(), KeyCacheCap: s.deks.Capacity(),
+		KeyCacheHits: hits, KeyCacheMisses: misses, EndedSessions: s.ended.Len()}
 }
 
 // New returns a Service, or an error naming the missing part.
@@ -177,12 +180,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginRate > 0 {
 		authAddr = shared("auth-addr", time.Minute/time.Duration(cfg.LoginRate), cfg.LoginRate)
 	}
+	keyCache := cfg.KeyCache
+	keyCache.Now = cfg.Now
 	s := &Service{
 		cfg:    cfg,
 		otpKey: cfg.OTPKey.Bytes(),
 		store:  cfg.Store,
 		keys:   cfg.Keys,
-		deks:   keycache.New(cfg.KeyCacheTTL, cfg.KeyCacheSize, cfg.Now),
+		deks:   keycache.New(keyCache),
+		batch:  keycache.NewBatcher(cfg.Keys, 0, 0),
 		now:    cfg.Now,
 		rand:   cfg.Rand,
 		log:    requestid.Logger(cfg.Log), // a request's lines carry its id
@@ -311,9 +317,11 @@ func tooMany(what string, wait time.Duration) error {
 // makes one otherwise.
 func (s *Service) isAdmin(u *strongroom.User) bool { return u.IsAdmin }
 
-// dek returns the user's data key: from the cache, or unwrapped once.
+// dek returns a copy of the user's data key, from the cache or unwrapped
+// (in a key-manager call that concurrent misses share). The caller zeroes
+// it after use.
 func (s *Service) dek(ctx context.Context, userID string) (*envelope.Key, error) {
-	return s.deks.Get(ctx, userID, func(ctx context.Context) (*envelope.Key, error) {
+	return s.deks.Get(ctx, userID, func(ctx context.Context) ([]byte, error) {
 		w, err := s.store.UserKey(ctx, userID)
 		if err != nil {
 			if strongroom.IsKind(err, strongroom.KindNotFound) {
@@ -321,16 +329,6 @@ func (s *Service) dek(ctx context.Context, userID string) (*envelope.Key, error)
 			}
 			return nil, err
 		}
-		s.unwraps.Add(1)
-		raw, err := s.keys.Unwrap(ctx, userID, w)
-		if err != nil {
-			return nil, err
-		}
-		defer clear(raw)
-		k, err := envelope.KeyFromBytes(raw)
-		if err != nil {
-			return nil, strongroom.Internal("data key", err)
-		}
-		return k, nil
+		return s.batch.Unwrap(ctx, strongroom.UserKey{UserID: userID, Key: w})
 	})
 }

@@ -33,6 +33,9 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("sessions: %w", err)
 	}
 	s.finishDeletions(ctx, 0) // a server that starts completes whatever a crash left
+	// Whether swap can hold data keys: locking needs RLIMIT_MEMLOCK (or
+	// CAP_IPC_LOCK) above the cache's keys, 32 bytes each.
+	s.log.InfoContext(ctx, "data-key cache", "capacity", s.deks.Capacity(), "locked_in_memory", s.deks.Locked())
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	s.background.Add(2)
@@ -63,9 +66,9 @@ func (s *Service) Stop() {
 	s.background.Wait()
 }
 
-// housekeeping purges expired sessions and completes account deletions
-// interrupted more than a minute ago, once a minute (by the service's
-// clock, checked each second).
+// housekeeping drops the data keys past their time each second, and
+// purges expired sessions and completes account deletions interrupted
+// more than a minute ago once a minute (by the service's clock).
 func (s *Service) housekeeping(ctx context.Context) {
 	var gate periodic.Gate
 	t := time.NewTicker(time.Second)
@@ -76,6 +79,7 @@ func (s *Service) housekeeping(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		s.deks.Expire() // a key past its time goes now, not at the next read
 		if !gate.Due(s.now(), time.Minute) {
 			continue
 		}

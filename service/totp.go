@@ -18,6 +18,7 @@ func (s *Service) sealTOTPSecret(ctx context.Context, userID, secret string) (st
 	if err != nil {
 		return "", err
 	}
+	defer dek.Zero()
 	enc, err := envelope.SealRecord(dek, s.rand, totpAAD(userID), []byte(secret))
 	if err != nil {
 		return "", strongroom.Internal("seal totp secret", err)
@@ -30,6 +31,7 @@ func (s *Service) openTOTPSecret(ctx context.Context, userID, enc string) (strin
 	if err != nil {
 		return "", err
 	}
+	defer dek.Zero()
 	pt, err := envelope.OpenRecord(dek, totpAAD(userID), enc)
 	if err != nil {
 		return "", strongroom.Internal("open totp secret", err)

@@ -175,23 +175,43 @@ func Wrapped(ct string) (strongroom.WrappedKey, error) {
 	return strongroom.WrappedKey{Ciphertext: ct, Version: v}, nil
 }
 
-// Unwrap decrypts a wrapped data key.
-func (k *KMS) Unwrap(ctx context.Context, owner string, w strongroom.WrappedKey) ([]byte, error) {
+// Unwrap decrypts wrapped data keys in one batch request. A key Transit
+// cannot decrypt (damaged, or another owner's) fails alone: Vault is asked
+// to answer 200 when only some fail, and 400 comes only when all do.
+func (k *KMS) Unwrap(ctx context.Context, keys []strongroom.UserKey) ([]strongroom.Unwrapped, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
 	ctx, cancel := k.withTimeout(ctx)
 	defer cancel()
+	batch := make([]map[string]any, len(keys))
+	for i, uk := range keys {
+		batch[i] = map[string]any{"ciphertext": uk.Key.Ciphertext, "context": b64(uk.UserID)}
+	}
 	s, err := k.client.Logical().WriteWithContext(ctx, k.path("decrypt"), map[string]any{
-		"ciphertext": w.Ciphertext,
-		"context":    b64(owner),
+		"batch_input":                   batch,
+		"partial_failure_response_code": http.StatusOK,
 	})
 	if err != nil {
 		return nil, mapErr("decrypt", err)
 	}
-	pt, _ := s.Data["plaintext"].(string)
-	dek, err := base64.StdEncoding.DecodeString(pt)
-	if err != nil {
-		return nil, strongroom.Internal("vault: decrypt", errors.New("plaintext is not base64"))
+	results, _ := s.Data["batch_results"].([]any)
+	if len(results) != len(keys) {
+		return nil, strongroom.Internal("vault: decrypt", fmt.Errorf("%d results for %d keys", len(results), len(keys)))
 	}
-	return dek, nil
+	out := make([]strongroom.Unwrapped, len(keys))
+	for i, r := range results {
+		m, _ := r.(map[string]any)
+		if e, _ := m["error"].(string); e != "" {
+			out[i].Err = strongroom.Internal("vault: decrypt", fmt.Errorf("user %s: %s", keys[i].UserID, e))
+			continue
+		}
+		pt, _ := m["plaintext"].(string)
+		if out[i].DEK, err = base64.StdEncoding.DecodeString(pt); err != nil {
+			out[i].Err = strongroom.Internal("vault: decrypt", errors.New("plaintext is not base64"))
+		}
+	}
+	return out, nil
 }
 
 // Rotate adds a key version (operator policy) and returns it.

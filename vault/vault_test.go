@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/internal/testserver"
+	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/vault"
 )
 
@@ -92,7 +95,7 @@ func TestWrapUnwrap(t *testing.T) {
 	if w.Version != 1 || !bytes.HasPrefix([]byte(w.Ciphertext), []byte("vault:v1:")) {
 		t.Fatalf("wrapped = %+v", w)
 	}
-	got, err := k.Unwrap(ctx, "65a000000000000000000001", w)
+	got, err := strongroom.UnwrapOne(ctx, k, "65a000000000000000000001", w)
 	if err != nil || !bytes.Equal(got, d) {
 		t.Fatalf("Unwrap = %v", err)
 	}
@@ -100,8 +103,101 @@ func TestWrapUnwrap(t *testing.T) {
 		t.Fatalf("wrap + unwrap made %d Vault calls, want 2", n)
 	}
 	// The user's id is the derivation context: another user's id fails.
-	if _, err := k.Unwrap(ctx, "65a000000000000000000002", w); err == nil {
+	if _, err := strongroom.UnwrapOne(ctx, k, "65a000000000000000000002", w); err == nil {
 		t.Fatal("a wrapped key unwrapped for another user")
+	}
+}
+
+// Unwrap decrypts many keys in one Vault call, and a key that does not
+// decrypt (here: another owner's) fails alone.
+func TestUnwrapBatch(t *testing.T) {
+	f, _ := newFixture(t, false)
+	k := f.open(t, f.token(t, vault.ServicePolicy))
+	ctx := context.Background()
+	owners := []string{"65a000000000000000000001", "65a000000000000000000002", "65a000000000000000000003"}
+	keys, deks := make([]strongroom.UserKey, 3), make([][]byte, 3)
+	for i, o := range owners {
+		deks[i] = dek()
+		w, err := k.Wrap(ctx, o, deks[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = strongroom.UserKey{UserID: o, Key: w}
+	}
+	keys[1].UserID = owners[2]
+	before := k.Calls()
+	got, err := k.Unwrap(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := k.Calls() - before; n != 1 {
+		t.Fatalf("unwrapping 3 keys took %d Vault calls, want 1", n)
+	}
+	if got[0].Err != nil || !bytes.Equal(got[0].DEK, deks[0]) || got[2].Err != nil || !bytes.Equal(got[2].DEK, deks[2]) {
+		t.Fatalf("the good keys: %v, %v", got[0].Err, got[2].Err)
+	}
+	if got[1].Err == nil || got[1].DEK != nil {
+		t.Fatal("another owner's wrapped key unwrapped")
+	}
+	// When every key fails, so does the call: no key comes back.
+	if out, err := k.Unwrap(ctx, keys[1:2]); err == nil && (len(out) != 1 || out[0].Err == nil) {
+		t.Fatal("a batch of one bad key unwrapped")
+	}
+}
+
+// A thousand users' first reads at once (64 at a time, as 64 clients
+// would), through the data-key cache's batcher: they share a few Vault
+// calls, not one each.
+func TestFirstReadsShareVaultCalls(t *testing.T) {
+	f, _ := newFixture(t, false)
+	k := f.open(t, f.token(t, vault.ServicePolicy))
+	ctx := context.Background()
+	const users, clients = 1000, 64
+	keys, deks := make([]strongroom.UserKey, users), make([][]byte, users)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	go func() {
+		for i := range users {
+			next <- i
+		}
+		close(next)
+	}()
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				deks[i], keys[i].UserID = dek(), fmt.Sprintf("65a%021x", i)
+				var err error
+				if keys[i].Key, err = k.Wrap(ctx, keys[i].UserID, deks[i]); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b := keycache.NewBatcher(k, 0, 0)
+	before := k.Calls()
+	next = make(chan int)
+	go func() {
+		for i := range users {
+			next <- i
+		}
+		close(next)
+	}()
+	for range clients {
+		wg.Go(func() {
+			for i := range next {
+				got, err := b.Unwrap(ctx, keys[i])
+				if err != nil || !bytes.Equal(got, deks[i]) {
+					t.Errorf("user %d: %v", i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	calls := k.Calls() - before
+	t.Logf("%d first reads by %d clients: %d Vault calls", users, clients, calls)
+	if calls > users/10 {
+		t.Fatalf("%d first reads took %d Vault calls", users, calls)
 	}
 }
 
@@ -221,7 +317,7 @@ func TestRotateRewrapRetire(t *testing.T) {
 		if w.Version != 2 {
 			t.Fatalf("rewrapped to v%d", w.Version)
 		}
-		got, err := k.Unwrap(ctx, owners[i], w)
+		got, err := strongroom.UnwrapOne(ctx, k, owners[i], w)
 		if err != nil || !bytes.Equal(got, deks[owners[i]]) {
 			t.Fatalf("rewrapped key of %s: %v", owners[i], err)
 		}
@@ -232,7 +328,7 @@ func TestRotateRewrapRetire(t *testing.T) {
 	if newest, oldest, err := k.Versions(ctx); err != nil || newest != 2 || oldest != 2 {
 		t.Fatalf("Versions = %d, %d, %v", newest, oldest, err)
 	}
-	if _, err := k.Unwrap(ctx, owners[0], keys[0].Key); err == nil {
+	if _, err := strongroom.UnwrapOne(ctx, k, owners[0], keys[0].Key); err == nil {
 		t.Fatal("a key wrapped under the retired version still unwraps")
 	}
 }
@@ -280,7 +376,7 @@ func TestSealedAndUnreachableAreUnavailable(t *testing.T) {
 	if err := f.root.Sys().Seal(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.Unwrap(ctx, "65a000000000000000000001", w)
+	_, err = strongroom.UnwrapOne(ctx, k, "65a000000000000000000001", w)
 	if !strongroom.IsKind(err, strongroom.KindUnavailable) {
 		t.Fatalf("unwrap while sealed: %v, want unavailable", err)
 	}
@@ -291,7 +387,7 @@ func TestSealedAndUnreachableAreUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back by itself: the same key manager works again.
-	if _, err := k.Unwrap(ctx, "65a000000000000000000001", w); err != nil {
+	if _, err := strongroom.UnwrapOne(ctx, k, "65a000000000000000000001", w); err != nil {
 		t.Fatalf("unwrap after unseal: %v", err)
 	}
 	if err := k.Ping(ctx); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	_ "modernc.org/sqlite" // to read the store's file as an outsider would
 
+	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/localkms"
 )
 
@@ -47,7 +48,7 @@ func secretsAtRest(t *testing.T, s *testServer) [][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dek, err := kms.Unwrap(ctx, u.ID, wk)
+	dek, err := strongroom.UnwrapOne(ctx, kms, u.ID, wk)
 	if err != nil {
 		t.Fatal(err)
 	}

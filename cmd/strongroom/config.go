@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/mongo"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/secret"
@@ -68,6 +69,15 @@ type Config struct {
 	MaxConnsPerAddr   int           // STRONGROOM_MAX_CONNS_PER_ADDR, default 64; 0 turns the cap off
 	WriteTimeout      time.Duration // STRONGROOM_WRITE_TIMEOUT, default 35s: from a request's headers to the end of its answer
 	IdleTimeout       time.Duration // STRONGROOM_IDLE_TIMEOUT, default 120s: a kept-alive connection with no request
+
+	// The cache of unwrapped data keys (keycache): its memory in MiB
+	// (STRONGROOM_KEY_CACHE_MB, default 32: about 190 000 keys), how long
+	// a key may go unused (STRONGROOM_KEY_CACHE_TTL, default 60s), and how
+	// long after its unwrap it is dropped anyway (STRONGROOM_KEY_CACHE_MAX_AGE,
+	// default 30m).
+	KeyCacheMB     int64
+	KeyCacheTTL    time.Duration
+	KeyCacheMaxAge time.Duration
 
 	// AuditRetention (STRONGROOM_AUDIT_RETENTION: 2160h, 90d; unset or 0:
 	// keep everything) is how long audit events are kept; servers prune
@@ -148,7 +158,8 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	c := Config{Addr: defaultAddr, DataDir: "./data", BcryptCost: password.DefaultCost, LoginRate: DefaultLoginRate, DBName: "secure_api",
 		EmailFrom: "strongroom@localhost", VaultMount: "transit", VaultKey: "strongroom-master",
 		MaxRecordsPerUser: service.DefaultMaxRecords, MaxBytesPerUser: service.DefaultMaxBytes,
-		MaxConnsPerAddr: defaultMaxConnsPerAddr, WriteTimeout: defaultWriteTimeout, IdleTimeout: defaultIdleTimeout}
+		MaxConnsPerAddr: defaultMaxConnsPerAddr, WriteTimeout: defaultWriteTimeout, IdleTimeout: defaultIdleTimeout,
+		KeyCacheMB: keycache.DefaultMaxBytes >> 20, KeyCacheTTL: keycache.DefaultTTL, KeyCacheMaxAge: keycache.DefaultMaxAge}
 	var errs []error
 	str := func(name string, dst *string) {
 		v, err := e.Get(name)
@@ -228,7 +239,17 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 		}
 		c.SMTPTimeout = d
 	}
-	var maxRecords, maxBytes, maxConns, writeTimeout, idleTimeout string
+	var maxRecords, maxBytes, maxConns, writeTimeout, idleTimeout, cacheMB, cacheTTL, cacheMaxAge string
+	str("STRONGROOM_KEY_CACHE_MB", &cacheMB)
+	str("STRONGROOM_KEY_CACHE_TTL", &cacheTTL)
+	str("STRONGROOM_KEY_CACHE_MAX_AGE", &cacheMaxAge)
+	if cacheMB != "" {
+		n, err := strconv.ParseInt(cacheMB, 10, 64)
+		if err != nil || n < 1 || n > 1<<20 {
+			errs = append(errs, errors.New("STRONGROOM_KEY_CACHE_MB must be a number of MiB from 1 to 1048576"))
+		}
+		c.KeyCacheMB = n
+	}
 	str("STRONGROOM_MAX_RECORDS_PER_USER", &maxRecords)
 	str("STRONGROOM_MAX_BYTES_PER_USER", &maxBytes)
 	str("STRONGROOM_MAX_CONNS_PER_ADDR", &maxConns)
@@ -258,7 +279,8 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	for _, d := range []struct {
 		name, v string
 		dst     *time.Duration
-	}{{"STRONGROOM_WRITE_TIMEOUT", writeTimeout, &c.WriteTimeout}, {"STRONGROOM_IDLE_TIMEOUT", idleTimeout, &c.IdleTimeout}} {
+	}{{"STRONGROOM_WRITE_TIMEOUT", writeTimeout, &c.WriteTimeout}, {"STRONGROOM_IDLE_TIMEOUT", idleTimeout, &c.IdleTimeout},
+		{"STRONGROOM_KEY_CACHE_TTL", cacheTTL, &c.KeyCacheTTL}, {"STRONGROOM_KEY_CACHE_MAX_AGE", cacheMaxAge, &c.KeyCacheMaxAge}} {
 		if d.v == "" {
 			continue
 		}
@@ -267,6 +289,9 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s must be a duration of at least 1s, such as 35s", d.name))
 		}
 		*d.dst = v
+	}
+	if c.KeyCacheMaxAge < c.KeyCacheTTL {
+		errs = append(errs, errors.New("STRONGROOM_KEY_CACHE_MAX_AGE must be at least STRONGROOM_KEY_CACHE_TTL"))
 	}
 	if c.SMTPTLS != "" && c.SMTPTLS != "off" && c.SMTPTLS != "implicit" {
 		errs = append(errs, errors.New(`SMTP_TLS must be empty (STARTTLS required), "implicit" or "off"`))

@@ -36,3 +36,38 @@ func TestConfigLimits(t *testing.T) {
 		}
 	}
 }
+
+// The data-key cache's memory and times: defaults, environment names, and
+// refusals naming the variable.
+func TestConfigKeyCache(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(envFrom(t, nil, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KeyCacheMB != 32 || c.KeyCacheTTL != time.Minute || c.KeyCacheMaxAge != 30*time.Minute {
+		t.Fatalf("key cache defaults: %d MiB, %v, %v", c.KeyCacheMB, c.KeyCacheTTL, c.KeyCacheMaxAge)
+	}
+	c, err = LoadConfig(envFrom(t, map[string]string{"STRONGROOM_KEY_CACHE_MB": "256", "STRONGROOM_KEY_CACHE_TTL": "5m",
+		"STRONGROOM_KEY_CACHE_MAX_AGE": "1h"}, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KeyCacheMB != 256 || c.KeyCacheTTL != 5*time.Minute || c.KeyCacheMaxAge != time.Hour {
+		t.Fatalf("key cache from the environment: %d MiB, %v, %v", c.KeyCacheMB, c.KeyCacheTTL, c.KeyCacheMaxAge)
+	}
+	for _, env := range []map[string]string{
+		{"STRONGROOM_KEY_CACHE_MB": "0"}, {"STRONGROOM_KEY_CACHE_MB": "lots"},
+		{"STRONGROOM_KEY_CACHE_TTL": "10ms"}, {"STRONGROOM_KEY_CACHE_MAX_AGE": "forever"},
+		{"STRONGROOM_KEY_CACHE_MAX_AGE": "2m", "STRONGROOM_KEY_CACHE_TTL": "5m"},
+	} {
+		_, err := LoadConfig(envFrom(t, env, ""))
+		named := false
+		for name := range env {
+			named = named || (err != nil && strings.Contains(err.Error(), name))
+		}
+		if !named {
+			t.Errorf("%v: %v, want an error naming it", env, err)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/strongroom/strongroom/api"
 	"github.com/strongroom/strongroom/api/docsui"
 	"github.com/strongroom/strongroom/audit"
+	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/metrics"
 	"github.com/strongroom/strongroom/mongo"
@@ -236,6 +237,7 @@ func (m *Main) open(ctx context.Context) error {
 		LoginRate: cfg.LoginRate, RotationBatch: m.RotationBatch, RotationPause: m.RotationPause,
 		MaxRecordsPerUser: cfg.MaxRecordsPerUser, MaxBytesPerUser: cfg.MaxBytesPerUser,
 		Log: m.Log, Now: m.Now, Observer: observer,
+		KeyCache: keycache.Config{MaxBytes: cfg.KeyCacheMB << 20, TTL: cfg.KeyCacheTTL, MaxAge: cfg.KeyCacheMaxAge},
 	})
 	return err
 }

@@ -274,3 +274,47 @@ func TestMemoryWithinBudget(t *testing.T) {
 		runtime.KeepAlive(c)
 	}
 }
+
+// Many goroutines reading, deleting and expiring users' keys in a cache
+// too small for them all: every Get returns that user's key, never the
+// key of a user whose slot it took over.
+func TestConcurrentUseKeepsKeysApart(t *testing.T) {
+	clk := testclock.New(time.Unix(0, 0))
+	c := keys(8, clk.Now)
+	keyOf := func(id string) []byte { // a user's key, derived from the id
+		b := make([]byte, envelope.KeySize)
+		copy(b, id)
+		b[envelope.KeySize-1] = 0xff
+		return b
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for n := range 2000 {
+				id := fmt.Sprintf("user%03d", (g*7+n)%20)
+				switch n % 50 {
+				case 0:
+					c.Delete(id)
+				case 1:
+					clk.Add(time.Second)
+					c.Expire()
+				}
+				k, err := c.Get(context.Background(), id, func(context.Context) ([]byte, error) { return keyOf(id), nil })
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				want, _ := envelope.KeyFromBytes(keyOf(id))
+				if !k.Equal(want) {
+					t.Errorf("Get(%s) returned another user's key", id)
+					return
+				}
+				k.Zero()
+			}
+		})
+	}
+	wg.Wait()
+	if c.Len() > c.Capacity() {
+		t.Fatalf("Len %d over capacity %d", c.Len(), c.Capacity())
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,6 +37,8 @@ type options struct {
 	profile       string
 	isolate       bool
 	server        string // a strongroom binary to measure instead of building ./cmd/strongroom
+	access        string // uniform or zipf: which users the read and list scenarios pick
+	kms           string // local or vault: the main server's key manager
 }
 
 // report is the JSON file.
@@ -66,8 +69,10 @@ func main() {
 	var o options
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "time per scenario")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "concurrent clients")
-	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated: read,list,create,login,login-load,revocation,rotation,rotation-vault (with -short, only when named), and transit (only when named); baseline always runs")
-	flag.IntVar(&o.users, "users", 1000, "users for the read, list and create scenarios")
+	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated: read,list,create,login,login-load,revocation,rotation,rotation-vault (with -short, only when named), and transit and restart (only when named); baseline always runs")
+	flag.IntVar(&o.users, "users", 1000, "users for the read, list and create scenarios (a million work)")
+	flag.StringVar(&o.access, "access", "uniform", "which user each read and list is for: uniform, or zipf (s = 1.1: a few users are hot)")
+	flag.StringVar(&o.kms, "kms", "local", "the key manager of the main server: local (keyring file), or vault (a Vault dev server of the harness's own)")
 	flag.IntVar(&o.records, "records", 10, "records per user")
 	flag.IntVar(&o.rotationUsers, "rotation-users", 100_000, "users whose data keys the rotation scenario rewraps")
 	flag.StringVar(&o.out, "out", "bench-results.json", "where to write the JSON report")
@@ -78,6 +83,10 @@ func main() {
 	flag.Parse()
 	if o.short {
 		o.duration, o.users, o.rotationUsers = time.Second, 200, 2000
+	}
+	if o.kms != "local" && o.kms != "vault" {
+		fmt.Fprintf(os.Stderr, "strongroom-bench: -kms %q: want local or vault\n", o.kms)
+		os.Exit(2)
 	}
 	if o.isolate {
 		done, err := isolate()
@@ -124,7 +133,13 @@ func bench(ctx context.Context, o options) error {
 	}
 	rep := &report{Time: time.Now().UTC(), Machine: machine(), Measured: map[string]any{}, Targets: map[string]string{},
 		Options: map[string]any{"duration": o.duration.String(), "concurrency": o.concurrency, "users": o.users, "records": o.records,
-			"rotation_users": o.rotationUsers, "short": o.short, "isolate": o.isolate, "server": o.server}}
+			"rotation_users": o.rotationUsers, "short": o.short, "isolate": o.isolate, "server": o.server,
+			"access": o.access, "zipf": fmt.Sprintf("math/rand/v2 Zipf s=%g v=%d", zipfS, zipfV), "kms": o.kms,
+			"max_records_per_user": maxRecordsPerUser}}
+	pick, err := newPicker(o.access, o.users)
+	if err != nil {
+		return err
+	}
 
 	dataDir := filepath.Join(work, "data")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -150,25 +165,28 @@ func bench(ctx context.Context, o options) error {
 	baseline.Ratio = 1
 	rep.Results = append(rep.Results, baseline)
 
-	fmt.Fprintf(os.Stderr, "seeding %d users x %d records...\n", o.users, o.records)
 	env := []string{"JWT_SECRET=" + benchJWTSecret, "PEPPER=" + benchPepper}
-	if err := makeSchema(bin, dataDir, env); err != nil {
-		return err
-	}
-	users, err := seed(ctx, dataDir, o.users, o.records, o.users)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	srv, err := startStrongroom(bin, dataDir, env)
+	mainEnv, wrap, stopKMS, err := keyManager(ctx, o)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer stopKMS()
+	mainEnv = append(append(mainEnv, env...), "STRONGROOM_MAX_RECORDS_PER_USER="+strconv.Itoa(maxRecordsPerUser))
+	users, err := seedMain(ctx, rep, bin, dataDir, mainEnv, wrap)
+	if err != nil {
+		return err
+	}
+	srv, err := startStrongroom(bin, dataDir, mainEnv)
+	if err != nil {
+		return err
+	}
+	sc := &scenarios{o: o, srv: srv, users: users, pick: pick, client: newClient(o.concurrency), baseline: baseline, fsyncs: fsyncs,
+		hashTime: hashTime, rep: rep, bin: bin, env: mainEnv}
+	defer func() { sc.srv.stop() }() // the restart scenario replaces it
 	time.Sleep(500 * time.Millisecond)
 	rep.Measured["rss_idle_mib"] = round(srv.rssMiB())
-	sc := &scenarios{o: o, srv: srv, users: users, client: newClient(o.concurrency), baseline: baseline, fsyncs: fsyncs, hashTime: hashTime, rep: rep}
 	sc.runAll(ctx, bin, work, env)
-	rep.Measured["rss_end_mib"] = round(srv.rssMiB())
+	rep.Measured["rss_end_mib"] = round(sc.srv.rssMiB())
 
 	printTable(rep)
 	b, _ := json.MarshalIndent(rep, "", "  ")
@@ -177,6 +195,69 @@ func bench(ctx context.Context, o options) error {
 	}
 	fmt.Fprintln(os.Stderr, "report written to", o.out)
 	return nil
+}
+
+// maxRecordsPerUser is the main server's STRONGROOM_MAX_RECORDS_PER_USER.
+// The same number bounds the values one account may read (twice it at
+// once, then that many a minute): at the default, 10 000, a user that a
+// Zipf law makes hot would be refused 429 after a few seconds, and the
+// harness would measure the refusals.
+const maxRecordsPerUser = 100_000_000
+
+// keyManager starts what -kms names for the main server: the environment
+// that points the server at it, the wrapFunc that seeds its users' data
+// keys (nil for the data dir's keyring, which the server under test makes
+// first), and what stops it.
+func keyManager(ctx context.Context, o options) ([]string, wrapFunc, func(), error) {
+	if o.kms == "local" {
+		return nil, nil, func() {}, nil
+	}
+	fmt.Fprintln(os.Stderr, "starting a Vault dev server...")
+	v, err := startBenchVault(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return v.env(), v.wrap, v.stop, nil
+}
+
+// seedMain makes the main server's data dir and seeds it, its data keys
+// wrapped by wrap or, if nil, by the data dir's keyring, noting how long
+// that took and how big the database is.
+func seedMain(ctx context.Context, rep *report, bin, dataDir string, env []string, wrap wrapFunc) (*population, error) {
+	o := rep.Options
+	fmt.Fprintf(os.Stderr, "seeding %d users x %d records...\n", o["users"], o["records"])
+	if err := makeSchema(bin, dataDir, env); err != nil {
+		return nil, err
+	}
+	if wrap == nil {
+		var err error
+		if wrap, err = localWrap(dataDir); err != nil {
+			return nil, err
+		}
+	}
+	start := time.Now()
+	users, err := seedWith(ctx, dataDir, o["users"].(int), o["records"].(int), wrap)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	took := time.Since(start).Seconds()
+	rep.Measured["seed_seconds"] = round(took)
+	rep.Measured["seed_users_per_s"] = round(float64(users.len()) / took)
+	rep.Measured["seed_db_mib"] = round(float64(dirBytes(dataDir)) / (1 << 20))
+	fmt.Fprintf(os.Stderr, "seeded in %.1f s (%.0f users/s); the data dir holds %.0f MiB\n", took, float64(users.len())/took, float64(dirBytes(dataDir))/(1<<20))
+	return users, nil
+}
+
+// dirBytes is the size of the files in dir.
+func dirBytes(dir string) int64 {
+	var n int64
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 func printTable(rep *report) {

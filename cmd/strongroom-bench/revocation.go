@@ -48,7 +48,7 @@ func (s *scenarios) revocation(ctx context.Context, bin string, env []string) er
 	}
 	var delays []time.Duration
 	for i := range rounds {
-		code, b, err := status("POST", s.srv.Addr, "/login", "", loginBody(s.users[i%len(s.users)].Name))
+		code, b, err := status("POST", s.srv.Addr, "/login", "", loginBody(s.users.name(i%s.users.len())))
 		if err != nil || code != 200 {
 			return fmt.Errorf("login: %d %v", code, err)
 		}

@@ -161,9 +161,7 @@ func (p *proc) unwraps() int64 { return p.stats().Service.Unwraps }
 
 // serverStats is what the harness reads of the server's /debug/stats.
 type serverStats struct {
-	Service struct {
-		Unwraps int64 `json:"keymanager_unwraps"`
-	} `json:"service"`
+	Service      keyStats `json:"service"`
 	GroupCommits struct {
 		Commits int64 `json:"commits"`
 		Records int64 `json:"records"`
@@ -176,6 +174,19 @@ type serverStats struct {
 	VaultCalls int64 `json:"vault_calls"`
 }
 
+// keyStats are the service's counters of data keys.
+type keyStats struct {
+	// Unwraps counts the data keys the key manager unwrapped.
+	Unwraps int64 `json:"keymanager_unwraps"`
+	// UnwrapCalls counts the key manager's unwrap calls, fewer than the
+	// unwraps once concurrent misses are batched (-1 from a server that
+	// does not count them).
+	UnwrapCalls int64  `json:"keymanager_unwrap_calls"`
+	Hits        uint64 `json:"keycache_hits"`
+	Misses      uint64 `json:"keycache_misses"`
+	Cached      int64  `json:"keys_cached"`
+}
+
 type auditStats struct {
 	Appends int64 `json:"appends"`
 	Events  int64 `json:"events"`
@@ -184,7 +195,7 @@ type auditStats struct {
 // stats reads the server's counters; -1 where they cannot be read.
 func (p *proc) stats() serverStats {
 	var s serverStats
-	s.Service.Unwraps, s.GroupCommits.Commits, s.GroupCommits.Records = -1, -1, -1
+	s.Service.Unwraps, s.Service.UnwrapCalls, s.GroupCommits.Commits, s.GroupCommits.Records = -1, -1, -1, -1
 	s.Audit.Appends, s.Audit.Events = -1, -1
 	s.VaultCalls = -1
 	r, err := http.Get("http://" + p.Debug + "/debug/stats")
@@ -227,12 +238,16 @@ func (p *proc) profile(dir, name string, d time.Duration) func() {
 
 // snapshot is what costs compares before and after a scenario.
 type snapshot struct {
-	cpu   float64 // the server's CPU seconds so far
-	audit auditStats
+	at         time.Time
+	cpu        float64 // the server's CPU seconds so far
+	audit      auditStats
+	keys       keyStats
+	vaultCalls int64
 }
 
 func (p *proc) snapshot() snapshot {
-	return snapshot{cpu: cpuSeconds(p.cmd.Process.Pid), audit: p.stats().Audit}
+	st := p.stats()
+	return snapshot{at: time.Now(), cpu: cpuSeconds(p.cmd.Process.Pid), audit: st.Audit, keys: st.Service, vaultCalls: st.VaultCalls}
 }
 
 // cpuSeconds returns the CPU time (user + system) the process pid has used.

@@ -156,7 +156,7 @@ func (s *scenarios) rotationVault(ctx context.Context, bin, work string, env []s
 	n := s.o.rotationUsers
 	fmt.Fprintf(os.Stderr, "seeding %d users, their data keys wrapped by Vault...\n", n)
 	start := time.Now()
-	users, err := seedWith(ctx, dir, n, 1, 1000, v.wrap)
+	users, err := seedWith(ctx, dir, n, 1, v.wrap)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
@@ -172,7 +172,7 @@ func (s *scenarios) rotationVault(ctx context.Context, bin, work string, env []s
 		return err
 	}
 	calls1 := srv.stats().VaultCalls
-	rate := float64(len(users)) / rr.took.Seconds()
+	rate := float64(users.len()) / rr.took.Seconds()
 	s.rep.Measured["rotation_vault_seconds"] = round(rr.took.Seconds())
 	s.rep.Measured["rotation_vault_deks_per_s"] = round(rate)
 	s.rep.Measured["rotation_vault_read_p99_ratio"] = round(rr.during.P99ms / rr.idle.P99ms)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/envelope"
 	"github.com/strongroom/strongroom/localkms"
 	"github.com/strongroom/strongroom/sqlite"
@@ -55,7 +56,7 @@ func TestSeed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := kms.Unwrap(ctx, id, w)
+		raw, err := strongroom.UnwrapOne(ctx, kms, id, w)
 		if err != nil {
 			t.Fatalf("user %d: unwrap: %v", i, err)
 		}

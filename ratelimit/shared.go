@@ -17,10 +17,10 @@ import (
 // then refuses, so a client past its limit can be refused by one server a
 // little longer than the store alone would; a client within it never is.
 //
-// With a reserve (WithReserve), the server takes events from the store a
-// chunk at a time and spends them from its own reserve, for a limit whose
-// events are many and cheap (values listed), where a store write for
-// every request would cost more than the request.
+// With a credit (WithCredit), a server lets a key spend a few events in a
+// window before it asks the store, for a limit whose events are many and
+// cheap (values read), where a store write for every request would cost
+// more than the request, and most keys never come near the limit.
 type Shared struct {
 	name  string
 	rate  strongroom.Rate
@@ -28,31 +28,31 @@ type Shared struct {
 	store strongroom.LimitStore
 	now   func() time.Time
 
-	chunk int           // events taken from the store at once; <= 1: no reserve
-	hold  time.Duration // how long a reserve is spent from before it is given up
-	mu    sync.Mutex
-	res   map[string]reserve
-	full  map[string]time.Time // when the store's budget is full again, as of its last refusal
+	chunk  int           // events a key may spend unsettled per window; <= 1: none
+	window time.Duration // how long a credit runs before it starts afresh
+	mu     sync.Mutex
+	credit map[string]credit
+	full   map[string]time.Time // when the store's budget is full again, as of its last refusal
 }
 
-type reserve struct {
-	left  int
+type credit struct {
+	used  int // events let through and not yet taken from the store
 	until time.Time
 }
 
-// maxKeys bounds the keys a Shared remembers anything of (a reserve, or
+// maxKeys bounds the keys a Shared remembers anything of (a credit, or
 // when the store's budget is full again).
 const maxKeys = 100_000
 
-// WithReserve makes s take at least chunk events from the store at a time
-// (at most the burst) and spend what a request does not need from a
-// reserve in this process, for up to hold; what is left then is given up,
-// unused. Every event is still taken from the one budget in the store, so
-// all servers together never let through more than it allows; a reserve
-// left unused is lost, so a key whose requests are spread over N servers
-// may get up to N × chunk fewer events in a window than the budget says.
-func (s *Shared) WithReserve(chunk int, hold time.Duration) *Shared {
-	s.chunk, s.hold = min(chunk, s.rate.Burst), hold
+// WithCredit lets a key spend up to chunk events (at most the burst) per
+// window on this server without a store call. An event past that takes
+// from the store every event spent since the window began, and itself, at
+// once; what a window spent and never took is forgiven when it ends. So a
+// key with few events costs no store write at all, a busy one a store
+// write per chunk events, and all servers together let a key through at
+// most N × chunk events per window more than the budget (N servers).
+func (s *Shared) WithCredit(chunk int, window time.Duration) *Shared {
+	s.chunk, s.window = min(chunk, s.rate.Burst), window
 	return s
 }
 
@@ -63,7 +63,7 @@ func NewShared(name string, r strongroom.Rate, store strongroom.LimitStore, now 
 		now = time.Now
 	}
 	return &Shared{name: name, rate: r, local: New(r.Every, r.Burst, 100_000, now), store: store, now: now,
-		res: map[string]reserve{}, full: map[string]time.Time{}}
+		credit: map[string]credit{}, full: map[string]time.Time{}}
 }
 
 // Allow takes one event for key. If none is left it returns false and how
@@ -108,20 +108,24 @@ func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Dura
 		}
 		delete(s.full, key)
 	}
-	if r, ok := s.res[key]; ok && now.Before(r.until) && r.left >= n {
-		r.left -= n
-		s.res[key] = r
+	c := s.credit[key]
+	if !now.Before(c.until) {
+		c = credit{until: now.Add(s.window)} // the last window's debt is forgiven
+	}
+	if s.chunk > 1 && c.used+n <= s.chunk {
+		c.used += n
+		s.credit[key] = c
 		s.mu.Unlock()
 		return true, 0, nil
 	}
 	s.mu.Unlock()
-	// With a reserve, a chunk from the store, or, if the budget has less
-	// left, what the request needs.
-	took := max(n, s.chunk)
+	// Past the credit: what the window spent, and this request, from the
+	// store; if the budget cannot hold both but can hold the request, the
+	// request alone.
+	took := c.used + n
 	ok, full, err := s.store.TakeLimit(ctx, s.name+":"+key, s.rate, took, now)
 	if err == nil && !ok && took > n {
 		if _, fits, _ := s.rate.Take(full, now, n); fits {
-			took = n
 			ok, full, err = s.store.TakeLimit(ctx, s.name+":"+key, s.rate, n, now)
 		}
 	}
@@ -130,21 +134,25 @@ func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Dura
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.full) >= maxKeys || len(s.res) >= maxKeys {
-		clear(s.full) // forgetting only costs store calls
-		clear(s.res)  // giving reserves up only lets through less
+	if len(s.full) >= maxKeys || len(s.credit) >= maxKeys {
+		clear(s.full)   // forgetting only costs store calls
+		clear(s.credit) // forgiving lets through at most a chunk a key more
+	}
+	if s.chunk > 1 {
+		// Settled: a new credit, unless the budget has less than a chunk
+		// left, when every event goes to the store until the window ends.
+		// (Refused: the store's refusal below stands until the budget
+		// refills.)
+		next := credit{until: c.until}
+		if _, fits, _ := s.rate.Take(full, now, s.chunk); !ok || !fits {
+			next.used = s.chunk
+		}
+		s.credit[key] = next
 	}
 	if !ok {
 		s.full[key] = full
 		_, _, wait := s.rate.Take(full, now, n)
 		return false, max(wait, time.Second), nil
-	}
-	if took > n {
-		left := took - n
-		if r, held := s.res[key]; held && now.Before(r.until) {
-			left += r.left
-		}
-		s.res[key] = reserve{left: left, until: now.Add(s.hold)}
 	}
 	return true, 0, nil
 }

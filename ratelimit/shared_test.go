@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -74,42 +75,61 @@ func (c *counting) TakeLimit(ctx context.Context, key string, r strongroom.Rate,
 	return c.LimitStore.TakeLimit(ctx, key, r, n, now)
 }
 
-// With a reserve, two servers take events from the store a chunk at a
-// time: far fewer store writes, and together never more than the budget.
-func TestSharedReserve(t *testing.T) {
+// With a credit, a key that spends little costs no store write at all,
+// and a busy one a store write per chunk; two servers together let it
+// through the budget, and at most a chunk each more.
+func TestSharedCredit(t *testing.T) {
 	db := openStore(t)
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
 	store := &counting{LimitStore: db}
 	r := strongroom.Rate{Every: time.Hour, Burst: 100}
-	a := ratelimit.NewShared("values-read", r, store, clock).WithReserve(20, 10*time.Second)
-	b := ratelimit.NewShared("values-read", r, store, clock).WithReserve(20, 10*time.Second)
+	a := ratelimit.NewShared("values-read", r, store, clock).WithCredit(20, 10*time.Second)
+	b := ratelimit.NewShared("values-read", r, store, clock).WithCredit(20, 10*time.Second)
+	allow := func(s *ratelimit.Shared, key string, n int) bool {
+		ok, _, err := s.AllowN(context.Background(), key, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	// Many keys, a few events each, on both servers: no store call.
+	for i := range 1000 {
+		for _, s := range []*ratelimit.Shared{a, b} {
+			if !allow(s, fmt.Sprintf("light%d", i), 3) || !allow(s, fmt.Sprintf("light%d", i), 3) {
+				t.Fatal("a light key was refused")
+			}
+		}
+	}
+	if store.takes != 0 {
+		t.Fatalf("%d store takes for keys within their credit", store.takes)
+	}
+	// One key, spending until refused.
 	allowed := 0
 	for i := 0; i < 100; i++ {
 		for _, s := range []*ratelimit.Shared{a, b} {
-			ok, _, err := s.AllowN(context.Background(), "u1", 3)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ok {
+			if allow(s, "u1", 3) {
 				allowed += 3
 			}
 		}
 	}
-	// Each server holds a chunk of 20 at a time; what they let through
-	// is within the budget, and short of it by at most what one reserve
-	// can leave unused on each server.
-	if allowed > 100 || allowed < 100-2*20 {
-		t.Fatalf("two servers let %d through of a budget of 100", allowed)
+	if allowed < 100-3 || allowed > 100+2*20 {
+		t.Fatalf("two servers let %d through of a budget of 100, credits of 20", allowed)
 	}
+	// About one take a chunk, then one a request once the budget has
+	// less than a chunk left.
 	if store.takes > 20 {
 		t.Fatalf("%d takes reached the store for %d events", store.takes, allowed)
 	}
 	t.Logf("%d events let through with %d store takes", allowed, store.takes)
-	// A reserve is given up after its hold: the budget, refilled, is
-	// taken afresh.
+	// Past the window the credit starts afresh, but the store's refusal
+	// stands until the budget refills.
+	now = now.Add(time.Minute)
+	if allow(a, "u1", 3) {
+		t.Fatal("a new window let through what the store refused")
+	}
 	now = now.Add(100 * time.Hour)
-	if ok, _, _ := a.AllowN(context.Background(), "u1", 3); !ok {
+	if !allow(a, "u1", 3) {
 		t.Fatal("refused after the budget refilled")
 	}
 }

@@ -77,8 +77,8 @@ func (s *Service) Record(ctx context.Context, p *Principal, id string) (RecordVi
 		return RecordView{}, err
 	}
 	// One value from the account's budget of values read (as a list's),
-	// before the store is read; taken from this server's reserve, so a
-	// read costs no store write of its own.
+	// before the store is read; on this server's credit, so most reads
+	// cost no store write of their own.
 	if err := s.limit(ctx, s.valuesRead, p.UserID, "records read"); err != nil {
 		return RecordView{}, err
 	}

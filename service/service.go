@@ -212,14 +212,14 @@ func New(cfg Config) (*Service, error) {
 		// Every value read (one by one or in a list) is a record.read
 		// event in the audit trail: twice the quota at once, then the
 		// quota a minute, so one account cannot make the trail grow
-		// without bound. Reads take their values from a reserve each
-		// server holds for 10 s, filled from the store a fiftieth of the
-		// budget at a time, so most reads cost no store write.
+		// without bound. Each server lets an account read a fiftieth of
+		// the budget a minute on credit before it asks the store, so most
+		// reads cost no store write (ratelimit.Shared.WithCredit).
 		valuesRead: shared("values-read", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)).
-			WithReserve(int(2*cfg.MaxRecordsPerUser/50), 10*time.Second),
+			WithCredit(int(2*cfg.MaxRecordsPerUser/50), time.Minute),
 		// Each write is an audit event too: the same budget, of its own.
 		valuesWritten: shared("values-written", time.Minute/time.Duration(cfg.MaxRecordsPerUser), int(2*cfg.MaxRecordsPerUser)).
-			WithReserve(int(2*cfg.MaxRecordsPerUser/50), 10*time.Second),
+			WithCredit(int(2*cfg.MaxRecordsPerUser/50), time.Minute),
 		refusals: ratelimit.NewTally(cfg.Log, "logins and registrations refused for load", time.Minute),
 
 		secondFactorLockout: strongroom.Lockout{MaxFailures: 10, Window: 15 * time.Minute},

@@ -219,3 +219,22 @@ func TestMigrationVacuumsOldFreeSpace(t *testing.T) {
 		t.Fatalf("after DestroyUserKey these are still in %v", left)
 	}
 }
+
+// TestReaderCache pins the readers' page cache (see Open): SQLite's
+// default cache_size, 2000 KiB per connection, and no memory map.
+func TestReaderCache(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, p := range []struct {
+		name string
+		want int64
+	}{{"cache_size", -2000}, {"mmap_size", 0}} {
+		if v, err := sqlite.Pragma(ctx, db, false, p.name); err != nil || v != p.want {
+			t.Errorf("reader %s = %d, %v; want %d", p.name, v, err, p.want)
+		}
+	}
+}

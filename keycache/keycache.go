@@ -3,8 +3,8 @@
 // key unused for the TTL is dropped, and so is every key MaxAge after it
 // was unwrapped, however often it is used. A dropped key is zeroed.
 //
-// The keys' bytes live in one block of memory of their own, allocated
-// once, kept out of core dumps and, where the process may, locked out of
+// The keys' bytes live in one block of memory of their own, reserved
+// once for the capacity (untouched pages take no memory), kept out of core dumps and, where the process may, locked out of
 // swap (Linux). A caller never holds the cache's memory: Get returns a
 // copy, an envelope.Key for one request, which the caller zeroes after use
 // (Key.Zero). So a key can be zeroed the moment it is dropped, whoever is
@@ -17,6 +17,7 @@ package keycache
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,9 +53,10 @@ type Cache struct {
 
 	mu    sync.Mutex
 	keys  []byte // slot i's key is keys[i*KeySize:][:KeySize]
-	slots []slot
+	slots []slot // grown as keys come, up to capacity
+	max   int
 	byID  map[string]int32
-	free  []int32 // slots not in use
+	free  []int32 // slots dropped and not in use again
 	// The recency list runs from the most recently used slot (mru) to the
 	// least (lru); the age list from the oldest (first) to the newest
 	// (last). -1 ends a list.
@@ -101,12 +103,8 @@ func New(cfg Config) *Cache {
 		cfg.Now = time.Now
 	}
 	n := int(max(1, min(cfg.MaxBytes/EntryBytes, 1<<31-1)))
-	c := &Cache{ttl: int64(cfg.TTL), maxAge: int64(cfg.MaxAge), now: cfg.Now,
-		slots: make([]slot, n), free: make([]int32, n), byID: map[string]int32{}, load: map[string]*call{},
-		mru: none, lru: none, first: none, last: none}
-	for i := range c.free {
-		c.free[i] = int32(n - 1 - i)
-	}
+	c := &Cache{ttl: int64(cfg.TTL), maxAge: int64(cfg.MaxAge), now: cfg.Now, max: n,
+		byID: map[string]int32{}, load: map[string]*call{}, mru: none, lru: none, first: none, last: none}
 	var release func()
 	c.keys, release, c.locked = allocKeys(n * envelope.KeySize)
 	// The block is zeroed and returned when the cache is collected.
@@ -115,7 +113,7 @@ func New(cfg Config) *Cache {
 }
 
 // Capacity returns how many keys the cache holds at most.
-func (c *Cache) Capacity() int { return len(c.slots) }
+func (c *Cache) Capacity() int { return c.max }
 
 // Locked reports whether the keys' memory is locked out of swap.
 func (c *Cache) Locked() bool { return c.locked }
@@ -214,6 +212,13 @@ func (c *Cache) put(id string, raw []byte) {
 		c.unlinkRecent(i)
 		c.unlinkAge(i)
 	} else {
+		if len(c.free) == 0 && len(c.slots) < c.max {
+			if len(c.slots) == cap(c.slots) { // doubling, but never past the capacity
+				c.slots = slices.Grow(c.slots, min(max(len(c.slots), 64), c.max-len(c.slots)))
+			}
+			c.slots = append(c.slots, slot{})
+			c.free = append(c.free, int32(len(c.slots)-1))
+		}
 		if len(c.free) == 0 {
 			c.drop(c.lru)
 		}

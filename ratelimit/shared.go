@@ -36,8 +36,8 @@ type Shared struct {
 }
 
 type credit struct {
-	used  int // events let through and not yet taken from the store
-	until time.Time
+	used  int32 // events let through and not yet taken from the store
+	until int64 // unix nanoseconds: when the window ends
 }
 
 // maxKeys bounds the keys a Shared remembers anything of (a credit, or
@@ -109,11 +109,12 @@ func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Dura
 		delete(s.full, key)
 	}
 	c := s.credit[key]
-	if !now.Before(c.until) {
-		c = credit{until: now.Add(s.window)} // the last window's debt is forgiven
+	if now.UnixNano() >= c.until {
+		c = credit{until: now.Add(s.window).UnixNano()} // the last window's debt is forgiven
 	}
-	if s.chunk > 1 && c.used+n <= s.chunk {
-		c.used += n
+	if s.chunk > 1 && int(c.used)+n <= s.chunk {
+		c.used += int32(n)
+		s.forget()
 		s.credit[key] = c
 		s.mu.Unlock()
 		return true, 0, nil
@@ -122,7 +123,7 @@ func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Dura
 	// Past the credit: what the window spent, and this request, from the
 	// store; if the budget cannot hold both but can hold the request, the
 	// request alone.
-	took := c.used + n
+	took := int(c.used) + n
 	ok, full, err := s.store.TakeLimit(ctx, s.name+":"+key, s.rate, took, now)
 	if err == nil && !ok && took > n {
 		if _, fits, _ := s.rate.Take(full, now, n); fits {
@@ -134,10 +135,7 @@ func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Dura
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.full) >= maxKeys || len(s.credit) >= maxKeys {
-		clear(s.full)   // forgetting only costs store calls
-		clear(s.credit) // forgiving lets through at most a chunk a key more
-	}
+	s.forget()
 	if s.chunk > 1 {
 		// Settled: a new credit, unless the budget has less than a chunk
 		// left, when every event goes to the store until the window ends.
@@ -145,7 +143,7 @@ func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Dura
 		// refills.)
 		next := credit{until: c.until}
 		if _, fits, _ := s.rate.Take(full, now, s.chunk); !ok || !fits {
-			next.used = s.chunk
+			next.used = int32(s.chunk)
 		}
 		s.credit[key] = next
 	}
@@ -155,4 +153,14 @@ func (s *Shared) AllowN(ctx context.Context, key string, n int) (bool, time.Dura
 		return false, max(wait, time.Second), nil
 	}
 	return true, 0, nil
+}
+
+// forget empties what s remembers once it holds maxKeys keys, before one
+// more is added: forgetting refusals only costs store calls, forgiving
+// credits lets through at most a chunk a key more.
+func (s *Shared) forget() {
+	if len(s.full) >= maxKeys || len(s.credit) >= maxKeys {
+		clear(s.full)
+		clear(s.credit)
+	}
 }

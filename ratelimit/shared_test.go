@@ -133,3 +133,18 @@ func TestSharedCredit(t *testing.T) {
 		t.Fatal("refused after the budget refilled")
 	}
 }
+
+// However many keys read on credit, a server remembers at most maxKeys of
+// them: a million users reading once each cost it no more.
+func TestSharedCreditIsBounded(t *testing.T) {
+	db := openStore(t)
+	s := ratelimit.NewShared("values-read", strongroom.Rate{Every: time.Millisecond, Burst: 100}, db, nil).WithCredit(20, time.Minute)
+	for i := range ratelimit.MaxKeys + 1000 {
+		if ok, _, err := s.AllowN(context.Background(), fmt.Sprintf("%024x", i), 1); !ok || err != nil {
+			t.Fatalf("key %d refused: %v", i, err)
+		}
+	}
+	if n := s.Remembered(); n > ratelimit.MaxKeys {
+		t.Fatalf("remembers %d keys, at most %d", n, ratelimit.MaxKeys)
+	}
+}

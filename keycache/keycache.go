@@ -57,12 +57,12 @@ type Cache struct {
 	max   int
 	byID  map[string]int32
 	free  []int32 // slots dropped and not in use again
-	// The recency list runs from the most recently used slot (mru) to the
-	// least (lru); the age list from the oldest (first) to the newest
-	// (last). -1 ends a list.
-	mru, lru, first, last int32
-	load                  map[string]*call
-	locked                bool
+	// The recency list runs from the most recently used slot to the
+	// least, the age list from the one loaded last to the one loaded
+	// first.
+	recent, age list
+	load        map[string]*call
+	locked      bool
 
 	// hits and misses count Get's answers, for the operator's metrics:
 	// a low hit rate means the cache is too small or its keys live too
@@ -72,11 +72,19 @@ type Cache struct {
 }
 
 type slot struct {
-	id             string
-	used, loaded   int64 // unix nanoseconds
-	newer, older   int32 // recency list
-	younger, elder int32 // age list
+	id           string
+	used, loaded int64 // unix nanoseconds
+	recent, age  links // places in the recency and age lists
 }
+
+// A list runs through slots from its newest to its oldest; none ends it.
+type list struct{ newest, oldest int32 }
+
+// links is a slot's neighbours in one list.
+type links struct{ newer, older int32 }
+
+func recentOf(s *slot) *links { return &s.recent }
+func ageOf(s *slot) *links    { return &s.age }
 
 type call struct {
 	done   chan struct{}
@@ -104,7 +112,7 @@ func New(cfg Config) *Cache {
 	}
 	n := int(max(1, min(cfg.MaxBytes/EntryBytes, 1<<31-1)))
 	c := &Cache{ttl: int64(cfg.TTL), maxAge: int64(cfg.MaxAge), now: cfg.Now, max: n,
-		byID: map[string]int32{}, load: map[string]*call{}, mru: none, lru: none, first: none, last: none}
+		byID: map[string]int32{}, load: map[string]*call{}, recent: list{none, none}, age: list{none, none}}
 	var release func()
 	c.keys, release, c.locked = allocKeys(n * envelope.KeySize)
 	// The block is zeroed and returned when the cache is collected.
@@ -128,8 +136,8 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (
 	c.expire(now)
 	if i, ok := c.byID[id]; ok {
 		c.slots[i].used = now
-		c.unlinkRecent(i)
-		c.linkRecent(i)
+		c.unlink(&c.recent, recentOf, i)
+		c.push(&c.recent, recentOf, i)
 		c.hits++
 		var b [envelope.KeySize]byte
 		copy(b[:], c.key(i))
@@ -209,8 +217,8 @@ func (c *Cache) put(id string, raw []byte) {
 	now := c.now().UnixNano()
 	i, ok := c.byID[id]
 	if ok {
-		c.unlinkRecent(i)
-		c.unlinkAge(i)
+		c.unlink(&c.recent, recentOf, i)
+		c.unlink(&c.age, ageOf, i)
 	} else {
 		if len(c.free) == 0 && len(c.slots) < c.max {
 			if len(c.slots) == cap(c.slots) { // doubling, but never past the capacity
@@ -220,7 +228,7 @@ func (c *Cache) put(id string, raw []byte) {
 			c.free = append(c.free, int32(len(c.slots)-1))
 		}
 		if len(c.free) == 0 {
-			c.drop(c.lru)
+			c.drop(c.recent.oldest)
 		}
 		i = c.free[len(c.free)-1]
 		c.free = c.free[:len(c.free)-1]
@@ -230,8 +238,8 @@ func (c *Cache) put(id string, raw []byte) {
 	}
 	copy(c.key(i), raw)
 	c.slots[i].used, c.slots[i].loaded = now, now
-	c.linkRecent(i)
-	c.linkAge(i)
+	c.push(&c.recent, recentOf, i)
+	c.push(&c.age, ageOf, i)
 }
 
 // Delete drops the user's key, if cached, and keeps a load under way from
@@ -259,19 +267,19 @@ func (c *Cache) Expire() {
 // expire drops, from the ends of the lists, the keys unused for the TTL
 // and those loaded MaxAge ago.
 func (c *Cache) expire(now int64) {
-	for c.lru != none && now-c.slots[c.lru].used >= c.ttl {
-		c.drop(c.lru)
+	for i := c.recent.oldest; i != none && now-c.slots[i].used >= c.ttl; i = c.recent.oldest {
+		c.drop(i)
 	}
-	for c.first != none && now-c.slots[c.first].loaded >= c.maxAge {
-		c.drop(c.first)
+	for i := c.age.oldest; i != none && now-c.slots[i].loaded >= c.maxAge; i = c.age.oldest {
+		c.drop(i)
 	}
 }
 
 // drop zeroes slot i's key and frees the slot.
 func (c *Cache) drop(i int32) {
 	clear(c.key(i))
-	c.unlinkRecent(i)
-	c.unlinkAge(i)
+	c.unlink(&c.recent, recentOf, i)
+	c.unlink(&c.age, ageOf, i)
 	delete(c.byID, c.slots[i].id)
 	c.slots[i] = slot{}
 	c.free = append(c.free, i)
@@ -296,58 +304,31 @@ func (c *Cache) key(i int32) []byte {
 	return c.keys[int(i)*envelope.KeySize : (int(i)+1)*envelope.KeySize]
 }
 
-// linkRecent makes slot i the most recently used.
-func (c *Cache) linkRecent(i int32) {
-	s := &c.slots[i]
-	s.newer, s.older = none, c.mru
-	if c.mru != none {
-		c.slots[c.mru].newer = i
+// push makes slot i the newest of l, whose links in a slot are at's.
+func (c *Cache) push(l *list, at func(*slot) *links, i int32) {
+	s := at(&c.slots[i])
+	s.newer, s.older = none, l.newest
+	if l.newest != none {
+		at(&c.slots[l.newest]).newer = i
 	}
-	c.mru = i
-	if c.lru == none {
-		c.lru = i
+	l.newest = i
+	if l.oldest == none {
+		l.oldest = i
 	}
 }
 
-func (c *Cache) unlinkRecent(i int32) {
-	s := &c.slots[i]
+// unlink takes slot i out of l.
+func (c *Cache) unlink(l *list, at func(*slot) *links, i int32) {
+	s := at(&c.slots[i])
 	if s.newer != none {
-		c.slots[s.newer].older = s.older
+		at(&c.slots[s.newer]).older = s.older
 	} else {
-		c.mru = s.older
+		l.newest = s.older
 	}
 	if s.older != none {
-		c.slots[s.older].newer = s.newer
+		at(&c.slots[s.older]).newer = s.newer
 	} else {
-		c.lru = s.newer
+		l.oldest = s.newer
 	}
 	s.newer, s.older = none, none
-}
-
-// linkAge makes slot i the newest loaded.
-func (c *Cache) linkAge(i int32) {
-	s := &c.slots[i]
-	s.younger, s.elder = none, c.last
-	if c.last != none {
-		c.slots[c.last].younger = i
-	}
-	c.last = i
-	if c.first == none {
-		c.first = i
-	}
-}
-
-func (c *Cache) unlinkAge(i int32) {
-	s := &c.slots[i]
-	if s.younger != none {
-		c.slots[s.younger].elder = s.elder
-	} else {
-		c.last = s.elder
-	}
-	if s.elder != none {
-		c.slots[s.elder].younger = s.younger
-	} else {
-		c.first = s.younger
-	}
-	s.younger, s.elder = none, none
 }

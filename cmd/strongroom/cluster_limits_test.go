@@ -135,3 +135,35 @@ func TestClusterListsHaveABudget(t *testing.T) {
 	servers[2].do("POST", "/sensitive-data", other, map[string]string{"data_type": "card_number", "value": "4000000000000002"}).want(t, 200, "create")
 	servers[0].do("GET", "/sensitive-data", other, nil).want(t, 200, "another account's list")
 }
+
+// TestClusterReadsOnCredit plays one token reading one record as fast as
+// it can, round robin over three servers, with a budget large enough for
+// the per-server credit (a quota of 100: 200 values at once, each server
+// 4 on credit a minute). Together the servers let through the budget and
+// at most each one's credit more, never each its own budget: the store
+// counts what the credits spent.
+func TestClusterReadsOnCredit(t *testing.T) {
+	t.Parallel()
+	servers := startCluster(t, 3, storeConfig(t, "mongodb"), "STRONGROOM_MAX_RECORDS_PER_USER=100").servers
+	servers[0].register("reader", seedPassword)
+	tok := servers[0].login("reader", seedPassword)
+	id := servers[1].do("POST", "/sensitive-data", tok, map[string]string{"data_type": "card_number", "value": "4111111111111111"}).
+		want(t, 200, "create").JSON["id"].(string)
+	allowed, refused := 0, 0
+	for i := 0; i < 600 && refused < 3; i++ {
+		switch r := servers[i%3].do("GET", "/sensitive-data/"+id, tok, nil); r.Status {
+		case 200:
+			allowed++
+		case 429:
+			refused++
+		default:
+			t.Fatalf("read %d: %d %s", i, r.Status, r.Raw)
+		}
+	}
+	// 200 at once, one more every 0.6 s while the test runs, and 3 × 4 on
+	// credit at most.
+	t.Logf("%d reads let through before 3 refusals", allowed)
+	if allowed < 200 || allowed > 200+3*4+10 {
+		t.Fatalf("three servers let through %d reads of a budget of 200 (credit 4 each)", allowed)
+	}
+}

@@ -182,26 +182,12 @@ func (k *KMS) Unwrap(ctx context.Context, keys []strongroom.UserKey) ([]strongro
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	ctx, cancel := k.withTimeout(ctx)
-	defer cancel()
-	batch := make([]map[string]any, len(keys))
-	for i, uk := range keys {
-		batch[i] = map[string]any{"ciphertext": uk.Key.Ciphertext, "context": b64(uk.UserID)}
-	}
-	s, err := k.client.Logical().WriteWithContext(ctx, k.path("decrypt"), map[string]any{
-		"batch_input":                   batch,
-		"partial_failure_response_code": http.StatusOK,
-	})
+	results, err := k.batch(ctx, "decrypt", keys, map[string]any{"partial_failure_response_code": http.StatusOK})
 	if err != nil {
-		return nil, mapErr("decrypt", err)
-	}
-	results, _ := s.Data["batch_results"].([]any)
-	if len(results) != len(keys) {
-		return nil, strongroom.Internal("vault: decrypt", fmt.Errorf("%d results for %d keys", len(results), len(keys)))
+		return nil, err
 	}
 	out := make([]strongroom.Unwrapped, len(keys))
-	for i, r := range results {
-		m, _ := r.(map[string]any)
+	for i, m := range results {
 		if e, _ := m["error"].(string); e != "" {
 			out[i].Err = strongroom.Internal("vault: decrypt", fmt.Errorf("user %s: %s", keys[i].UserID, e))
 			continue
@@ -231,23 +217,12 @@ func (k *KMS) Rewrap(ctx context.Context, keys []strongroom.UserKey) ([]strongro
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	ctx, cancel := k.withTimeout(ctx)
-	defer cancel()
-	batch := make([]map[string]any, len(keys))
-	for i, uk := range keys {
-		batch[i] = map[string]any{"ciphertext": uk.Key.Ciphertext, "context": b64(uk.UserID)}
-	}
-	s, err := k.client.Logical().WriteWithContext(ctx, k.path("rewrap"), map[string]any{"batch_input": batch})
+	results, err := k.batch(ctx, "rewrap", keys, nil)
 	if err != nil {
-		return nil, mapErr("rewrap", err)
-	}
-	results, _ := s.Data["batch_results"].([]any)
-	if len(results) != len(keys) {
-		return nil, strongroom.Internal("vault: rewrap", fmt.Errorf("%d results for %d keys", len(results), len(keys)))
+		return nil, err
 	}
 	out := make([]strongroom.WrappedKey, len(keys))
-	for i, r := range results {
-		m, _ := r.(map[string]any)
+	for i, m := range results {
 		if e, _ := m["error"].(string); e != "" {
 			return nil, strongroom.Internal("vault: rewrap", fmt.Errorf("user %s: %s", keys[i].UserID, e))
 		}
@@ -257,6 +232,35 @@ func (k *KMS) Rewrap(ctx context.Context, keys []strongroom.UserKey) ([]strongro
 		}
 	}
 	return out, nil
+}
+
+// batch sends the wrapped keys to Transit's op (decrypt, rewrap) in one
+// request, each with its owner as the derivation context, with params
+// besides, and returns Vault's batch_results, one per key in their order.
+func (k *KMS) batch(ctx context.Context, op string, keys []strongroom.UserKey, params map[string]any) ([]map[string]any, error) {
+	ctx, cancel := k.withTimeout(ctx)
+	defer cancel()
+	input := make([]map[string]any, len(keys))
+	for i, uk := range keys {
+		input[i] = map[string]any{"ciphertext": uk.Key.Ciphertext, "context": b64(uk.UserID)}
+	}
+	body := map[string]any{"batch_input": input}
+	for name, v := range params {
+		body[name] = v
+	}
+	s, err := k.client.Logical().WriteWithContext(ctx, k.path(op), body)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	raw, _ := s.Data["batch_results"].([]any)
+	if len(raw) != len(keys) {
+		return nil, strongroom.Internal("vault: "+op, fmt.Errorf("%d results for %d keys", len(raw), len(keys)))
+	}
+	results := make([]map[string]any, len(raw))
+	for i, r := range raw {
+		results[i], _ = r.(map[string]any)
+	}
+	return results, nil
 }
 
 // Retire raises min_decryption_version to below (operator policy). Vault

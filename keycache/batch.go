@@ -86,6 +86,14 @@ func (b *Batcher) Unwrap(ctx context.Context, k strongroom.UserKey) ([]byte, err
 // keys it unwrapped in them.
 func (b *Batcher) Calls() (calls, keys int64) { return b.calls.Load(), b.unwrapped.Load() }
 
+// Waiting returns how many unwraps are queued now for the next call: a
+// key manager slower than the misses shows here first.
+func (b *Batcher) Waiting() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
+
 // drain makes calls until the queue is empty.
 func (b *Batcher) drain(ctx context.Context) {
 	for {

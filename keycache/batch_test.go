@@ -17,17 +17,22 @@ import (
 	"github.com/strongroom/strongroom/localkms"
 )
 
-// slowKeys is a real key manager (the local keyring) whose calls take a
-// millisecond, as a remote one's would, counting its calls.
-type slowKeys struct {
+// heldKeys is a real key manager (the local keyring) whose calls wait,
+// when hold is set, until the test closes it; it counts its calls and
+// the keys they carry.
+type heldKeys struct {
 	strongroom.KeyManager
-	calls atomic.Int32
-	fail  error
+	hold        chan struct{}
+	calls, keys atomic.Int64
+	fail        error
 }
 
-func (k *slowKeys) Unwrap(ctx context.Context, keys []strongroom.UserKey) ([]strongroom.Unwrapped, error) {
+func (k *heldKeys) Unwrap(ctx context.Context, keys []strongroom.UserKey) ([]strongroom.Unwrapped, error) {
 	k.calls.Add(1)
-	time.Sleep(time.Millisecond)
+	k.keys.Add(int64(len(keys)))
+	if k.hold != nil {
+		<-k.hold
+	}
 	if k.fail != nil {
 		return nil, k.fail
 	}
@@ -35,7 +40,7 @@ func (k *slowKeys) Unwrap(ctx context.Context, keys []strongroom.UserKey) ([]str
 }
 
 // wrapped makes n users' data keys, wrapped by a fresh local keyring.
-func wrapped(t *testing.T, n int) (*slowKeys, []strongroom.UserKey, [][]byte) {
+func wrapped(t *testing.T, n int) (*heldKeys, []strongroom.UserKey, [][]byte) {
 	kms, err := localkms.Open(filepath.Join(t.TempDir(), localkms.FileName))
 	if err != nil {
 		t.Fatal(err)
@@ -49,13 +54,17 @@ func wrapped(t *testing.T, n int) (*slowKeys, []strongroom.UserKey, [][]byte) {
 			t.Fatal(err)
 		}
 	}
-	return &slowKeys{KeyManager: kms}, uks, deks
+	return &heldKeys{KeyManager: kms}, uks, deks
 }
 
 // 500 users' first reads at once share a few calls, and each gets its
-// own key.
+// own key. The key manager holds its calls until every key is in a call
+// or queued, as a slow one would, so the count does not depend on how
+// fast the machine starts the readers.
 func TestConcurrentUnwrapsShareCalls(t *testing.T) {
-	k, uks, deks := wrapped(t, 500)
+	const users = 500
+	k, uks, deks := wrapped(t, users)
+	k.hold = make(chan struct{})
 	b := keycache.NewBatcher(k, 0, 0)
 	var wg sync.WaitGroup
 	for i := range uks {
@@ -66,14 +75,26 @@ func TestConcurrentUnwrapsShareCalls(t *testing.T) {
 			}
 		})
 	}
+	for deadline := time.Now().Add(30 * time.Second); k.keys.Load()+int64(b.Waiting()) != users; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(k.hold)
+			wg.Wait()
+			t.Fatalf("the unwraps never all waited: %d calls out for %d keys, %d queued", k.calls.Load(), k.keys.Load(), b.Waiting())
+		}
+	}
+	held, heldKeys := k.calls.Load(), k.keys.Load()
+	close(k.hold)
 	wg.Wait()
 	calls, keys := b.Calls()
-	t.Logf("%d unwraps in %d calls", keys, calls)
-	if keys != 500 || calls != int64(k.calls.Load()) {
-		t.Fatalf("Calls() = %d, %d; the key manager had %d calls for 500 keys", calls, keys, k.calls.Load())
+	t.Logf("%d unwraps in %d calls (%d held with %d keys)", keys, calls, held, heldKeys)
+	if keys != users || calls != k.calls.Load() || b.Waiting() != 0 {
+		t.Fatalf("Calls() = %d, %d; the key manager had %d calls for %d keys; %d still queued", calls, keys, k.calls.Load(), users, b.Waiting())
 	}
-	if calls > 50 {
-		t.Fatalf("500 concurrent unwraps took %d key-manager calls", calls)
+	// At most the bound of calls were out; the queue went in batches of
+	// at most 256.
+	queued := users - heldKeys
+	if held > keycache.DefaultMaxCalls || calls > held+(queued+keycache.DefaultMaxBatch-1)/keycache.DefaultMaxBatch {
+		t.Fatalf("%d concurrent unwraps took %d key-manager calls (%d held)", users, calls, held)
 	}
 }
 

@@ -83,8 +83,8 @@ func (o observer) RotationFinished(done bool) {
 
 // ServiceStats publishes the counters the service keeps itself, read at
 // each scrape: the data-key cache's hits, misses, size and capacity, the
-// data keys unwrapped, and the ended
-// sessions this server refuses.
+// data keys unwrapped and those waiting for a key-manager call, and the
+// ended sessions this server refuses.
 func (m *Metrics) ServiceStats(stats func() service.Stats) {
 	m.reg.MustRegister(statsCollector{stats})
 }
@@ -100,6 +100,8 @@ var (
 		"Data keys the cache holds at most (STRONGROOM_KEY_CACHE_MB).", nil, nil)
 	unwrappedDesc = prometheus.NewDesc(namespace+"_keymanager_unwrapped_keys_total",
 		"Data keys the key manager unwrapped, in the unwrap calls strongroom_keymanager_calls_total counts (concurrent misses share a call).", nil, nil)
+	waitingDesc = prometheus.NewDesc(namespace+"_keymanager_unwraps_waiting",
+		"Data keys waiting now for a key-manager call (the calls out are at their bound).", nil, nil)
 	endedSessionsDesc = prometheus.NewDesc(namespace+"_ended_sessions",
 		"Ended sessions, whose tokens have not expired, that this server refuses.", nil, nil)
 )
@@ -112,6 +114,7 @@ func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cacheKeysDesc
 	ch <- cacheCapDesc
 	ch <- unwrappedDesc
+	ch <- waitingDesc
 	ch <- endedSessionsDesc
 }
 
@@ -122,5 +125,6 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cacheKeysDesc, prometheus.GaugeValue, float64(s.KeysCached))
 	ch <- prometheus.MustNewConstMetric(cacheCapDesc, prometheus.GaugeValue, float64(s.KeyCacheCap))
 	ch <- prometheus.MustNewConstMetric(unwrappedDesc, prometheus.CounterValue, float64(s.Unwraps))
+	ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(s.UnwrapsWaiting))
 	ch <- prometheus.MustNewConstMetric(endedSessionsDesc, prometheus.GaugeValue, float64(s.EndedSessions))
 }

@@ -9,27 +9,32 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/service"
 )
 
-// slowKeys is the real key manager with 5 ms added to each
-// unwrap call, as a remote one (Vault) may take, counting the calls.
-type slowKeys struct {
+// heldKeys is the real key manager whose unwrap calls wait until the
+// test lets them go, counting the calls and the keys they carry.
+type heldKeys struct {
 	strongroom.KeyManager
-	calls atomic.Int64
+	hold        chan struct{}
+	calls, keys atomic.Int64
 }
 
-func (k *slowKeys) Unwrap(ctx context.Context, keys []strongroom.UserKey) ([]strongroom.Unwrapped, error) {
+func (k *heldKeys) Unwrap(ctx context.Context, keys []strongroom.UserKey) ([]strongroom.Unwrapped, error) {
 	k.calls.Add(1)
-	time.Sleep(5 * time.Millisecond)
+	k.keys.Add(int64(len(keys)))
+	<-k.hold
 	return k.KeyManager.Unwrap(ctx, keys)
 }
 
 // Once the cache's keys have expired, 32 users' reads at once unwrap 32
 // keys in a few key-manager calls, not one each, and each read gets its
-// own value.
+// own value. The key manager holds its calls until every read is either
+// in a call or waiting for one, so the count does not depend on how fast
+// the machine runs the readers.
 func TestFirstReadsShareKeyManagerCalls(t *testing.T) {
-	keys := &slowKeys{}
+	keys := &heldKeys{hold: make(chan struct{})}
 	e := newEnv(t, func(c *service.Config) {
 		keys.KeyManager = c.Keys
 		c.Keys = keys
@@ -46,27 +51,39 @@ func TestFirstReadsShareKeyManagerCalls(t *testing.T) {
 		ids[i] = v.ID
 	}
 	e.clock.Add(2 * time.Minute) // past the TTL: every key goes
-	before, calls := e.svc.Stats(), keys.calls.Load()
+	before := e.svc.Stats()
+	if before.UnwrapCalls != 0 {
+		t.Fatalf("%d unwrap calls before the reads (their keys were cached at creation)", before.UnwrapCalls)
+	}
 	var wg sync.WaitGroup
-	start := make(chan struct{})
 	for i := range users {
 		wg.Go(func() {
-			<-start
 			v, err := e.svc.Record(ctx, ps[i], ids[i])
 			if err != nil || v.Value != fmt.Sprintf("41111111111111%02d", i) {
 				t.Errorf("reader %d: %+v, %v", i, v, err)
 			}
 		})
 	}
-	close(start)
+	// Every key is in a held call or waiting for one.
+	for deadline := time.Now().Add(30 * time.Second); keys.keys.Load()+int64(e.svc.Stats().UnwrapsWaiting) != users; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(keys.hold)
+			wg.Wait()
+			t.Fatalf("the reads never all waited on the key manager: %d calls out for %d keys, %d waiting", keys.calls.Load(), keys.keys.Load(), e.svc.Stats().UnwrapsWaiting)
+		}
+	}
+	held := keys.calls.Load()
+	close(keys.hold)
 	wg.Wait()
 	after := e.svc.Stats()
 	unwraps, made := after.Unwraps-before.Unwraps, after.UnwrapCalls-before.UnwrapCalls
-	t.Logf("%d first reads: %d keys unwrapped in %d calls", users, unwraps, made)
-	if unwraps != users || made != keys.calls.Load()-calls {
-		t.Fatalf("%d keys in %d calls (the key manager saw %d), want %d keys", unwraps, made, keys.calls.Load()-calls, users)
+	t.Logf("%d first reads: %d keys unwrapped in %d calls (%d held while the others queued)", users, unwraps, made, held)
+	if unwraps != users || made != keys.calls.Load() || after.UnwrapsWaiting != 0 {
+		t.Fatalf("%d keys in %d calls (the key manager saw %d), %d still waiting; want %d keys", unwraps, made, keys.calls.Load(), after.UnwrapsWaiting, users)
 	}
-	if made > users/2 {
-		t.Fatalf("%d first reads at once took %d key-manager calls", users, made)
+	// At most the batcher's bound of calls were out; the queued rest went
+	// in one.
+	if held > keycache.DefaultMaxCalls || made > held+1 {
+		t.Fatalf("%d first reads at once took %d key-manager calls (%d held)", users, made, held)
 	}
 }

@@ -118,8 +118,11 @@ type Service struct {
 type Stats struct {
 	Unwraps     int64 `json:"keymanager_unwraps"`      // data keys the key manager unwrapped
 	UnwrapCalls int64 `json:"keymanager_unwrap_calls"` // calls to the key manager that did (concurrent misses share one)
-	KeysCached  int   `json:"keys_cached"`             // unwrapped data keys in the cache now
-	KeyCacheCap int   `json:"keycache_capacity"`       // data keys the cache holds at most
+	// UnwrapsWaiting is how many data keys wait now for a key-manager
+	// call, the calls out being at their bound (a slow key manager).
+	UnwrapsWaiting int `json:"keymanager_unwraps_waiting"`
+	KeysCached     int `json:"keys_cached"`       // unwrapped data keys in the cache now
+	KeyCacheCap    int `json:"keycache_capacity"` // data keys the cache holds at most
 	// KeyCacheHits and KeyCacheMisses count the lookups of data keys that
 	// found the key cached, and those that had to unwrap it (or wait for
 	// another lookup's unwrap).
@@ -134,7 +137,7 @@ type Stats struct {
 func (s *Service) Stats() Stats {
 	hits, misses := s.deks.Stats()
 	calls, unwraps := s.batch.Calls()
-	return Stats{Unwraps: unwraps, UnwrapCalls: calls, KeysCached: s.deks.Len(), KeyCacheCap: s.deks.Capacity(),
+	return Stats{Unwraps: unwraps, UnwrapCalls: calls, UnwrapsWaiting: s.batch.Waiting(), KeysCached: s.deks.Len(), KeyCacheCap: s.deks.Capacity(),
 		KeyCacheHits: hits, KeyCacheMisses: misses, EndedSessions: s.ended.Len()}
 }
 

@@ -123,7 +123,7 @@ func testMetricsCountRequests(t *testing.T, cfg Config) {
 		`strongroom_http_requests_total{code="200",method="GET",route="/openapi-3.0.json"}`:          1,
 		`strongroom_http_request_duration_seconds_count{code="401",method="POST",route="/login"}`:    6,
 	})
-	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "strongroom_keycache_keys", "strongroom_keycache_capacity", "strongroom_ended_sessions"} {
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "strongroom_keycache_keys", "strongroom_keycache_capacity", "strongroom_keymanager_unwraps_waiting", "strongroom_ended_sessions"} {
 		if _, ok := after[name]; !ok {
 			t.Errorf("the scrape has no %s", name)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongroom/strongroom/revocation"
 	"github.com/strongroom/strongroom/service"
 )
 
@@ -146,7 +147,7 @@ func testNothingOfADeletedAccountReachesItsSuccessor(t *testing.T, cfg Config) {
 // token a login got, none works once the deletion has answered, on either
 // server; and no two-factor login begun meanwhile completes.
 func TestDeletionRacingLoginsOnAnotherServer(t *testing.T) {
-	// Not parallel: it asserts every server has polled the deletion within 1 s.
+	// Not parallel: it waits for every server to poll the deletion.
 	forEachStore(t, testDeletionRacingLoginsOnAnotherServer)
 }
 
@@ -210,10 +211,12 @@ func testDeletionRacingLoginsOnAnotherServer(t *testing.T, cfg Config) {
 		if len(tokens)+len(challenges) == 0 {
 			t.Fatal("no login got in before the deletion: the race was not run")
 		}
-		// Every server has polled the deletion within a second: wait until
-		// both refuse the deleting session's token and the raced ones, for
-		// at most that second, rather than for the whole of it.
-		polled := time.Now().Add(time.Second)
+		// Every server polls four times a second (the bench measures how
+		// soon a token is refused); what holds however slow the machine
+		// is that a server which has not polled for MaxStale refuses every
+		// token. Wait until both refuse the deleting session's token and
+		// the raced ones, for at most that, rather than for the whole of it.
+		polled := time.Now().Add(revocation.MaxStale + time.Second)
 		for _, tk := range append([]string{tok}, tokens...) {
 			for _, s := range []*testServer{a, b} {
 				for s.do("GET", "/sessions", tk, nil).Status != 401 && time.Now().Before(polled) {

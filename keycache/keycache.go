@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/envelope"
+	"github.com/strongroom/strongroom/internal/slotlist"
 )
 
 // Defaults for the cache's bounds.
@@ -60,7 +61,7 @@ type Cache struct {
 	// The recency list runs from the most recently used slot to the
 	// least, the age list from the one loaded last to the one loaded
 	// first.
-	recent, age list
+	recent, age slotlist.List
 	load        map[string]*call
 	locked      bool
 
@@ -73,18 +74,12 @@ type Cache struct {
 
 type slot struct {
 	id           string
-	used, loaded int64 // unix nanoseconds
-	recent, age  links // places in the recency and age lists
+	used, loaded int64          // unix nanoseconds
+	recent, age  slotlist.Links // places in the recency and age lists
 }
 
-// A list runs through slots from its newest to its oldest; none ends it.
-type list struct{ newest, oldest int32 }
-
-// links is a slot's neighbours in one list.
-type links struct{ newer, older int32 }
-
-func recentOf(s *slot) *links { return &s.recent }
-func ageOf(s *slot) *links    { return &s.age }
+func recentOf(s *slot) *slotlist.Links { return &s.recent }
+func ageOf(s *slot) *slotlist.Links    { return &s.age }
 
 type call struct {
 	done   chan struct{}
@@ -93,8 +88,6 @@ type call struct {
 	refs   int  // callers not yet done with raw
 	forget bool // deleted while loading: not to be cached
 }
-
-const none = -1
 
 // New returns an empty cache with the bounds of cfg.
 func New(cfg Config) *Cache {
@@ -112,7 +105,7 @@ func New(cfg Config) *Cache {
 	}
 	n := int(max(1, min(cfg.MaxBytes/EntryBytes, 1<<31-1)))
 	c := &Cache{ttl: int64(cfg.TTL), maxAge: int64(cfg.MaxAge), now: cfg.Now, max: n,
-		byID: map[string]int32{}, load: map[string]*call{}, recent: list{none, none}, age: list{none, none}}
+		byID: map[string]int32{}, load: map[string]*call{}, recent: slotlist.New(), age: slotlist.New()}
 	var release func()
 	c.keys, release, c.locked = allocKeys(n * envelope.KeySize)
 	// The block is zeroed and returned when the cache is collected.
@@ -136,8 +129,8 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (
 	c.expire(now)
 	if i, ok := c.byID[id]; ok {
 		c.slots[i].used = now
-		c.unlink(&c.recent, recentOf, i)
-		c.push(&c.recent, recentOf, i)
+		slotlist.Unlink(&c.recent, c.slots, recentOf, i)
+		slotlist.Push(&c.recent, c.slots, recentOf, i)
 		c.hits++
 		var b [envelope.KeySize]byte
 		copy(b[:], c.key(i))
@@ -217,8 +210,8 @@ func (c *Cache) put(id string, raw []byte) {
 	now := c.now().UnixNano()
 	i, ok := c.byID[id]
 	if ok {
-		c.unlink(&c.recent, recentOf, i)
-		c.unlink(&c.age, ageOf, i)
+		slotlist.Unlink(&c.recent, c.slots, recentOf, i)
+		slotlist.Unlink(&c.age, c.slots, ageOf, i)
 	} else {
 		if len(c.free) == 0 && len(c.slots) < c.max {
 			if len(c.slots) == cap(c.slots) { // doubling, but never past the capacity
@@ -228,7 +221,7 @@ func (c *Cache) put(id string, raw []byte) {
 			c.free = append(c.free, int32(len(c.slots)-1))
 		}
 		if len(c.free) == 0 {
-			c.drop(c.recent.oldest)
+			c.drop(c.recent.Oldest)
 		}
 		i = c.free[len(c.free)-1]
 		c.free = c.free[:len(c.free)-1]
@@ -238,8 +231,8 @@ func (c *Cache) put(id string, raw []byte) {
 	}
 	copy(c.key(i), raw)
 	c.slots[i].used, c.slots[i].loaded = now, now
-	c.push(&c.recent, recentOf, i)
-	c.push(&c.age, ageOf, i)
+	slotlist.Push(&c.recent, c.slots, recentOf, i)
+	slotlist.Push(&c.age, c.slots, ageOf, i)
 }
 
 // Delete drops the user's key, if cached, and keeps a load under way from
@@ -267,10 +260,10 @@ func (c *Cache) Expire() {
 // expire drops, from the ends of the lists, the keys unused for the TTL
 // and those loaded MaxAge ago.
 func (c *Cache) expire(now int64) {
-	for i := c.recent.oldest; i != none && now-c.slots[i].used >= c.ttl; i = c.recent.oldest {
+	for i := c.recent.Oldest; i != slotlist.None && now-c.slots[i].used >= c.ttl; i = c.recent.Oldest {
 		c.drop(i)
 	}
-	for i := c.age.oldest; i != none && now-c.slots[i].loaded >= c.maxAge; i = c.age.oldest {
+	for i := c.age.Oldest; i != slotlist.None && now-c.slots[i].loaded >= c.maxAge; i = c.age.Oldest {
 		c.drop(i)
 	}
 }
@@ -278,8 +271,8 @@ func (c *Cache) expire(now int64) {
 // drop zeroes slot i's key and frees the slot.
 func (c *Cache) drop(i int32) {
 	clear(c.key(i))
-	c.unlink(&c.recent, recentOf, i)
-	c.unlink(&c.age, ageOf, i)
+	slotlist.Unlink(&c.recent, c.slots, recentOf, i)
+	slotlist.Unlink(&c.age, c.slots, ageOf, i)
 	delete(c.byID, c.slots[i].id)
 	c.slots[i] = slot{}
 	c.free = append(c.free, i)
@@ -302,33 +295,4 @@ func (c *Cache) Len() int {
 
 func (c *Cache) key(i int32) []byte {
 	return c.keys[int(i)*envelope.KeySize : (int(i)+1)*envelope.KeySize]
-}
-
-// push makes slot i the newest of l, whose links in a slot are at's.
-func (c *Cache) push(l *list, at func(*slot) *links, i int32) {
-	s := at(&c.slots[i])
-	s.newer, s.older = none, l.newest
-	if l.newest != none {
-		at(&c.slots[l.newest]).newer = i
-	}
-	l.newest = i
-	if l.oldest == none {
-		l.oldest = i
-	}
-}
-
-// unlink takes slot i out of l.
-func (c *Cache) unlink(l *list, at func(*slot) *links, i int32) {
-	s := at(&c.slots[i])
-	if s.newer != none {
-		at(&c.slots[s.newer]).older = s.older
-	} else {
-		l.newest = s.older
-	}
-	if s.older != none {
-		at(&c.slots[s.older]).newer = s.newer
-	} else {
-		l.oldest = s.newer
-	}
-	s.newer, s.older = none, none
 }

@@ -4,9 +4,11 @@
 package ratelimit
 
 import (
-	"container/list"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/strongroom/strongroom/internal/slotlist"
 )
 
 // Limiter allows Burst events at once per key, refilled at one every Every.
@@ -17,15 +19,21 @@ type Limiter struct {
 	now     func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*list.Element // of *bucket
-	lru     list.List                // most recently used first
+	index   map[string]int32 // a key's bucket
+	buckets []bucket         // grown as keys come, up to maxKeys
+	lru     slotlist.List    // through buckets, most recently used first
 }
 
+// bucket holds no pointer but its key's, so the collector's work for a
+// limiter of 100 000 keys is its tables, not 300 000 objects.
 type bucket struct {
 	key    string
 	tokens float64
-	last   time.Time
+	last   int64 // unix nanoseconds
+	lru    slotlist.Links
 }
+
+func lruOf(b *bucket) *slotlist.Links { return &b.lru }
 
 // New returns a Limiter. It tracks at most maxKeys keys; past that, the key
 // used least recently is forgotten, so a flood of new keys (spoofed or
@@ -35,7 +43,8 @@ func New(every time.Duration, burst, maxKeys int, now func() time.Time) *Limiter
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{every: every, burst: float64(burst), maxKeys: max(1, maxKeys), now: now, buckets: map[string]*list.Element{}}
+	return &Limiter{every: every, burst: float64(burst), maxKeys: max(1, maxKeys), now: now,
+		index: map[string]int32{}, lru: slotlist.New()}
 }
 
 // Allow takes one token for key. If none is left it returns false and how
@@ -47,24 +56,30 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) { return l.AllowN(key,
 // they are.
 func (l *Limiter) AllowN(key string, n int) (bool, time.Duration) {
 	need := float64(min(max(n, 1), int(l.burst)))
-	now := l.now()
+	now := l.now().UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var b *bucket
-	if e, ok := l.buckets[key]; ok {
-		b = e.Value.(*bucket)
-		l.lru.MoveToFront(e)
-	} else {
-		if len(l.buckets) >= l.maxKeys {
-			oldest := l.lru.Back()
-			l.lru.Remove(oldest)
-			delete(l.buckets, oldest.Value.(*bucket).key)
-		}
-		b = &bucket{key: key, tokens: l.burst, last: now}
-		l.buckets[key] = l.lru.PushFront(b)
+	i, ok := l.index[key]
+	switch {
+	case ok:
+		slotlist.Unlink(&l.lru, l.buckets, lruOf, i)
+	case len(l.buckets) < l.maxKeys:
+		i = int32(len(l.buckets))
+		l.buckets = append(l.buckets, bucket{})
+	default: // the least recently used key goes
+		i = l.lru.Oldest
+		slotlist.Unlink(&l.lru, l.buckets, lruOf, i)
+		delete(l.index, l.buckets[i].key)
 	}
-	if now.After(b.last) { // a clock that steps back refills nothing
-		b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
+	if !ok {
+		key = strings.Clone(key) // not a piece of a larger string kept alive
+		l.index[key] = i
+		l.buckets[i] = bucket{key: key, tokens: l.burst, last: now}
+	}
+	slotlist.Push(&l.lru, l.buckets, lruOf, i)
+	b := &l.buckets[i]
+	if now > b.last { // a clock that steps back refills nothing
+		b.tokens = min(l.burst, b.tokens+float64(now-b.last)/float64(l.every))
 		b.last = now
 	}
 	if b.tokens >= need {
@@ -79,17 +94,17 @@ func (l *Limiter) AllowN(key string, n int) (bool, time.Duration) {
 // until they are, without taking any.
 func (l *Limiter) Peek(key string, n int) (bool, time.Duration) {
 	need := float64(min(max(n, 1), int(l.burst)))
-	now := l.now()
+	now := l.now().UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.buckets[key]
+	i, ok := l.index[key]
 	if !ok {
 		return true, 0
 	}
-	b := e.Value.(*bucket)
+	b := &l.buckets[i]
 	tokens := b.tokens
-	if now.After(b.last) {
-		tokens = min(l.burst, tokens+float64(now.Sub(b.last))/float64(l.every))
+	if now > b.last {
+		tokens = min(l.burst, tokens+float64(now-b.last)/float64(l.every))
 	}
 	if tokens >= need {
 		return true, 0
@@ -101,5 +116,5 @@ func (l *Limiter) Peek(key string, n int) (bool, time.Duration) {
 func (l *Limiter) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.buckets)
+	return len(l.index)
 }

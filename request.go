@@ -38,6 +38,7 @@ func NewRequestID() string { return rand.Text() }
 type (
 	requestIDKey  struct{}
 	clientAddrKey struct{}
+	clientKey     struct{}
 )
 
 // WithRequestID returns ctx carrying the request id id.
@@ -61,4 +62,16 @@ func WithClientAddr(ctx context.Context, addr string) context.Context {
 func ClientAddr(ctx context.Context) string {
 	addr, _ := ctx.Value(clientAddrKey{}).(string)
 	return addr
+}
+
+// WithClient returns ctx carrying the client as the per-address limits
+// count it: an IPv4 address, or the /64 of an IPv6 one.
+func WithClient(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, clientKey{}, key)
+}
+
+// Client returns the client ctx carries (WithClient), or "" if none.
+func Client(ctx context.Context) string {
+	key, _ := ctx.Value(clientKey{}).(string)
+	return key
 }

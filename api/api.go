@@ -123,7 +123,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// but recorded as itself).
 	ctx := strongroom.WithRequestID(r.Context(), id)
 	ctx = strongroom.WithClientAddr(ctx, auditAddr(addr))
-	ctx = context.WithValue(ctx, requestKey{}, request{client: host, authorization: r.Header.Get("Authorization")})
+	ctx = strongroom.WithClient(ctx, host)
+	ctx = context.WithValue(ctx, requestKey{}, request{authorization: r.Header.Get("Authorization")})
 	outer := r
 	r = r.WithContext(service.WithUserAgent(ctx, r.UserAgent()))
 	if s.serveOpenAPI30(w, r) {

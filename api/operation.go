@@ -139,7 +139,6 @@ func unauthorized(msg string) error {
 
 // request is what ServeHTTP learns of a request for its operation.
 type request struct {
-	client        string // the caller's address (see clientAddr)
 	authorization string // the Authorization header
 }
 
@@ -150,8 +149,8 @@ func requestOf(ctx context.Context) request {
 	return r
 }
 
-// client returns the caller's address, for rate limits.
-func client(ctx context.Context) string { return requestOf(ctx).client }
+// client returns the caller's address, for rate limits (see clientAddr).
+func client(ctx context.Context) string { return strongroom.Client(ctx) }
 
 // errorResponse declares an error answer: problem+json, with the headers
 // that come with its status.

@@ -26,6 +26,12 @@ if ! command -v oathtool >/dev/null; then
 	$sudo apt-get install -y -q oathtool >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q oathtool >/dev/null; }
 fi
 oathtool --version | head -1
+# Chromium runs the web app's browser tests (tools/browser), headless.
+if ! command -v chromium >/dev/null; then
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get install -y -q chromium >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+fi
+chromium --version 2>/dev/null | head -1
 # promtool (Debian's prometheus package) checks the server's /metrics. Only
 # the one binary is needed: it is taken out of the package into the cache,
 # rather than installing the package, whose Prometheus server would start.
@@ -95,6 +101,15 @@ go run ./cmd/strongroom openapi -3.0 > "$cache/openapi-3.0.json"
 (
 	cd tools/apitest
 	go tool oapi-codegen -generate types,client -package client -o client/client.gen.go "$cache/openapi-3.0.json"
+	go vet ./...
+	go test -count=1 ./...
+)
+
+step "the web app in a real browser (tools/browser)"
+# Headless Chromium, driven with chromedp, signs up, signs in, adds, shows
+# and deletes a record, and is refused a form posted from another site.
+(
+	cd tools/browser
 	go vet ./...
 	go test -count=1 ./...
 )

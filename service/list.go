@@ -177,3 +177,31 @@ func (l *RecordList) Each(ctx context.Context, fn func(RecordView) error) error 
 		left -= len(rs)
 	}
 }
+
+// RecordSummary is a record without its value: what a list shows before
+// its owner asks to see a value.
+type RecordSummary struct {
+	ID        string
+	DataType  string
+	CreatedAt time.Time
+}
+
+// RecordSummaries returns the caller's first limit records (1 to
+// MaxPageSize), oldest first, without their values: no value is
+// decrypted, so none is a record.read event or counts against the read
+// budget. The web app lists records so, and shows a value only when its
+// owner asks (Record).
+func (s *Service) RecordSummaries(ctx context.Context, p *Principal, limit int) ([]RecordSummary, error) {
+	if limit < 1 || limit > MaxPageSize {
+		return nil, strongroom.Invalid("limit", "limit must be 1 to %d", MaxPageSize)
+	}
+	rs, err := s.store.Records(ctx, p.UserID, strongroom.RecordCursor{}, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RecordSummary, len(rs))
+	for i, r := range rs {
+		out[i] = RecordSummary{ID: r.ID, DataType: r.DataType, CreatedAt: r.CreatedAt}
+	}
+	return out, nil
+}

@@ -34,6 +34,7 @@ import (
 	"github.com/strongroom/strongroom/sqlite"
 	"github.com/strongroom/strongroom/token"
 	"github.com/strongroom/strongroom/vault"
+	"github.com/strongroom/strongroom/web"
 )
 
 // Main is the program: configuration in, a running server out. Tests run
@@ -368,6 +369,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// with no request closes after IdleTimeout.
 	srv := api.New(m.Service, m.Log, m.Config.TrustedProxies)
 	docsui.Register(srv, "Strongroom API", "/openapi.json")
+	web.Register(srv, m.Service, m.Log)
 	if m.metrics != nil {
 		srv.OnRequest = m.metrics.ObserveRequest
 	}

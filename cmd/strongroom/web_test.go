@@ -1,0 +1,197 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/strongroom/strongroom/web"
+)
+
+// webClient does not follow redirects: the tests look at each answer.
+var webClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// webForm posts a form to the web app with the session cookie tok (if
+// any) and the headers given, and returns the status, the body and the
+// answer's cookies.
+func (s *testServer) webForm(path, tok string, form url.Values, headers map[string]string) (int, string, []*http.Cookie) {
+	s.t.Helper()
+	req, err := http.NewRequest("POST", s.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return s.webSend(req, tok, headers)
+}
+
+func (s *testServer) webGet(path, tok string) (int, string, []*http.Cookie) {
+	s.t.Helper()
+	req, err := http.NewRequest("GET", s.URL+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.webSend(req, tok, nil)
+}
+
+func (s *testServer) webSend(req *http.Request, tok string, headers map[string]string) (int, string, []*http.Cookie) {
+	s.t.Helper()
+	if tok != "" {
+		req.AddCookie(&http.Cookie{Name: web.CookieName, Value: tok})
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := webClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Cookies()
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrfOf returns the form token a signed-in page gives the session tok.
+func (s *testServer) csrfOf(tok string) string {
+	s.t.Helper()
+	st, body, _ := s.webGet("/app/records", tok)
+	m := csrfRE.FindStringSubmatch(body)
+	if st != 200 || m == nil {
+		s.t.Fatalf("records page: %d %s", st, body)
+	}
+	return m[1]
+}
+
+// The web app's forms change nothing for a request that lacks the
+// session's own form token or that its browser says another site sent,
+// even with the session cookie; a session that ended is signed out.
+func TestWebFormsRefuseForgedPosts(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("alice", seedPassword)
+	tok, other := s.login("alice", seedPassword), s.login("alice", seedPassword)
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	add := url.Values{"data_type": {"card_number"}, "value": {"4111111111111111"}}
+	with := func(csrf string) url.Values {
+		v := url.Values{"csrf": {csrf}}
+		for k, vs := range add {
+			v[k] = vs
+		}
+		return v
+	}
+	records := func() int { // alice's, through the other session
+		return len(s.do("GET", "/sensitive-data", other, nil).want(t, 200, "list").List)
+	}
+
+	for _, c := range []struct {
+		name    string
+		form    url.Values
+		headers map[string]string
+	}{
+		{"no form token", add, sameSite},
+		{"another session's form token", with(s.csrfOf(other)), sameSite},
+		{"a cross-site post (Sec-Fetch-Site)", with(s.csrfOf(tok)), map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		{"a same-site but cross-origin post", with(s.csrfOf(tok)), map[string]string{"Sec-Fetch-Site": "same-site"}},
+		{"another origin (Origin)", with(s.csrfOf(tok)), map[string]string{"Origin": "http://evil.example"}},
+	} {
+		if st, body, _ := s.webForm("/app/records", tok, c.form, c.headers); st != http.StatusForbidden {
+			t.Fatalf("%s: %d %s", c.name, st, body)
+		}
+		if n := records(); n != 0 {
+			t.Fatalf("%s: %d records", c.name, n)
+		}
+	}
+	// The session's own token, from this origin: added.
+	if st, body, _ := s.webForm("/app/records", tok, with(s.csrfOf(tok)), sameSite); st != http.StatusSeeOther {
+		t.Fatalf("the genuine form: %d %s", st, body)
+	}
+	if n := records(); n != 1 {
+		t.Fatalf("%d records after the genuine form", n)
+	}
+
+	// Every page is sent with the strict policy.
+	res, err := http.Get(s.URL + "/app/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); csp != web.CSP || !strings.Contains(csp, "frame-ancestors 'none'") ||
+		strings.Contains(csp, "unsafe") || strings.Contains(csp, "script-src") {
+		t.Fatalf("CSP %q", csp)
+	}
+
+	// A session ended through the API is signed out of the app too.
+	s.do("POST", "/logout", tok, nil).want(t, 200, "logout")
+	st, _, cookies := s.webGet("/app/records", tok)
+	if st != http.StatusSeeOther || len(cookies) != 1 || cookies[0].MaxAge >= 0 {
+		t.Fatalf("an ended session's records page: %d, cookies %v", st, cookies)
+	}
+	csrf := with(s.csrfOf(other)) // the form token a page gave the ended session is gone with it
+	csrf.Set("csrf", web.FormToken(tok))
+	if st, body, _ := s.webForm("/app/records", tok, csrf, sameSite); st != http.StatusSeeOther || records() != 1 {
+		t.Fatalf("a form with an ended session: %d %s (%d records)", st, body, records())
+	}
+}
+
+// A wrong password on the sign-in page says so and sets no cookie; the
+// right one sets the session cookie, HttpOnly, Secure, SameSite=Strict.
+func TestWebSignIn(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("bob", seedPassword)
+	st, body, cookies := s.webForm("/app/login", "", url.Values{"username": {"bob"}, "password": {"Wrong-pass-123"}}, nil)
+	if st != http.StatusUnauthorized || len(cookies) != 0 || !strings.Contains(body, `role="alert"`) {
+		t.Fatalf("a wrong password: %d %v %s", st, cookies, body)
+	}
+	st, _, cookies = s.webForm("/app/login", "", url.Values{"username": {"bob"}, "password": {seedPassword}}, nil)
+	if st != http.StatusSeeOther || len(cookies) != 1 {
+		t.Fatalf("the right password: %d %v", st, cookies)
+	}
+	c := cookies[0]
+	if c.Name != web.CookieName || !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteStrictMode || c.Path != "/" {
+		t.Fatalf("session cookie %+v", c)
+	}
+	if s.do("GET", "/sessions", c.Value, nil).Status != 200 {
+		t.Fatal("the cookie's token is not a session")
+	}
+}
+
+var challengeRE = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
+
+// With email two-factor on, the sign-in page asks for the mailed code,
+// and only the code completes the sign-in: the password alone sets no
+// cookie, and a wrong code neither.
+func TestWebSignInWithMailedCode(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("carol", seedPassword)
+	tok := s.login("carol", seedPassword)
+	s.do("POST", "/send-otp", tok, map[string]string{"username": "carol"}).want(t, 200, "enroll email")
+	s.do("POST", "/verify-otp", tok, map[string]string{"username": "carol", "otp": s.lastCode("carol@example.com")}).want(t, 200, "enroll email")
+
+	st, body, cookies := s.webForm("/app/login", "", url.Values{"username": {"carol"}, "password": {seedPassword}}, nil)
+	m := challengeRE.FindStringSubmatch(body)
+	if st != http.StatusOK || len(cookies) != 0 || m == nil || !strings.Contains(body, "mailed you a code") {
+		t.Fatalf("the password step: %d %v %s", st, cookies, body)
+	}
+	code := s.lastCode("carol@example.com")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	step := func(code string) (int, []*http.Cookie) {
+		st, _, cookies := s.webForm("/app/login/code", "", url.Values{"username": {"carol"}, "challenge": {m[1]}, "code": {code}}, nil)
+		return st, cookies
+	}
+	if st, cookies := step(wrong); st != http.StatusUnauthorized || len(cookies) != 0 {
+		t.Fatalf("a wrong code: %d %v", st, cookies)
+	}
+	st, cookies = step(code)
+	if st != http.StatusSeeOther || len(cookies) != 1 || cookies[0].Name != web.CookieName {
+		t.Fatalf("the mailed code: %d %v", st, cookies)
+	}
+	if s.do("GET", "/sessions", cookies[0].Value, nil).Status != 200 {
+		t.Fatal("the cookie's token is not a session")
+	}
+}

@@ -1,0 +1,205 @@
+// Package browser drives the web app in a real browser (Debian's
+// chromium, headless, through the DevTools protocol with chromedp), as
+// its users would: the pages, the session cookie and the refusals a
+// browser relies on.
+package browser
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts a headless Chromium for the test and returns its
+// context. Without Chromium the test fails in CI and skips elsewhere.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is not installed (scripts/test.sh installs Debian's)")
+		}
+		t.Skip("chromium is not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // root in a container
+		chromedp.WindowSize(420, 900),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// shot saves a screenshot of the page as name.png in
+// $STRONGROOM_SCREENSHOTS, if set (the README's come from there).
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("STRONGROOM_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// do runs the steps, and on failure shows the page.
+func do(t *testing.T, ctx context.Context, step string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v\npage: %s", step, err, page(ctx))
+	}
+}
+
+// get runs the action and returns its value.
+func get[T any](t *testing.T, ctx context.Context, step string, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v\npage: %s", step, err, page(ctx))
+	}
+	return v
+}
+
+func page(ctx context.Context) string {
+	html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+	return html
+}
+
+// signUpAndIn registers username and signs in, through the pages.
+func signUpAndIn(t *testing.T, ctx context.Context, base, username string, shots bool) {
+	t.Helper()
+	do(t, ctx, "open the app",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+	)
+	if shots {
+		shot(t, ctx, "login")
+	}
+	do(t, ctx, "the registration page",
+		chromedp.Click(chromedp.CSS(`a[href="/app/register"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#username"), username),
+		chromedp.SendKeys(chromedp.CSS("#email"), username+"@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "Corr3ct-horse-battery"),
+	)
+	if shots {
+		shot(t, ctx, "register")
+	}
+	do(t, ctx, "register and sign in",
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "Corr3ct-horse-battery"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#data_type")),
+	)
+}
+
+// A person signs up, signs in, adds a card number, sees it only when
+// they ask, deletes it and signs out, in the browser; the session's token
+// is never readable by the page's script.
+func TestRecordsInTheBrowser(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	const card = "4111111111111111"
+	signUpAndIn(t, ctx, base, "alice", true)
+
+	if c := get(t, ctx, "document.cookie", chromedp.Evaluate[string]("document.cookie")); c != "" {
+		t.Fatalf("the page's script reads cookies: %q", c)
+	}
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs := res.Cookies; len(cs) != 1 || cs[0].Name != "__Host-strongroom" || !cs[0].HTTPOnly || !cs[0].Secure ||
+		cs[0].SameSite != network.CookieSameSiteStrict || cs[0].Path != "/" {
+		t.Fatalf("cookies: %+v", cs)
+	}
+
+	do(t, ctx, "add a record",
+		chromedp.SendKeys(chromedp.CSS("#data_type"), "card_number"),
+		chromedp.SendKeys(chromedp.CSS("#value"), card),
+		chromedp.Click(chromedp.CSS(`form[action="/app/records"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("table")),
+	)
+	shot(t, ctx, "records")
+	if list := get(t, ctx, "the list", chromedp.OuterHTML(chromedp.CSS("html"))); !strings.Contains(list, "card_number") || strings.Contains(list, card) {
+		t.Fatalf("the list should name the record and hide its value: %s", list)
+	}
+	do(t, ctx, "show the value",
+		chromedp.Click(chromedp.CSS(`button[aria-label^="Show the card_number"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#shown-value")),
+	)
+	shot(t, ctx, "record-shown")
+	if shown := get(t, ctx, "the value", chromedp.Text(chromedp.CSS("#shown-value"))); shown != card {
+		t.Fatalf("shown %q, want %q", shown, card)
+	}
+	do(t, ctx, "delete it",
+		chromedp.Click(chromedp.CSS(`button[aria-label^="Delete the card_number"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS("table")),
+	)
+	if after := get(t, ctx, "after the deletion", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(after, "No records yet") {
+		t.Fatalf("after the deletion: %s", after)
+	}
+	do(t, ctx, "sign out",
+		chromedp.Click(chromedp.CSS("header button")),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.Navigate(base+"/app/records"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+	)
+	if loc := get(t, ctx, "where the records went", chromedp.Location()); !strings.HasSuffix(loc, "/app/login") {
+		t.Fatalf("after signing out, the records page went to %s", loc)
+	}
+}
+
+// A page on another site (another loopback address: another origin and
+// another site) that posts a form to the app while its user is signed in
+// adds nothing: the browser does not send the session cookie
+// (SameSite=Strict) and the app refuses a post from another origin.
+func TestCrossSiteFormRefused(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s/app/records">
+<input name="data_type" value="planted"><input name="value" value="4000000000000002"></form>
+<script>document.getElementById("f").submit()</script>`, base)
+	})}
+	go func() { _ = evil.Serve(l) }()
+	t.Cleanup(func() { _ = evil.Close() })
+
+	signUpAndIn(t, ctx, base, "bob", false)
+	do(t, ctx, "visit the other site",
+		chromedp.Navigate("http://"+l.Addr().String()+"/"),
+		chromedp.WaitVisible(chromedp.CSS("h1")),
+	)
+	if landed := get(t, ctx, "the answer", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(landed, "another site") {
+		t.Fatalf("the cross-site post was answered with: %s", landed)
+	}
+	do(t, ctx, "the records",
+		chromedp.Navigate(base+"/app/records"),
+		chromedp.WaitVisible(chromedp.CSS("#data_type")),
+	)
+	if list := get(t, ctx, "the list", chromedp.Text(chromedp.CSS("main"))); strings.Contains(list, "planted") || !strings.Contains(list, "No records yet") {
+		t.Fatalf("the other site's post added a record: %s", list)
+	}
+}

@@ -1,0 +1,367 @@
+// Package web is the web app for the people whose data Strongroom keeps,
+// served by the server itself under /app: pages rendered on the server
+// from the templates and stylesheet embedded here, with no script at all,
+// so the strictest Content-Security-Policy holds.
+//
+// The browser's session is the API's bearer token in a cookie that
+// script cannot read (HttpOnly), sent only over HTTPS or to a loopback
+// address (Secure, the __Host- prefix: this host only, path /), and never
+// with a request another site starts (SameSite=Strict). Every form that
+// changes something carries a token derived from the session (a hash of
+// the bearer token, which no other page can learn), and every POST whose
+// browser says it came from another origin (Sec-Fetch-Site, Origin) is
+// refused before anything is done.
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/service"
+)
+
+// Path is where the app is served.
+const Path = "/app"
+
+// CookieName is the session cookie's name.
+const CookieName = "__Host-strongroom"
+
+// CSP is the policy of every page: this origin's stylesheet and images,
+// no script, forms to this origin only, and no framing.
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
+
+var (
+	//go:embed pages.html
+	pagesHTML string
+	//go:embed app.css
+	appCSS []byte
+
+	pages = template.Must(template.New("pages").Parse(pagesHTML))
+)
+
+// App serves the pages.
+type App struct {
+	svc *service.Service
+	log *slog.Logger
+}
+
+// Mux is where the routes go: the API's server (api.Server.Handle), whose
+// common protections (request ids, body limits, client addresses in the
+// context) every page then has.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Register adds the app's routes to srv, and / as a way to it.
+func Register(srv Mux, svc *service.Service, log *slog.Logger) {
+	a := &App{svc: svc, log: log}
+	srv.Handle("GET /{$}", http.RedirectHandler(Path+"/", http.StatusSeeOther))
+	srv.Handle("GET "+Path+"/{$}", a.page(a.home))
+	srv.Handle("GET "+Path+"/app.css", http.HandlerFunc(a.css))
+	srv.Handle("GET "+Path+"/login", a.page(a.loginPage))
+	srv.Handle("POST "+Path+"/login", a.form(a.login))
+	srv.Handle("POST "+Path+"/login/code", a.form(a.loginCode))
+	srv.Handle("GET "+Path+"/register", a.page(a.registerPage))
+	srv.Handle("POST "+Path+"/register", a.form(a.register))
+	srv.Handle("GET "+Path+"/records", a.page(a.signedIn(a.records)))
+	srv.Handle("POST "+Path+"/records", a.form(a.signedInForm(a.addRecord)))
+	srv.Handle("POST "+Path+"/records/{id}/show", a.form(a.signedInForm(a.showRecord)))
+	srv.Handle("POST "+Path+"/records/{id}/delete", a.form(a.signedInForm(a.deleteRecord)))
+	srv.Handle("POST "+Path+"/logout", a.form(a.signedInForm(a.logout)))
+}
+
+// view is what a page shows.
+type view struct {
+	Title   string
+	Error   string
+	Notice  string
+	CSRF    string // the form token of a signed-in page
+	User    bool   // signed in
+	Fields  map[string]string
+	Records []service.RecordSummary
+	Shown   *service.RecordView
+}
+
+func headers(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", CSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
+func (a *App) css(w http.ResponseWriter, _ *http.Request) {
+	headers(w)
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	_, _ = w.Write(appCSS)
+}
+
+// render writes the named page with status.
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	headers(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+		a.log.ErrorContext(r.Context(), "web page", "page", name, "err", err.Error())
+	}
+}
+
+func (a *App) page(h http.HandlerFunc) http.Handler { return h }
+
+// form refuses a POST that its browser says another site started, and
+// one whose form does not parse, before h sees it.
+func (a *App) form(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !sameOrigin(r) {
+			a.render(w, r, http.StatusForbidden, "error", view{Title: "Refused",
+				Error: "This form was sent from another site, so it was refused."})
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			a.render(w, r, http.StatusBadRequest, "error", view{Title: "Bad request", Error: "The form could not be read."})
+			return
+		}
+		h(w, r)
+	})
+}
+
+// sameOrigin reports whether nothing in r says it came from another
+// origin. Browsers send Sec-Fetch-Site with every request, and it is the
+// answer when there; older ones send Origin with every POST (which the
+// pages' Referrer-Policy, same-origin, keeps from being "null"); a client
+// that sends neither is not a browser another site can drive.
+func sameOrigin(r *http.Request) bool {
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" {
+		return s == "same-origin"
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		return err == nil && u.Host == r.Host
+	}
+	return true
+}
+
+// FormToken is the form token of the session whose bearer token is tok:
+// a hash of it, which a page of another origin cannot read or compute.
+func FormToken(tok string) string {
+	sum := sha256.Sum256([]byte("strongroom web form\x00" + tok))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// session returns the signed-in caller and the bearer token, if any.
+func (a *App) session(r *http.Request) (*service.Principal, string) {
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return nil, ""
+	}
+	p, err := a.svc.Authenticate(c.Value)
+	if err != nil {
+		return nil, ""
+	}
+	return p, c.Value
+}
+
+func setSession(w http.ResponseWriter, tok string) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: tok, Path: "/", HttpOnly: true, Secure: true,
+		SameSite: http.SameSiteStrictMode})
+}
+
+func clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+// signedInHandler is a page or form for a signed-in caller.
+type signedInHandler func(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string)
+
+// signedIn sends a caller without a session to the login page.
+func (a *App) signedIn(h signedInHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, tok := a.session(r)
+		if p == nil {
+			clearSession(w)
+			http.Redirect(w, r, Path+"/login", http.StatusSeeOther)
+			return
+		}
+		h(w, r, p, FormToken(tok))
+	}
+}
+
+// signedInForm is signedIn for a form, which must carry the session's
+// form token.
+func (a *App) signedInForm(h signedInHandler) http.HandlerFunc {
+	return a.signedIn(func(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
+		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(csrf)) != 1 {
+			a.render(w, r, http.StatusForbidden, "error", view{Title: "Refused", User: true, CSRF: csrf,
+				Error: "This form is out of date or was not sent from this app; go back, reload the page and try again."})
+			return
+		}
+		h(w, r, p, csrf)
+	})
+}
+
+// message is what a page says of err: the service's message for the
+// user's mistakes and refusals, a generic one (and a log line) for ours.
+func (a *App) message(ctx context.Context, err error) (int, string) {
+	var e *strongroom.Error
+	if !errors.As(err, &e) || e.Kind == strongroom.KindInternal {
+		a.log.ErrorContext(ctx, "web request failed", "err", err.Error())
+		return http.StatusInternalServerError, "Something went wrong on our side; try again."
+	}
+	switch e.Kind {
+	case strongroom.KindInvalid:
+		return http.StatusBadRequest, e.Message
+	case strongroom.KindUnauthorized:
+		return http.StatusUnauthorized, e.Message
+	case strongroom.KindNotFound:
+		return http.StatusNotFound, e.Message
+	case strongroom.KindConflict:
+		return http.StatusConflict, e.Message
+	case strongroom.KindLocked:
+		return http.StatusTooManyRequests, e.Message + " (try again in " + e.RetryAfter.Round(time.Second).String() + ")"
+	case strongroom.KindUnavailable:
+		return http.StatusServiceUnavailable, e.Message
+	}
+	return http.StatusBadRequest, e.Message
+}
+
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
+	if p, _ := a.session(r); p != nil {
+		http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, Path+"/login", http.StatusSeeOther)
+}
+
+func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "login", view{Title: "Sign in"})
+}
+
+func (a *App) registerPage(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "register", view{Title: "Create an account"})
+}
+
+func (a *App) register(w http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	err := a.svc.Register(r.Context(), strongroom.Client(r.Context()), f.Get("username"), f.Get("email"), f.Get("password"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "register", view{Title: "Create an account", Error: msg,
+			Fields: map[string]string{"username": f.Get("username"), "email": f.Get("email")}})
+		return
+	}
+	a.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Notice: "Your account is ready: sign in.",
+		Fields: map[string]string{"username": f.Get("username")}})
+}
+
+func (a *App) login(w http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	res, err := a.svc.Login(r.Context(), strongroom.Client(r.Context()), f.Get("username"), f.Get("password"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "login", view{Title: "Sign in", Error: msg, Fields: map[string]string{"username": f.Get("username")}})
+		return
+	}
+	if res.TwoFactorRequired {
+		notice := "Enter the code from your authenticator app, or a recovery code."
+		if res.CodeMailed {
+			notice = "We mailed you a code: enter it here."
+		}
+		a.render(w, r, http.StatusOK, "code", view{Title: "Second step", Notice: notice,
+			Fields: map[string]string{"username": f.Get("username"), "challenge": res.Challenge}})
+		return
+	}
+	setSession(w, res.Token)
+	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+}
+
+func (a *App) loginCode(w http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	tok, err := a.svc.VerifyOTP(r.Context(), nil, strongroom.Client(r.Context()), f.Get("username"), f.Get("challenge"), f.Get("code"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "code", view{Title: "Second step", Error: msg,
+			Fields: map[string]string{"username": f.Get("username"), "challenge": f.Get("challenge")}})
+		return
+	}
+	setSession(w, tok)
+	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+}
+
+// recordsView is the records page's view, with the list read afresh.
+func (a *App) recordsView(ctx context.Context, p *service.Principal, csrf string) (view, error) {
+	rs, err := a.svc.RecordSummaries(ctx, p, service.MaxPageSize)
+	return view{Title: "Your records", User: true, CSRF: csrf, Records: rs}, err
+}
+
+func (a *App) records(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
+	v, err := a.recordsView(r.Context(), p, csrf)
+	if err != nil {
+		v.Error = a.fail(r.Context(), err)
+	}
+	a.render(w, r, http.StatusOK, "records", v)
+}
+
+// fail is message without the status, for a page that still shows.
+func (a *App) fail(ctx context.Context, err error) string {
+	_, msg := a.message(ctx, err)
+	return msg
+}
+
+func (a *App) addRecord(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
+	f := r.PostForm
+	if _, err := a.svc.CreateRecord(r.Context(), p, f.Get("data_type"), f.Get("value")); err != nil {
+		status, msg := a.message(r.Context(), err)
+		v, _ := a.recordsView(r.Context(), p, csrf)
+		v.Error, v.Fields = msg, map[string]string{"data_type": f.Get("data_type")}
+		a.render(w, r, status, "records", v)
+		return
+	}
+	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+}
+
+func (a *App) showRecord(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
+	rec, err := a.svc.Record(r.Context(), p, r.PathValue("id"))
+	v, lerr := a.recordsView(r.Context(), p, csrf)
+	status := http.StatusOK
+	switch {
+	case err != nil:
+		status, v.Error = a.message(r.Context(), err)
+	case lerr != nil:
+		v.Error = a.fail(r.Context(), lerr)
+	default:
+		v.Shown = &rec
+	}
+	a.render(w, r, status, "records", v)
+}
+
+func (a *App) deleteRecord(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
+	if err := a.svc.DeleteRecord(r.Context(), p, r.PathValue("id")); err != nil {
+		status, msg := a.message(r.Context(), err)
+		v, _ := a.recordsView(r.Context(), p, csrf)
+		v.Error = msg
+		a.render(w, r, status, "records", v)
+		return
+	}
+	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+}
+
+func (a *App) logout(w http.ResponseWriter, r *http.Request, p *service.Principal, _ string) {
+	if err := a.svc.Logout(r.Context(), p); err != nil {
+		a.log.WarnContext(r.Context(), "web logout", "err", err.Error())
+	}
+	clearSession(w)
+	a.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Notice: "You are signed out."})
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strongroom/strongroom/web"
 )
@@ -193,5 +194,41 @@ func TestWebSignInWithMailedCode(t *testing.T) {
 	}
 	if s.do("GET", "/sessions", cookies[0].Value, nil).Status != 200 {
 		t.Fatal("the cookie's token is not a session")
+	}
+}
+
+// The records page lists records without reading a value (no record.read
+// in the audit trail); showing one reads it, once.
+func TestWebShowIsTheOnlyRead(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("dave", seedPassword)
+	tok := s.login("dave", seedPassword)
+	id := s.do("POST", "/sensitive-data", tok, map[string]string{"data_type": "card_number", "value": "4111111111111111"}).
+		want(t, 200, "create").JSON["id"].(string)
+	reads := func() int {
+		n := 0
+		for _, e := range s.do("GET", "/audit", tok, nil).want(t, 200, "audit").List {
+			if e.(map[string]any)["type"] == "record.read" {
+				n++
+			}
+		}
+		return n
+	}
+	for range 3 {
+		if st, body, _ := s.webGet("/app/records", tok); st != 200 || !strings.Contains(body, "card_number") || strings.Contains(body, "4111111111111111") {
+			t.Fatalf("records page: %d %s", st, body)
+		}
+	}
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	st, body, _ := s.webForm("/app/records/"+id+"/show", tok, url.Values{"csrf": {web.FormToken(tok)}}, sameSite)
+	if st != 200 || !strings.Contains(body, "4111111111111111") {
+		t.Fatalf("show: %d %s", st, body)
+	}
+	// The trail takes asynchronous events within milliseconds: wait for
+	// the show's, then count.
+	for deadline := time.Now().Add(10 * time.Second); reads() == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	if n := reads(); n != 1 {
+		t.Fatalf("%d record.read events after three lists and one show, want 1", n)
 	}
 }

@@ -405,3 +405,17 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, client, curr
 		"Every other session of your account was ended: sign in again there with the new password.")
 	return s.audit(ctx, strongroom.AuditPasswordChanged, strongroom.AuditSuccess, u.ID, u.ID)
 }
+
+// Username returns the caller's username: for a page to say who is
+// signed in, so that a session planted in the browser by someone else
+// shows.
+func (s *Service) Username(ctx context.Context, p *Principal) (string, error) {
+	u, err := s.store.UserByID(ctx, p.UserID)
+	if err != nil {
+		if strongroom.IsKind(err, strongroom.KindNotFound) {
+			return "", errSessionEnded
+		}
+		return "", err
+	}
+	return u.Username, nil
+}

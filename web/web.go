@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+	"unicode/utf8"
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/service"
@@ -87,7 +88,7 @@ type view struct {
 	Error   string
 	Notice  string
 	CSRF    string // the form token of a signed-in page
-	User    bool   // signed in
+	User    string // the signed-in user's name; "" when signed out
 	Fields  map[string]string
 	Records []service.RecordSummary
 	Shown   *service.RecordView
@@ -129,12 +130,25 @@ func (a *App) form(h http.HandlerFunc) http.Handler {
 				Error: "This form was sent from another site, so it was refused."})
 			return
 		}
-		if err := r.ParseForm(); err != nil {
+		if err := r.ParseForm(); err != nil || !validUTF8(r.PostForm) {
 			a.render(w, r, http.StatusBadRequest, "error", view{Title: "Bad request", Error: "The form could not be read."})
 			return
 		}
 		h(w, r)
 	})
+}
+
+// validUTF8 reports whether every value of f is UTF-8, as the JSON API's
+// bodies must be: what is stored is what is read back.
+func validUTF8(f url.Values) bool {
+	for _, vs := range f {
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sameOrigin reports whether nothing in r says it came from another
@@ -160,17 +174,38 @@ func FormToken(tok string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// session returns the signed-in caller and the bearer token, if any.
-func (a *App) session(r *http.Request) (*service.Principal, string) {
+// session is a signed-in caller.
+type session struct {
+	p        *service.Principal
+	token    string
+	csrf     string // the form token of the session's pages
+	username string
+}
+
+// session returns the caller the cookie signs in, or nil without one (or
+// with one that is not a live session). It fails only when sessions
+// cannot be checked now (KindUnavailable), which is no reason to forget
+// the cookie.
+func (a *App) session(r *http.Request) (*session, error) {
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" {
-		return nil, ""
+		return nil, nil
 	}
 	p, err := a.svc.Authenticate(c.Value)
 	if err != nil {
-		return nil, ""
+		if strongroom.IsKind(err, strongroom.KindUnavailable) {
+			return nil, err
+		}
+		return nil, nil
 	}
-	return p, c.Value
+	name, err := a.svc.Username(r.Context(), p)
+	if err != nil {
+		if strongroom.IsKind(err, strongroom.KindUnauthorized) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &session{p: p, token: c.Value, csrf: FormToken(c.Value), username: name}, nil
 }
 
 func setSession(w http.ResponseWriter, tok string) {
@@ -183,32 +218,50 @@ func clearSession(w http.ResponseWriter) {
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 }
 
+// startSession ends the session the browser had, if any, and gives it
+// tok's: signing in again, or as another user, leaves no older token
+// live that the browser no longer holds.
+func (a *App) startSession(w http.ResponseWriter, r *http.Request, tok string) {
+	if old, err := a.session(r); err == nil && old != nil {
+		if err := a.svc.Logout(r.Context(), old.p); err != nil {
+			a.log.WarnContext(r.Context(), "web sign-in: the previous session was not ended", "err", err.Error())
+		}
+	}
+	setSession(w, tok)
+	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+}
+
 // signedInHandler is a page or form for a signed-in caller.
-type signedInHandler func(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string)
+type signedInHandler func(w http.ResponseWriter, r *http.Request, s *session)
 
 // signedIn sends a caller without a session to the login page.
 func (a *App) signedIn(h signedInHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, tok := a.session(r)
-		if p == nil {
+		s, err := a.session(r)
+		if err != nil {
+			status, msg := a.message(r.Context(), err)
+			a.render(w, r, status, "error", view{Title: "Try again shortly", Error: msg})
+			return
+		}
+		if s == nil {
 			clearSession(w)
 			http.Redirect(w, r, Path+"/login", http.StatusSeeOther)
 			return
 		}
-		h(w, r, p, FormToken(tok))
+		h(w, r, s)
 	}
 }
 
 // signedInForm is signedIn for a form, which must carry the session's
 // form token.
 func (a *App) signedInForm(h signedInHandler) http.HandlerFunc {
-	return a.signedIn(func(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
-		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(csrf)) != 1 {
-			a.render(w, r, http.StatusForbidden, "error", view{Title: "Refused", User: true, CSRF: csrf,
+	return a.signedIn(func(w http.ResponseWriter, r *http.Request, s *session) {
+		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.csrf)) != 1 {
+			a.render(w, r, http.StatusForbidden, "error", view{Title: "Refused", User: s.username, CSRF: s.csrf,
 				Error: "This form is out of date or was not sent from this app; go back, reload the page and try again."})
 			return
 		}
-		h(w, r, p, csrf)
+		h(w, r, s)
 	})
 }
 
@@ -238,7 +291,7 @@ func (a *App) message(ctx context.Context, err error) (int, string) {
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
-	if p, _ := a.session(r); p != nil {
+	if s, _ := a.session(r); s != nil {
 		http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
 		return
 	}
@@ -283,8 +336,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 			Fields: map[string]string{"username": f.Get("username"), "challenge": res.Challenge}})
 		return
 	}
-	setSession(w, res.Token)
-	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+	a.startSession(w, r, res.Token)
 }
 
 func (a *App) loginCode(w http.ResponseWriter, r *http.Request) {
@@ -296,18 +348,17 @@ func (a *App) loginCode(w http.ResponseWriter, r *http.Request) {
 			Fields: map[string]string{"username": f.Get("username"), "challenge": f.Get("challenge")}})
 		return
 	}
-	setSession(w, tok)
-	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+	a.startSession(w, r, tok)
 }
 
 // recordsView is the records page's view, with the list read afresh.
-func (a *App) recordsView(ctx context.Context, p *service.Principal, csrf string) (view, error) {
-	rs, err := a.svc.RecordSummaries(ctx, p, service.MaxPageSize)
-	return view{Title: "Your records", User: true, CSRF: csrf, Records: rs}, err
+func (a *App) recordsView(ctx context.Context, s *session) (view, error) {
+	rs, err := a.svc.RecordSummaries(ctx, s.p, service.MaxPageSize)
+	return view{Title: "Your records", User: s.username, CSRF: s.csrf, Records: rs}, err
 }
 
-func (a *App) records(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
-	v, err := a.recordsView(r.Context(), p, csrf)
+func (a *App) records(w http.ResponseWriter, r *http.Request, s *session) {
+	v, err := a.recordsView(r.Context(), s)
 	if err != nil {
 		v.Error = a.fail(r.Context(), err)
 	}
@@ -320,11 +371,11 @@ func (a *App) fail(ctx context.Context, err error) string {
 	return msg
 }
 
-func (a *App) addRecord(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
+func (a *App) addRecord(w http.ResponseWriter, r *http.Request, s *session) {
 	f := r.PostForm
-	if _, err := a.svc.CreateRecord(r.Context(), p, f.Get("data_type"), f.Get("value")); err != nil {
+	if _, err := a.svc.CreateRecord(r.Context(), s.p, f.Get("data_type"), f.Get("value")); err != nil {
 		status, msg := a.message(r.Context(), err)
-		v, _ := a.recordsView(r.Context(), p, csrf)
+		v, _ := a.recordsView(r.Context(), s)
 		v.Error, v.Fields = msg, map[string]string{"data_type": f.Get("data_type")}
 		a.render(w, r, status, "records", v)
 		return
@@ -332,9 +383,9 @@ func (a *App) addRecord(w http.ResponseWriter, r *http.Request, p *service.Princ
 	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
 }
 
-func (a *App) showRecord(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
-	rec, err := a.svc.Record(r.Context(), p, r.PathValue("id"))
-	v, lerr := a.recordsView(r.Context(), p, csrf)
+func (a *App) showRecord(w http.ResponseWriter, r *http.Request, s *session) {
+	rec, err := a.svc.Record(r.Context(), s.p, r.PathValue("id"))
+	v, lerr := a.recordsView(r.Context(), s)
 	status := http.StatusOK
 	switch {
 	case err != nil:
@@ -347,10 +398,10 @@ func (a *App) showRecord(w http.ResponseWriter, r *http.Request, p *service.Prin
 	a.render(w, r, status, "records", v)
 }
 
-func (a *App) deleteRecord(w http.ResponseWriter, r *http.Request, p *service.Principal, csrf string) {
-	if err := a.svc.DeleteRecord(r.Context(), p, r.PathValue("id")); err != nil {
+func (a *App) deleteRecord(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := a.svc.DeleteRecord(r.Context(), s.p, r.PathValue("id")); err != nil {
 		status, msg := a.message(r.Context(), err)
-		v, _ := a.recordsView(r.Context(), p, csrf)
+		v, _ := a.recordsView(r.Context(), s)
 		v.Error = msg
 		a.render(w, r, status, "records", v)
 		return
@@ -358,9 +409,14 @@ func (a *App) deleteRecord(w http.ResponseWriter, r *http.Request, p *service.Pr
 	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
 }
 
-func (a *App) logout(w http.ResponseWriter, r *http.Request, p *service.Principal, _ string) {
-	if err := a.svc.Logout(r.Context(), p); err != nil {
-		a.log.WarnContext(r.Context(), "web logout", "err", err.Error())
+func (a *App) logout(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := a.svc.Logout(r.Context(), s.p); err != nil {
+		// Not signed out: the token is still live, and the page must not
+		// say otherwise; the cookie stays, for another try.
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "error", view{Title: "Not signed out", User: s.username, CSRF: s.csrf,
+			Error: "We could not sign you out (" + msg + "); try again."})
+		return
 	}
 	clearSession(w)
 	a.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Notice: "You are signed out."})

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/strongroom/strongroom/sqlite"
 	"github.com/strongroom/strongroom/web"
 )
 
@@ -105,6 +109,12 @@ func TestWebFormsRefuseForgedPosts(t *testing.T) {
 			t.Fatalf("%s: %d records", c.name, n)
 		}
 	}
+	// A value that is not UTF-8 (which a JSON body cannot carry either).
+	bad := with(s.csrfOf(tok))
+	bad.Set("value", "\xff\xfe4111")
+	if st, body, _ := s.webForm("/app/records", tok, bad, sameSite); st != http.StatusBadRequest || records() != 0 {
+		t.Fatalf("a value that is not UTF-8: %d %s", st, body)
+	}
 	// The session's own token, from this origin: added.
 	if st, body, _ := s.webForm("/app/records", tok, with(s.csrfOf(tok)), sameSite); st != http.StatusSeeOther {
 		t.Fatalf("the genuine form: %d %s", st, body)
@@ -156,6 +166,74 @@ func TestWebSignIn(t *testing.T) {
 	}
 	if s.do("GET", "/sessions", c.Value, nil).Status != 200 {
 		t.Fatal("the cookie's token is not a session")
+	}
+	// Every page says who is signed in: a session someone else planted
+	// in the browser shows.
+	if st, body, _ := s.webGet("/app/records", c.Value); st != 200 || !strings.Contains(body, `id="signed-in-as">bob<`) {
+		t.Fatalf("records page: %d %s", st, body)
+	}
+	// Signing in again, in the same browser, ends the session it had.
+	st, _, again := s.webSend(mustForm(t, s.URL+"/app/login", url.Values{"username": {"bob"}, "password": {seedPassword}}), c.Value, nil)
+	if st != http.StatusSeeOther || len(again) != 1 || again[0].Value == c.Value {
+		t.Fatalf("signing in again: %d %v", st, again)
+	}
+	if st := s.do("GET", "/sessions", c.Value, nil).Status; st != 401 {
+		t.Fatalf("the session before signing in again answers %d", st)
+	}
+	if st := s.do("GET", "/sessions", again[0].Value, nil).Status; st != 200 {
+		t.Fatalf("the new session answers %d", st)
+	}
+}
+
+func mustForm(t *testing.T, u string, form url.Values) *http.Request {
+	req, err := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
+// A sign-out that the store could not carry out says so and keeps the
+// cookie: the token is still live, and the page must not tell its user
+// otherwise. (The store is held by another writer for longer than its
+// busy timeout, 10 s.)
+func TestWebSignOutThatFailsSaysSo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, testConfig(t, dir))
+	s.register("erin", seedPassword)
+	tok := s.login("erin", seedPassword)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	st, body, cookies := s.webForm("/app/logout", tok, url.Values{"csrf": {web.FormToken(tok)}}, map[string]string{"Sec-Fetch-Site": "same-origin"})
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if st < 500 || strings.Contains(body, "signed out.") || len(cookies) != 0 {
+		t.Fatalf("a failed sign-out: %d %v %s", st, cookies, body)
+	}
+	if st := s.do("GET", "/sessions", tok, nil).Status; st != 200 {
+		t.Fatalf("the session after the failed sign-out answers %d", st)
+	}
+	// Once the store answers, signing out works.
+	if st, body, cookies := s.webForm("/app/logout", tok, url.Values{"csrf": {web.FormToken(tok)}}, map[string]string{"Sec-Fetch-Site": "same-origin"}); st != 200 || !strings.Contains(body, "signed out.") || len(cookies) != 1 {
+		t.Fatalf("signing out: %d %v %s", st, cookies, body)
+	}
+	if st := s.do("GET", "/sessions", tok, nil).Status; st != 401 {
+		t.Fatalf("the session after signing out answers %d", st)
 	}
 }
 

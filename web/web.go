@@ -80,6 +80,10 @@ func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	srv.Handle("POST "+Path+"/records/{id}/show", a.form(a.signedInForm(a.showRecord)))
 	srv.Handle("POST "+Path+"/records/{id}/delete", a.form(a.signedInForm(a.deleteRecord)))
 	srv.Handle("POST "+Path+"/logout", a.form(a.signedInForm(a.logout)))
+	srv.Handle("GET "+Path+"/2fa", a.page(a.signedIn(a.twoFactorPage)))
+	srv.Handle("POST "+Path+"/2fa/setup", a.form(a.signedInForm(a.setupTOTP)))
+	srv.Handle("GET "+Path+"/2fa/qr/{setup}", a.page(a.signedIn(a.totpQR)))
+	srv.Handle("POST "+Path+"/2fa/confirm", a.form(a.signedInForm(a.confirmTOTP)))
 }
 
 // view is what a page shows.
@@ -92,6 +96,8 @@ type view struct {
 	Fields  map[string]string
 	Records []service.RecordSummary
 	Shown   *service.RecordView
+	Setup   *service.TOTPSetup // an authenticator setup under way
+	Codes   []string           // recovery codes, shown once
 }
 
 func headers(w http.ResponseWriter) {
@@ -420,4 +426,46 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	clearSession(w)
 	a.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Notice: "You are signed out."})
+}
+
+func (a *App) twoFactorPage(w http.ResponseWriter, r *http.Request, s *session) {
+	a.render(w, r, http.StatusOK, "2fa", view{Title: "Two-factor authentication", User: s.username, CSRF: s.csrf})
+}
+
+// setupTOTP starts an authenticator setup: it takes the password, and a
+// current second factor when one is on, as the API does.
+func (a *App) setupTOTP(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	setup, err := a.svc.SetupTOTP(r.Context(), s.p, strongroom.Client(r.Context()), f.Get("password"), f.Get("code"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "2fa", view{Title: "Two-factor authentication", User: s.username, CSRF: s.csrf, Error: msg})
+		return
+	}
+	a.render(w, r, http.StatusOK, "2fa-setup", view{Title: "Set up your authenticator app", User: s.username, CSRF: s.csrf, Setup: &setup})
+}
+
+// totpQR is the QR code of a setup under way, for the setup page's image.
+func (a *App) totpQR(w http.ResponseWriter, r *http.Request, s *session) {
+	png, err := a.svc.TOTPQRCode(r.Context(), s.p, r.PathValue("setup"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "error", view{Title: "No QR code", User: s.username, CSRF: s.csrf, Error: msg})
+		return
+	}
+	headers(w)
+	w.Header().Set("Content-Type", "image/png")
+	_, _ = w.Write(png)
+}
+
+func (a *App) confirmTOTP(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	codes, err := a.svc.ConfirmTOTP(r.Context(), s.p, strongroom.Client(r.Context()), f.Get("setup"), f.Get("code"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "2fa-setup", view{Title: "Set up your authenticator app", User: s.username, CSRF: s.csrf, Error: msg,
+			Setup: &service.TOTPSetup{ID: f.Get("setup")}})
+		return
+	}
+	a.render(w, r, http.StatusOK, "2fa-codes", view{Title: "Two-factor authentication is on", User: s.username, CSRF: s.csrf, Codes: codes})
 }

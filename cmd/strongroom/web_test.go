@@ -310,3 +310,29 @@ func TestWebShowIsTheOnlyRead(t *testing.T) {
 		t.Fatalf("%d record.read events after three lists and one show, want 1", n)
 	}
 }
+
+// The session cookie alone cannot set up an authenticator through the
+// web app: it takes the password, as the API does; and the QR code is
+// given only for the setup's own id.
+func TestWebTwoFactorSetupNeedsThePassword(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("frank", seedPassword)
+	tok := s.login("frank", seedPassword)
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	form := url.Values{"csrf": {web.FormToken(tok)}, "password": {"Not-the-pass-1"}}
+	if st, body, _ := s.webForm("/app/2fa/setup", tok, form, sameSite); st != http.StatusUnauthorized || strings.Contains(body, "totp-secret") {
+		t.Fatalf("a setup with a wrong password: %d %s", st, body)
+	}
+	form.Set("password", seedPassword)
+	st, body, _ := s.webForm("/app/2fa/setup", tok, form, sameSite)
+	m := regexp.MustCompile(`/app/2fa/qr/([^"]+)"`).FindStringSubmatch(body)
+	if st != 200 || m == nil || !strings.Contains(body, `id="totp-secret"`) {
+		t.Fatalf("a setup with the password: %d %s", st, body)
+	}
+	if st, body, _ := s.webGet("/app/2fa/qr/"+m[1], tok); st != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Fatalf("the QR code: %d", st)
+	}
+	if st, _, _ := s.webGet("/app/2fa/qr/"+m[1]+"x", tok); st < 400 {
+		t.Fatalf("a QR code for a setup id that is not the setup's: %d", st)
+	}
+}

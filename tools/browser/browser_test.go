@@ -203,3 +203,67 @@ func TestCrossSiteFormRefused(t *testing.T) {
 		t.Fatalf("the other site's post added a record: %s", list)
 	}
 }
+
+// oathtool computes the current code of a base32 TOTP key, independently
+// of Strongroom's own code (Debian's oathtool, which scripts/test.sh
+// installs).
+func oathtool(t *testing.T, secret string) string {
+	t.Helper()
+	out, err := exec.Command("oathtool", "--totp", "-b", secret).Output()
+	if err != nil {
+		t.Fatalf("oathtool: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// A person turns on an authenticator app from the QR code's key, is shown
+// their recovery codes once, signs out, and signs back in with their
+// password and the app's code.
+func TestTwoFactorInTheBrowser(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	signUpAndIn(t, ctx, base, "carol", false)
+	do(t, ctx, "the two-factor page",
+		chromedp.Click(chromedp.CSS(`a[href="/app/2fa"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "Corr3ct-horse-battery"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/2fa/setup"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#totp-secret")),
+		chromedp.WaitVisible(chromedp.CSS("img.qr")),
+	)
+	if ok := get(t, ctx, "the QR code", chromedp.Evaluate[bool](`(async () => { const i = document.querySelector("img.qr"); await i.decode(); return i.naturalWidth > 0; })()`, chromedp.EvalAwaitPromise)); !ok {
+		t.Fatal("the QR code did not load")
+	}
+	shot(t, ctx, "2fa-setup")
+	secret := get(t, ctx, "the key", chromedp.Text(chromedp.CSS("#totp-secret")))
+	do(t, ctx, "confirm",
+		chromedp.SendKeys(chromedp.CSS("#code"), oathtool(t, secret)),
+		chromedp.Click(chromedp.CSS(`form[action="/app/2fa/confirm"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#recovery-codes")),
+	)
+	shot(t, ctx, "2fa-codes")
+	if n := get(t, ctx, "the recovery codes", chromedp.Evaluate[int](`document.querySelectorAll("#recovery-codes li").length`)); n != 10 {
+		t.Fatalf("%d recovery codes shown", n)
+	}
+	do(t, ctx, "sign out",
+		chromedp.Click(chromedp.CSS("header button")),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+	)
+	// A code is good once: the next sign-in needs the next 30-second step's.
+	time.Sleep(time.Until(time.Now().Truncate(30 * time.Second).Add(30*time.Second + 500*time.Millisecond)))
+	do(t, ctx, "sign in: the password",
+		chromedp.SendKeys(chromedp.CSS("#username"), "carol"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "Corr3ct-horse-battery"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#code")),
+	)
+	shot(t, ctx, "sign-in-code")
+	do(t, ctx, "sign in: the app's code",
+		chromedp.SendKeys(chromedp.CSS("#code"), oathtool(t, secret)),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#data_type")),
+	)
+	if who := get(t, ctx, "who", chromedp.Text(chromedp.CSS("#signed-in-as"))); who != "carol" {
+		t.Fatalf("signed in as %q", who)
+	}
+}

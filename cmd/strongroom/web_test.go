@@ -336,3 +336,28 @@ func TestWebTwoFactorSetupNeedsThePassword(t *testing.T) {
 		t.Fatalf("a QR code for a setup id that is not the setup's: %d", st)
 	}
 }
+
+// The session cookie alone cannot close the account or change the
+// password (both take the password), nor end another user's session.
+func TestWebAccountFormsNeedThePassword(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("gina", seedPassword)
+	s.register("hugo", seedPassword)
+	tok, hugo := s.login("gina", seedPassword), s.login("hugo", seedPassword)
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	csrf := web.FormToken(tok)
+	if st, _, cookies := s.webForm("/app/account/delete", tok, url.Values{"csrf": {csrf}, "password": {"Not-the-pass-1"}}, sameSite); st != http.StatusUnauthorized || len(cookies) != 0 {
+		t.Fatalf("closing the account with a wrong password: %d %v", st, cookies)
+	}
+	if st, _, _ := s.webForm("/app/password", tok, url.Values{"csrf": {csrf}, "current": {"Not-the-pass-1"}, "new": {"Anoth3r-pass-123"}}, sameSite); st != http.StatusUnauthorized {
+		t.Fatalf("changing the password with a wrong one: %d", st)
+	}
+	s.login("gina", seedPassword) // the password is unchanged, the account there
+	hugoSession := s.do("GET", "/sessions", hugo, nil).want(t, 200, "hugo's sessions").List[0].(map[string]any)["id"].(string)
+	if st, _, _ := s.webForm("/app/sessions/"+hugoSession+"/end", tok, url.Values{"csrf": {csrf}}, sameSite); st < 400 {
+		t.Fatalf("ending another user's session: %d", st)
+	}
+	if st := s.do("GET", "/sessions", hugo, nil).Status; st != 200 {
+		t.Fatalf("hugo's session after gina tried to end it: %d", st)
+	}
+}

@@ -6,6 +6,7 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -266,4 +267,103 @@ func TestTwoFactorInTheBrowser(t *testing.T) {
 	if who := get(t, ctx, "who", chromedp.Text(chromedp.CSS("#signed-in-as"))); who != "carol" {
 		t.Fatalf("signed in as %q", who)
 	}
+}
+
+// apiLogin signs username in through the JSON API, as another device
+// would, and returns its bearer token.
+func apiLogin(t *testing.T, base, username, password string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)
+	res, err := http.Post(base+"/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		t.Fatalf("API login: %d %v", res.StatusCode, err)
+	}
+	return out.AccessToken
+}
+
+// apiStatus is the status of GET path with the bearer token.
+func apiStatus(t *testing.T, base, path, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// A person sees where they are signed in and ends another device's
+// session, sees their security activity, changes their password, and
+// deletes their account, from the account page.
+func TestAccountInTheBrowser(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	signUpAndIn(t, ctx, base, "dora", false)
+	phone := apiLogin(t, base, "dora", "Corr3ct-horse-battery")
+	do(t, ctx, "the account page",
+		chromedp.Click(chromedp.CSS(`a[href="/app/account"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#sessions")),
+	)
+	shot(t, ctx, "account")
+	if n := get(t, ctx, "sessions", chromedp.Evaluate[int](`document.querySelectorAll("#sessions tbody tr").length`)); n != 2 {
+		t.Fatalf("%d sessions listed, want 2", n)
+	}
+	if act := get(t, ctx, "activity", chromedp.Text(chromedp.CSS("#activity"))); !strings.Contains(act, "login.success") {
+		t.Fatalf("activity: %s", act)
+	}
+	do(t, ctx, "end the other session",
+		chromedp.Click(chromedp.CSS(`#sessions button[aria-label^="End the session"]`)),
+	)
+	waitText(t, ctx, "p.notice", "session is ended")
+	if st := apiStatus(t, base, "/sessions", phone); st != 401 {
+		t.Fatalf("the ended session answers %d", st)
+	}
+	do(t, ctx, "change the password",
+		chromedp.SendKeys(chromedp.CSS("#current"), "Corr3ct-horse-battery"),
+		chromedp.SendKeys(chromedp.CSS("#new"), "Anoth3r-horse-battery"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/password"] button`)),
+	)
+	waitText(t, ctx, "p.notice", "password is changed")
+	apiLogin(t, base, "dora", "Anoth3r-horse-battery")
+	do(t, ctx, "delete the account",
+		chromedp.SendKeys(chromedp.CSS("#del-password"), "Anoth3r-horse-battery"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/account/delete"] button`)),
+	)
+	waitText(t, ctx, "p.notice", "account and its records are deleted")
+	body := `{"username":"dora","password":"Anoth3r-horse-battery"}`
+	res, err := http.Post(base+"/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 {
+		t.Fatalf("signing in to the deleted account: %d", res.StatusCode)
+	}
+}
+
+// waitText waits, up to 10 s, for the element sel to hold text: a form's
+// answer replaces a page that may have had the same element.
+func waitText(t *testing.T, ctx context.Context, sel, text string) {
+	t.Helper()
+	js := fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel)
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		// An evaluation that meets the navigation fails; the next one runs
+		// in the new page.
+		if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js)); err == nil {
+			if got = v; strings.Contains(got, text) {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s says %q, not %q; page: %s", sel, got, text, page(ctx))
 }

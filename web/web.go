@@ -257,7 +257,14 @@ func (a *App) signedIn(h signedInHandler) http.HandlerFunc {
 			return
 		}
 		if s == nil {
-			clearSession(w)
+			// Forget a cookie that is no session (any more), but only one
+			// the browser sent: a navigation another site starts comes
+			// without the cookie (SameSite=Strict), and clearing it then
+			// would let any site sign its user out, leaving the session
+			// live with no browser to end it.
+			if _, err := r.Cookie(CookieName); err == nil {
+				clearSession(w)
+			}
 			http.Redirect(w, r, Path+"/login", http.StatusSeeOther)
 			return
 		}

@@ -361,3 +361,21 @@ func TestWebAccountFormsNeedThePassword(t *testing.T) {
 		t.Fatalf("hugo's session after gina tried to end it: %d", st)
 	}
 }
+
+// A signed-in page asked for without the cookie (as a navigation another
+// site starts comes, SameSite=Strict) sends to the sign-in page without
+// touching the cookie: another site cannot sign its user out. A cookie
+// that is no session is forgotten.
+func TestWebNoCookieClearsNothing(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	for _, path := range []string{"/app/records", "/app/account", "/app/2fa"} {
+		st, _, cookies := s.webGet(path, "")
+		if st != http.StatusSeeOther || len(cookies) != 0 {
+			t.Fatalf("%s without a cookie: %d, cookies %v", path, st, cookies)
+		}
+		st, _, cookies = s.webGet(path, "not-a-token")
+		if st != http.StatusSeeOther || len(cookies) != 1 || cookies[0].Name != web.CookieName || cookies[0].MaxAge >= 0 {
+			t.Fatalf("%s with a cookie that is no session: %d, cookies %v", path, st, cookies)
+		}
+	}
+}

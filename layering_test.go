@@ -17,7 +17,8 @@ const module = "github.com/strongroom/strongroom"
 // HTTP edge, imports of this module only the service and the root package
 // (what it needs of a request's id and client address is the root's,
 // request.go), and only a command (package main) imports api, to wire it
-// up. Only the packages themselves are checked, not their tests, which
+// up. Package web, the web app, is held to the same imports as api. Only
+// the packages themselves are checked, not their tests, which
 // may wire up more (a logger from package requestid, say).
 func TestLayering(t *testing.T) {
 	apiAllowed := map[string]bool{module: true, module + "/service": true}
@@ -46,6 +47,9 @@ func TestLayering(t *testing.T) {
 		for _, imp := range pkg.Imports {
 			if imp != module && !strings.HasPrefix(imp, module+"/") {
 				continue
+			}
+			if importPath == module+"/web" && !apiAllowed[imp] {
+				t.Errorf("package web imports %s: it may import only service and the root package", imp)
 			}
 			if importPath == module+"/api" {
 				checked = true

@@ -166,6 +166,7 @@ func (s *Service) TOTPQRCode(ctx context.Context, p *Principal, setupID string) 
 // returns 10 new recovery codes, shown this once and stored only hashed
 // (earlier recovery codes stop working).
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, client, setupID, code string) ([]string, error) {
+	code = strings.TrimSpace(code) // as every other code check: a pasted code's spaces
 	if !otp.ValidFormat(code) {
 		return nil, strongroom.Invalid("otp", "otp must be 6 digits")
 	}

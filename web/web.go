@@ -84,6 +84,8 @@ func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	srv.Handle("POST "+Path+"/2fa/setup", a.form(a.signedInForm(a.setupTOTP)))
 	srv.Handle("GET "+Path+"/2fa/qr/{setup}", a.page(a.signedIn(a.totpQR)))
 	srv.Handle("POST "+Path+"/2fa/confirm", a.form(a.signedInForm(a.confirmTOTP)))
+	srv.Handle("POST "+Path+"/2fa/recovery-codes", a.form(a.signedInForm(a.newRecoveryCodes)))
+	srv.Handle("POST "+Path+"/2fa/off", a.form(a.signedInForm(a.twoFactorOff)))
 	srv.Handle("GET "+Path+"/account", a.page(a.signedIn(a.accountPage)))
 	srv.Handle("POST "+Path+"/sessions/{id}/end", a.form(a.signedInForm(a.endSession)))
 	srv.Handle("POST "+Path+"/password", a.form(a.signedInForm(a.changePassword)))
@@ -544,4 +546,31 @@ func (a *App) deleteAccount(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	clearSession(w)
 	a.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Notice: "Your account and its records are deleted."})
+}
+
+// newRecoveryCodes replaces the recovery codes (password and a current
+// second factor), showing the new ones once.
+func (a *App) newRecoveryCodes(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	codes, err := a.svc.RegenerateRecoveryCodes(r.Context(), s.p, strongroom.Client(r.Context()), f.Get("password"), f.Get("code"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "2fa", view{Title: "Two-factor authentication", User: s.username, CSRF: s.csrf, Error: msg})
+		return
+	}
+	a.render(w, r, http.StatusOK, "2fa-codes", view{Title: "New recovery codes", User: s.username, CSRF: s.csrf, Codes: codes})
+}
+
+// twoFactorOff turns every second factor off (password and a current
+// second factor).
+func (a *App) twoFactorOff(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	v := view{Title: "Two-factor authentication", User: s.username, CSRF: s.csrf}
+	status := http.StatusOK
+	if err := a.svc.DisableTwoFactor(r.Context(), s.p, strongroom.Client(r.Context()), f.Get("password"), f.Get("code")); err != nil {
+		status, v.Error = a.message(r.Context(), err)
+	} else {
+		v.Notice = "Two-factor authentication is off: signing in takes your password only."
+	}
+	a.render(w, r, status, "2fa", v)
 }

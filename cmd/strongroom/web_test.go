@@ -379,3 +379,72 @@ func TestWebNoCookieClearsNothing(t *testing.T) {
 		}
 	}
 }
+
+var (
+	secretRE = regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`)
+	setupRE  = regexp.MustCompile(`name="setup" value="([^"]+)"`)
+	codeLIRE = regexp.MustCompile(`<li><code>([^<]+)</code></li>`)
+)
+
+// Turning on an authenticator through the web app (a pasted code's
+// spaces are fine), making new recovery codes and turning two-factor off
+// each take the password and a current second factor; the cookie alone
+// does none of them.
+func TestWebTwoFactorOffAndNewCodes(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("ivy", seedPassword)
+	tok := s.login("ivy", seedPassword)
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	csrf := web.FormToken(tok)
+	_, body, _ := s.webForm("/app/2fa/setup", tok, url.Values{"csrf": {csrf}, "password": {seedPassword}}, sameSite)
+	secret, setup := secretRE.FindStringSubmatch(body), setupRE.FindStringSubmatch(body)
+	if secret == nil || setup == nil {
+		t.Fatalf("setup page: %s", body)
+	}
+	st, body, _ := s.webForm("/app/2fa/confirm", tok, url.Values{"csrf": {csrf}, "setup": {setup[1]}, "code": {" " + oathtool(t, secret[1], time.Now()) + " "}}, sameSite)
+	first := codeLIRE.FindAllStringSubmatch(body, -1)
+	if st != 200 || len(first) != 10 {
+		t.Fatalf("confirm: %d %s", st, body)
+	}
+	twoFactor := func() bool {
+		r := s.do("POST", "/login", "", map[string]string{"username": "ivy", "password": seedPassword}).want(t, 200, "login")
+		return r.JSON["two_factor_required"] == true
+	}
+	if !twoFactor() {
+		t.Fatal("two-factor is not on after the confirmation")
+	}
+
+	// New recovery codes: not with a wrong password, nor without a code.
+	for _, f := range []url.Values{
+		{"password": {"Not-the-pass-1"}, "code": {first[0][1]}},
+		{"password": {seedPassword}},
+	} {
+		f.Set("csrf", csrf)
+		if st, body, _ := s.webForm("/app/2fa/recovery-codes", tok, f, sameSite); st < 400 || codeLIRE.MatchString(body) {
+			t.Fatalf("new recovery codes with %v: %d", f, st)
+		}
+	}
+	st, body, _ = s.webForm("/app/2fa/recovery-codes", tok, url.Values{"csrf": {csrf}, "password": {seedPassword}, "code": {first[1][1]}}, sameSite)
+	second := codeLIRE.FindAllStringSubmatch(body, -1)
+	if st != 200 || len(second) != 10 || second[0][1] == first[0][1] {
+		t.Fatalf("new recovery codes: %d %s", st, body)
+	}
+
+	// Off: not with the cookie and a wrong password, nor with an old
+	// recovery code; with the password and a new code, off.
+	for _, f := range []url.Values{
+		{"password": {"Not-the-pass-1"}, "code": {second[0][1]}},
+		{"password": {seedPassword}, "code": {first[2][1]}},
+	} {
+		f.Set("csrf", csrf)
+		if st, _, _ := s.webForm("/app/2fa/off", tok, f, sameSite); st < 400 || !twoFactor() {
+			t.Fatalf("turning off with %v: %d", f, st)
+		}
+	}
+	if st, body, _ := s.webForm("/app/2fa/off", tok, url.Values{"csrf": {csrf}, "password": {seedPassword}, "code": {second[0][1]}}, sameSite); st != 200 || !strings.Contains(body, "is off") {
+		t.Fatalf("turning off: %d %s", st, body)
+	}
+	if twoFactor() {
+		t.Fatal("two-factor is still on")
+	}
+}

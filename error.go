@@ -3,6 +3,7 @@ package strongroom
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -21,6 +22,28 @@ const (
 	KindUnavailable  Kind = "unavailable"  // a dependency is down: 503
 	KindInternal     Kind = "internal"     // a bug or an unexpected failure: 500
 )
+
+// HTTPStatus is the one table from error kinds to HTTP statuses, for the
+// API and the web app alike; a kind it does not know is 500.
+func (k Kind) HTTPStatus() int {
+	switch k {
+	case KindInvalid:
+		return http.StatusUnprocessableEntity
+	case KindUnauthorized:
+		return http.StatusUnauthorized
+	case KindForbidden:
+		return http.StatusForbidden
+	case KindNotFound:
+		return http.StatusNotFound
+	case KindConflict:
+		return http.StatusConflict
+	case KindLocked:
+		return http.StatusTooManyRequests
+	case KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
 
 // ErrOverload is the cause of a refusal for load: a full password-hashing
 // pool, or one client over its share or rate. Such refusals are expected

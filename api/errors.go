@@ -14,18 +14,6 @@ import (
 	"github.com/strongroom/strongroom"
 )
 
-// statusOf is the one table from error kinds to HTTP statuses.
-var statusOf = map[strongroom.Kind]int{
-	strongroom.KindInvalid:      http.StatusUnprocessableEntity,
-	strongroom.KindUnauthorized: http.StatusUnauthorized,
-	strongroom.KindForbidden:    http.StatusForbidden,
-	strongroom.KindNotFound:     http.StatusNotFound,
-	strongroom.KindConflict:     http.StatusConflict,
-	strongroom.KindLocked:       http.StatusTooManyRequests,
-	strongroom.KindUnavailable:  http.StatusServiceUnavailable,
-	strongroom.KindInternal:     http.StatusInternalServerError,
-}
-
 var installErrors sync.Once
 
 // useSafeErrors makes huma's errors safe to show: huma echoes the offending
@@ -79,10 +67,7 @@ func httpError(ctx context.Context, log *slog.Logger, op string, err error) erro
 	if !errors.As(err, &e) {
 		e = strongroom.Internal(op, err)
 	}
-	status := statusOf[e.Kind]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
+	status := e.Kind.HTTPStatus()
 	switch {
 	case errors.Is(err, strongroom.ErrOverload):
 		// Refused for load: expected under attack, and counted in the

@@ -1,0 +1,77 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/strongroom/strongroom"
+	"github.com/strongroom/strongroom/service"
+)
+
+func (a *App) twoFactorPage(w http.ResponseWriter, r *http.Request, s *session) {
+	a.render(w, r, http.StatusOK, "2fa", view{Title: "Two-factor authentication", User: s.username, CSRF: s.csrf})
+}
+
+// setupTOTP starts an authenticator setup: it takes the password, and a
+// current second factor when one is on, as the API does.
+func (a *App) setupTOTP(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	setup, err := a.svc.SetupTOTP(r.Context(), s.p, strongroom.Client(r.Context()), f.Get("password"), f.Get("code"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "2fa", view{Title: "Two-factor authentication", User: s.username, CSRF: s.csrf, Error: msg})
+		return
+	}
+	a.render(w, r, http.StatusOK, "2fa-setup", view{Title: "Set up your authenticator app", User: s.username, CSRF: s.csrf, Setup: &setup})
+}
+
+// totpQR is the QR code of a setup under way, for the setup page's image.
+func (a *App) totpQR(w http.ResponseWriter, r *http.Request, s *session) {
+	png, err := a.svc.TOTPQRCode(r.Context(), s.p, r.PathValue("setup"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "error", view{Title: "No QR code", User: s.username, CSRF: s.csrf, Error: msg})
+		return
+	}
+	headers(w)
+	w.Header().Set("Content-Type", "image/png")
+	_, _ = w.Write(png)
+}
+
+func (a *App) confirmTOTP(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	codes, err := a.svc.ConfirmTOTP(r.Context(), s.p, strongroom.Client(r.Context()), f.Get("setup"), f.Get("code"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "2fa-setup", view{Title: "Set up your authenticator app", User: s.username, CSRF: s.csrf, Error: msg,
+			Setup: &service.TOTPSetup{ID: f.Get("setup")}})
+		return
+	}
+	a.render(w, r, http.StatusOK, "2fa-codes", view{Title: "Two-factor authentication is on", User: s.username, CSRF: s.csrf, Codes: codes})
+}
+
+// newRecoveryCodes replaces the recovery codes (password and a current
+// second factor), showing the new ones once.
+func (a *App) newRecoveryCodes(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	codes, err := a.svc.RegenerateRecoveryCodes(r.Context(), s.p, strongroom.Client(r.Context()), f.Get("password"), f.Get("code"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.render(w, r, status, "2fa", view{Title: "Two-factor authentication", User: s.username, CSRF: s.csrf, Error: msg})
+		return
+	}
+	a.render(w, r, http.StatusOK, "2fa-codes", view{Title: "New recovery codes", User: s.username, CSRF: s.csrf, Codes: codes})
+}
+
+// twoFactorOff turns every second factor off (password and a current
+// second factor).
+func (a *App) twoFactorOff(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	v := view{Title: "Two-factor authentication", User: s.username, CSRF: s.csrf}
+	status := http.StatusOK
+	if err := a.svc.DisableTwoFactor(r.Context(), s.p, strongroom.Client(r.Context()), f.Get("password"), f.Get("code")); err != nil {
+		status, v.Error = a.message(r.Context(), err)
+	} else {
+		v.Notice = "Two-factor authentication is off: signing in takes your password only."
+	}
+	a.render(w, r, status, "2fa", v)
+}

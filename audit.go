@@ -49,6 +49,8 @@ const (
 	AuditAccountDeleted   = "account.deleted"
 	AuditAccountUnlocked  = "account.unlocked"
 	AuditRecoveryReplaced = "2fa.recovery_codes"
+	AuditPasskeyAdded     = "passkey.added"
+	AuditPasskeyRemoved   = "passkey.removed"
 )
 
 // AuditTypes returns every event type the service emits, in the order
@@ -57,7 +59,7 @@ func AuditTypes() []string {
 	return []string{AuditRegister, AuditLoginSuccess, AuditLoginFailure, AuditLoginLocked, AuditOTPSent, AuditOTPVerified,
 		AuditOTPFailure, Audit2FAEnabled, Audit2FADisabled, AuditRecordCreate, AuditRecordRead, AuditRecordUpdate,
 		AuditRecordDelete, AuditKeyRotateStart, AuditKeyRotateDone, AuditLogout, AuditSessionRevoked, AuditPasswordChanged,
-		AuditAccountDeleted, AuditAccountUnlocked, AuditRecoveryReplaced}
+		AuditAccountDeleted, AuditAccountUnlocked, AuditRecoveryReplaced, AuditPasskeyAdded, AuditPasskeyRemoved}
 }
 
 // Audit outcomes.

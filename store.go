@@ -21,6 +21,8 @@ type Store interface {
 	SessionStore
 	AuditStore
 	LimitStore
+	PasskeyStore
+	CeremonyStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -49,7 +49,7 @@ type DB struct {
 	log    *slog.Logger
 
 	users, data, keys, challenges, rotation, settings, locks, recovery, failures, usage, sessions, limits *mdb.Collection
-	audit, auditHeads, auditStarts                                                                        *mdb.Collection
+	audit, auditHeads, auditStarts, passkeys, ceremonies                                                  *mdb.Collection
 
 	local         keyedLocks    // in front of the store's locks (lock.go)
 	failuresPurge periodic.Gate // login_failures past their window
@@ -83,6 +83,7 @@ func Open(ctx context.Context, url, name string, timeout time.Duration, log *slo
 		locks: d.Collection(Locks), recovery: d.Collection(RecoveryCodes), failures: d.Collection(LoginFailures),
 		usage: d.Collection(Usage), sessions: d.Collection(Sessions), limits: d.Collection(RateLimits),
 		audit: d.Collection(AuditEvents), auditHeads: d.Collection(AuditHeads), auditStarts: d.Collection(AuditStarts),
+		passkeys: d.Collection(Passkeys), ceremonies: d.Collection(Ceremonies),
 	}
 	if err := db.ensureIndexes(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
@@ -200,6 +201,9 @@ func (db *DB) ensureIndexes(ctx context.Context) error {
 		{coll: db.audit, model: mdb.IndexModel{Keys: asc("type", "_id"), Options: named("type_1__id_1")}},
 		{coll: db.audit, model: mdb.IndexModel{Keys: asc("time"), Options: named("time_1")}},
 		{coll: db.challenges, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_ttl").SetExpireAfterSeconds(0)}, ttl: true},
+		{coll: db.passkeys, model: mdb.IndexModel{Keys: asc("credential_id"), Options: named("credential_id_1").SetUnique(true)}},
+		{coll: db.passkeys, model: mdb.IndexModel{Keys: asc("user_id", "created_at", "_id"), Options: named("user_id_1_created_at_1__id_1")}},
+		{coll: db.ceremonies, model: mdb.IndexModel{Keys: asc("expires_at"), Options: named("expires_at_ttl").SetExpireAfterSeconds(0)}, ttl: true},
 	} {
 		_, err := ix.coll.Indexes().CreateOne(ctx, ix.model)
 		if err == nil {
@@ -207,8 +211,8 @@ func (db *DB) ensureIndexes(ctx context.Context) error {
 		}
 		var ce mdb.CommandError
 		if ix.ttl && errors.As(err, &ce) && ce.Code == 238 { // NotImplemented: FerretDB v1 has no TTL indexes
-			db.log.Warn("the MongoDB server has no TTL indexes; expired one-time codes are deleted by Strongroom instead",
-				"collection", Challenges)
+			db.log.Warn("the MongoDB server has no TTL indexes; expired entries are deleted by Strongroom instead",
+				"collection", ix.coll.Name())
 			continue
 		}
 		return mapErr("create index on "+ix.coll.Name(), err)

@@ -97,3 +97,44 @@ func TestRateLimitFormat(t *testing.T) {
 		t.Fatalf("stored %v, want %v", doc, want)
 	}
 }
+
+// TestPasskeyFormat pins a passkey's stored form: public material only, as
+// binary; times as dates; last_used_at null until a sign-in.
+func TestPasskeyFormat(t *testing.T) {
+	ctx := context.Background()
+	url, name := testserver.MongoDBURL(t), testserver.DatabaseName("passkey")
+	db, err := mongo.Open(ctx, url, name, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u := storetest.MustCreateUser(t, db, "alice")
+	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	p := storetest.NewPasskey(u, "laptop", at)
+	p.ID = "6927f4f0c1a2b3c4d5e6f701"
+	if err := db.AddPasskey(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	client, err := mdb.Connect(options.Client().ApplyURI(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(ctx)
+	var doc bson.D
+	if err := client.Database(name).Collection(mongo.Passkeys).FindOne(ctx, bson.D{}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := bson.ObjectIDFromHex(p.ID)
+	uid, _ := bson.ObjectIDFromHex(u.ID)
+	bin := func(b []byte) bson.Binary { return bson.Binary{Subtype: 0, Data: b} }
+	want := bson.D{
+		{Key: "_id", Value: id}, {Key: "user_id", Value: uid}, {Key: "credential_id", Value: bin([]byte("cred-laptop"))},
+		{Key: "name", Value: "laptop"}, {Key: "public_key", Value: bin([]byte{0xa5, 0x01, 0x02})}, {Key: "aaguid", Value: bin(make([]byte, 16))},
+		{Key: "sign_count", Value: int64(7)}, {Key: "backup_eligible", Value: true}, {Key: "backup_state", Value: false},
+		{Key: "transports", Value: bson.A{"internal", "hybrid"}}, {Key: "created_at", Value: bson.NewDateTimeFromTime(at)},
+		{Key: "last_used_at", Value: nil},
+	}
+	if !reflect.DeepEqual(doc, want) {
+		t.Fatalf("stored %v\nwant   %v", doc, want)
+	}
+}

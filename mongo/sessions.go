@@ -342,7 +342,7 @@ func (db *DB) DeleteUser(ctx context.Context, userID string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, c := range []*mdb.Collection{db.recovery, db.challenges} {
+	for _, c := range []*mdb.Collection{db.recovery, db.challenges, db.passkeys} {
 		if _, err := c.DeleteMany(ctx, bson.D{{Key: "user_id", Value: uid}}); err != nil {
 			return 0, mapErr("delete user: "+c.Name(), err)
 		}

@@ -261,6 +261,7 @@ func (db *DB) DeleteUser(ctx context.Context, userID string) (int, error) {
 		"DELETE FROM record_usage WHERE user_id = ?",
 		"DELETE FROM recovery_codes WHERE user_id = ?",
 		"DELETE FROM otp_challenges WHERE user_id = ?",
+		"DELETE FROM passkeys WHERE user_id = ?",
 		"DELETE FROM user_keys WHERE user_id = ?", // gone already, unless written back by hand
 		"DELETE FROM users WHERE id = ?",
 	} {

@@ -359,6 +359,30 @@ CREATE TABLE rate_limits (
 	full INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX rate_limits_full ON rate_limits(full);
+`, `
+-- Passkeys (WebAuthn credentials): public keys only. credential_id is the
+-- authenticator's id, unique across accounts; transports a comma list.
+CREATE TABLE passkeys (
+	id TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	credential_id BLOB NOT NULL UNIQUE,
+	name TEXT NOT NULL,
+	public_key BLOB NOT NULL,
+	aaguid BLOB NOT NULL,
+	sign_count INTEGER NOT NULL,
+	backup_eligible INTEGER NOT NULL,
+	backup_state INTEGER NOT NULL,
+	transports TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	last_used_at INTEGER
+);
+CREATE INDEX passkeys_user_id ON passkeys(user_id, created_at, id);
+-- Challenges of passkey ceremonies under way, by keyed hash; each taken once.
+CREATE TABLE passkey_ceremonies (
+	hash TEXT PRIMARY KEY,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX passkey_ceremonies_expires_at ON passkey_ceremonies(expires_at);
 `}
 
 // secureFrom is the first schema version made by a writer with

@@ -218,3 +218,43 @@ func TestRateLimitFormat(t *testing.T) {
 		t.Fatalf("stored %q %d", key, full)
 	}
 }
+
+// TestPasskeyFormat pins a passkey's stored form: public material only, as
+// bytes; transports a comma list; times in Unix milliseconds.
+func TestPasskeyFormat(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u := storetest.MustCreateUser(t, db, "alice")
+	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	p := storetest.NewPasskey(u, "laptop", at)
+	p.ID = "6927f4f0c1a2b3c4d5e6f701"
+	if err := db.AddPasskey(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UsePasskey(ctx, u.ID, p.ID, 8, true, at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var id, user, name, transports string
+	var cred, pub, aaguid []byte
+	var count, be, bs, created, used int64
+	if err := raw.QueryRow(`SELECT id, user_id, credential_id, name, public_key, aaguid, sign_count, backup_eligible, backup_state,
+		transports, created_at, last_used_at FROM passkeys`).Scan(&id, &user, &cred, &name, &pub, &aaguid, &count, &be, &bs,
+		&transports, &created, &used); err != nil {
+		t.Fatal(err)
+	}
+	if id != p.ID || user != u.ID || string(cred) != "cred-laptop" || name != "laptop" || string(pub) != "\xa5\x01\x02" ||
+		len(aaguid) != 16 || count != 8 || be != 1 || bs != 1 || transports != "internal,hybrid" ||
+		created != 1795834800000 || used != 1795834860000 {
+		t.Fatalf("stored %q %q %q %q %x %x %d %d %d %q %d %d", id, user, cred, name, pub, aaguid, count, be, bs, transports, created, used)
+	}
+}

@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"ConcurrentRecordsAndDeletion", testConcurrentRecordsAndDeletion},
 		{"RateLimits", testRateLimits},
 		{"ConcurrentRateLimits", testConcurrentRateLimits},
+		{"Passkeys", testPasskeys},
+		{"Ceremonies", testCeremonies},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open(t)) })
 	}

@@ -18,6 +18,7 @@ func (s *Server) routes() {
 	s.accountRoutes()   // accounts.go
 	s.sessionRoutes()   // sessions.go
 	s.twoFactorRoutes() // twofactor.go
+	s.passkeyRoutes()   // passkeys.go
 	s.recordRoutes()    // records.go
 	s.keyRoutes()       // keys.go
 	s.auditRoutes()     // audit.go

@@ -26,6 +26,7 @@ type (
 	sixDigits     string // a 6-digit code
 	recoveryCode  string // a recovery or unlock code
 	challenge     string // a login challenge or a setup id
+	passkeyName   string // a passkey's label
 )
 
 // Recovery and unlock codes: 10 characters of the base32 alphabet, in two
@@ -106,4 +107,8 @@ func (challenge) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
 	// 32 random bytes, base64url without padding: 43 characters, the last
 	// of which carries 4 bits and two zero bits.
 	return str(s, 0, 43, "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$", "the 43 characters that /login (or /2fa/totp/setup) answered")
+}
+
+func (passkeyName) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	return str(s, 0, strongroom.MaxPasskeyNameLen, "", "")
 }

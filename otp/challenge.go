@@ -89,3 +89,15 @@ func lookupHash(key []byte, purpose, value string) string {
 	m.Write([]byte(value))
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// PasskeyRegistrationHash is the stored form of a passkey registration's
+// challenge: bound to the session (token id) that began it, so only that
+// session can finish it.
+func PasskeyRegistrationHash(key []byte, tokenID, challenge string) string {
+	return lookupHash(key, "passkey-register", tokenID+"\x00"+challenge)
+}
+
+// PasskeyLoginHash is the stored form of a passkey sign-in's challenge.
+func PasskeyLoginHash(key []byte, challenge string) string {
+	return lookupHash(key, "passkey-login", challenge)
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/strongroom/strongroom/audit"
 	"github.com/strongroom/strongroom/envelope"
 	"github.com/strongroom/strongroom/keycache"
+	"github.com/strongroom/strongroom/passkey"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/ratelimit"
 	"github.com/strongroom/strongroom/requestid"
@@ -79,6 +80,8 @@ type Service struct {
 	rand   io.Reader
 	log    *slog.Logger
 	obs    Observer // never nil
+	// passkeys is the WebAuthn relying party; nil until UsePasskeys.
+	passkeys *passkey.RP
 	// The budgets of a login's second step are the account's, spent only
 	// by whoever holds its challenge; what a bearer token asks for
 	// (enrollment, changes) is counted per token, so a stolen token

@@ -16,6 +16,7 @@ import (
 
 	"github.com/strongroom/strongroom/keycache"
 	"github.com/strongroom/strongroom/mongo"
+	"github.com/strongroom/strongroom/passkey"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/secret"
 	"github.com/strongroom/strongroom/service"
@@ -31,6 +32,10 @@ type Config struct {
 	// MetricsAddr (STRONGROOM_METRICS_ADDR) serves Prometheus metrics on a
 	// listener of its own; unset: no metrics. Never the API's address.
 	MetricsAddr string
+	// PublicURL (STRONGROOM_PUBLIC_URL) is the origin users reach the
+	// server at, such as https://vault.example.com: passkeys are made for
+	// it. Unset: http://localhost and the port the server listens on.
+	PublicURL string
 	// TrustedProxies (STRONGROOM_TRUSTED_PROXIES, comma-separated CIDRs) are
 	// the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
@@ -176,6 +181,12 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	}
 	str("STRONGROOM_ADDR", &c.Addr)
 	str("STRONGROOM_DATA_DIR", &c.DataDir)
+	str("STRONGROOM_PUBLIC_URL", &c.PublicURL)
+	if c.PublicURL != "" {
+		if _, err := passkey.New(c.PublicURL, appName); err != nil {
+			errs = append(errs, fmt.Errorf("STRONGROOM_PUBLIC_URL: %w", err))
+		}
+	}
 	str("STRONGROOM_DEBUG_ADDR", &c.DebugAddr)
 	str("STRONGROOM_METRICS_ADDR", &c.MetricsAddr)
 	var proxies string
@@ -482,4 +493,21 @@ func sameListener(a, b string) bool {
 		return ia.Equal(ib)
 	}
 	return strings.EqualFold(ha, hb)
+}
+
+// appName is the name users see: the relying party of their passkeys.
+const appName = "Strongroom"
+
+// publicURL is STRONGROOM_PUBLIC_URL, or else http://localhost and the
+// port of listening (the address the server listens on): a browser on the
+// same machine may make passkeys for it.
+func (c *Config) publicURL(listening string) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	_, port, err := net.SplitHostPort(listening)
+	if err != nil {
+		port = "8000"
+	}
+	return "http://localhost:" + port
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/strongroom/strongroom/mongo"
 	"github.com/strongroom/strongroom/otp"
 	"github.com/strongroom/strongroom/outbox"
+	"github.com/strongroom/strongroom/passkey"
 	"github.com/strongroom/strongroom/password"
 	"github.com/strongroom/strongroom/requestid"
 	"github.com/strongroom/strongroom/secret"
@@ -354,6 +355,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.Addr = ln.Addr().String()
+	rp, err := passkey.New(m.Config.publicURL(m.Addr), appName)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	m.Service.UsePasskeys(rp)
 	ln = newLimitListener(ln, m.Config.MaxConnsPerAddr, m.Config.TrustedProxies)
 	writeTimeout, idleTimeout := m.Config.WriteTimeout, m.Config.IdleTimeout
 	if writeTimeout == 0 {

@@ -1,7 +1,8 @@
 // Package web is the web app for the people whose data Strongroom keeps,
 // served by the server itself under /app: pages rendered on the server
-// from the templates and stylesheet embedded here, with no script at all,
-// so the strictest Content-Security-Policy holds.
+// from the templates and stylesheet embedded here, and one small script
+// of its own for passkeys (WebAuthn is a browser API: it cannot be done
+// by a form alone); every other page works without script.
 //
 // The browser's session is the API's bearer token in a cookie that
 // script cannot read (HttpOnly), sent only over HTTPS or to a loopback
@@ -34,16 +35,19 @@ const Path = "/app"
 // CookieName is the session cookie's name.
 const CookieName = "__Host-strongroom"
 
-// CSP is the policy of every page: this origin's stylesheet and images,
-// no script, forms to this origin only, and no framing.
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
-	"frame-ancestors 'none'; base-uri 'none'"
+// CSP is the policy of every page: this origin's stylesheet, images and
+// one script (passkey.js, which may fetch from this origin only), no
+// inline script or style, forms to this origin only, and no framing.
+const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 var (
 	//go:embed pages.html
 	pagesHTML string
 	//go:embed app.css
 	appCSS []byte
+	//go:embed passkey.js
+	passkeyJS []byte
 
 	pages = template.Must(template.New("pages").Parse(pagesHTML))
 )
@@ -87,6 +91,13 @@ func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	srv.Handle("POST "+Path+"/sessions/{id}/end", a.form(a.signedInForm(a.endSession)))
 	srv.Handle("POST "+Path+"/password", a.form(a.signedInForm(a.changePassword)))
 	srv.Handle("POST "+Path+"/account/delete", a.form(a.signedInForm(a.deleteAccount)))
+	srv.Handle("GET "+Path+"/passkey.js", http.HandlerFunc(a.script))
+	srv.Handle("POST "+Path+"/login/passkey/options", a.form(a.passkeyLoginOptions))
+	srv.Handle("POST "+Path+"/login/passkey", a.form(a.passkeyLogin))
+	srv.Handle("GET "+Path+"/passkeys", http.HandlerFunc(a.signedIn(a.passkeysPage)))
+	srv.Handle("POST "+Path+"/passkeys/options", a.form(a.signedInForm(a.passkeyOptions)))
+	srv.Handle("POST "+Path+"/passkeys", a.form(a.signedInForm(a.addPasskey)))
+	srv.Handle("POST "+Path+"/passkeys/{id}/delete", a.form(a.signedInForm(a.removePasskey)))
 }
 
 // view is what a page shows.
@@ -104,6 +115,7 @@ type view struct {
 	// The account page: the live sessions and the latest security events.
 	Sessions []service.SessionView
 	Events   []*strongroom.AuditEvent
+	Passkeys []service.PasskeyView
 }
 
 func headers(w http.ResponseWriter) {

@@ -6,10 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/strongroom/strongroom/internal/softpasskey"
+	"github.com/strongroom/strongroom/web"
 )
 
 // The passkey tests play the browser with a software authenticator, over
@@ -216,4 +219,66 @@ func TestPasskeyRemoval(t *testing.T) {
 	}
 	s.do("DELETE", "/account", tok, map[string]string{"password": seedPassword}).want(t, 200, "delete the account")
 	s.passkeyLogin(a, c2).want(t, 401, "a deleted account's passkey")
+}
+
+// The web app's passkey forms: options need the password and the form
+// token, a site of another origin gets none, and the browser's answers
+// add a passkey and sign in with it (the cookie set as for a password).
+func TestWebPasskeys(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("alice", seedPassword)
+	tok := s.login("alice", seedPassword)
+	csrf := s.csrfOf(tok)
+	same := map[string]string{"Sec-Fetch-Site": "same-origin"}
+
+	st, body, _ := s.webForm("/app/passkeys/options", tok, url.Values{"csrf": {csrf}}, same)
+	if st != 401 || !strings.Contains(body, `"error"`) {
+		t.Fatalf("options without the password: %d %s", st, body)
+	}
+	st, _, _ = s.webForm("/app/passkeys/options", tok, url.Values{"password": {seedPassword}}, same)
+	if st != 403 {
+		t.Fatalf("options without the form token: %d", st)
+	}
+	st, _, _ = s.webForm("/app/passkeys/options", tok, url.Values{"csrf": {csrf}, "password": {seedPassword}},
+		map[string]string{"Sec-Fetch-Site": "cross-site"})
+	if st != 403 {
+		t.Fatalf("options asked by another site: %d", st)
+	}
+	st, opts, _ := s.webForm("/app/passkeys/options", tok, url.Values{"csrf": {csrf}, "password": {seedPassword}}, same)
+	if st != 200 {
+		t.Fatalf("options: %d %s", st, opts)
+	}
+	a := s.authenticator()
+	cred, c, err := a.Create([]byte(opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, body, _ = s.webForm("/app/passkeys", tok, url.Values{"csrf": {csrf}, "name": {"Work laptop"}, "credential": {string(cred)}}, same)
+	if st != 200 || !strings.Contains(body, "Work laptop") || strings.Contains(body, "no passkeys") {
+		t.Fatalf("add: %d %s", st, body)
+	}
+
+	st, _, _ = s.webForm("/app/login/passkey/options", "", nil, map[string]string{"Sec-Fetch-Site": "cross-site"})
+	if st != 403 {
+		t.Fatalf("sign-in options asked by another site: %d", st)
+	}
+	st, opts, _ = s.webForm("/app/login/passkey/options", "", nil, same)
+	if st != 200 {
+		t.Fatalf("sign-in options: %d %s", st, opts)
+	}
+	answer, err := a.Get([]byte(opts), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, cookies := s.webForm("/app/login/passkey", "", url.Values{"credential": {string(answer)}}, same)
+	if st != http.StatusSeeOther || len(cookies) != 1 || cookies[0].Name != web.CookieName || !cookies[0].HttpOnly || !cookies[0].Secure {
+		t.Fatalf("passkey sign-in: %d %v", st, cookies)
+	}
+	if st, body, _ = s.webGet("/app/passkeys", cookies[0].Value); st != 200 || !strings.Contains(body, "Signed in as <strong id=\"signed-in-as\">alice") {
+		t.Fatalf("passkeys page of the passkey's session: %d", st)
+	}
+	st, body, _ = s.webForm("/app/login/passkey", "", url.Values{"credential": {string(answer)}}, same)
+	if st != 401 || !strings.Contains(body, "passkey sign-in failed") {
+		t.Fatalf("the same answer again: %d", st)
+	}
 }

@@ -22,6 +22,8 @@ var wantRoutes = []string{
 	"POST /logout", "GET /sessions", "DELETE /sessions/{id}", "POST /change-password",
 	"POST /2fa/recovery-codes", "DELETE /account",
 	"GET /audit", "GET /admin/audit",
+	"POST /passkeys/register/options", "POST /passkeys/register", "GET /passkeys", "DELETE /passkeys/{id}",
+	"POST /passkeys/login/options", "POST /passkeys/login",
 }
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {

@@ -76,6 +76,8 @@ func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	srv.Handle("POST "+Path+"/records", a.form(a.signedInForm(a.addRecord)))
 	srv.Handle("POST "+Path+"/records/{id}/show", a.form(a.signedInForm(a.showRecord)))
 	srv.Handle("POST "+Path+"/records/{id}/delete", a.form(a.signedInForm(a.deleteRecord)))
+	srv.Handle("GET "+Path+"/records/{id}/edit", http.HandlerFunc(a.signedIn(a.editPage)))
+	srv.Handle("POST "+Path+"/records/{id}/edit", a.form(a.signedInForm(a.editRecord)))
 	srv.Handle("POST "+Path+"/logout", a.form(a.signedInForm(a.logout)))
 	srv.Handle("GET "+Path+"/2fa", http.HandlerFunc(a.signedIn(a.twoFactorPage)))
 	srv.Handle("POST "+Path+"/2fa/setup", a.form(a.signedInForm(a.setupTOTP)))
@@ -99,6 +101,8 @@ type view struct {
 	Fields  map[string]string
 	Records []service.RecordSummary
 	Shown   *service.RecordView
+	// The edit page: the record whose value it replaces (never read).
+	Editing *service.RecordSummary
 	Setup   *service.TOTPSetup // an authenticator setup under way
 	Codes   []string           // recovery codes, shown once
 	// The account page: the live sessions and the latest security events.

@@ -111,7 +111,7 @@ func signUpAndIn(t *testing.T, ctx context.Context, base, username string, shots
 }
 
 // A person signs up, signs in, adds a card number, sees it only when
-// they ask, deletes it and signs out, in the browser; the session's token
+// they ask, gives it a new value, deletes it and signs out, in the browser; the session's token
 // is never readable by the page's script.
 func TestRecordsInTheBrowser(t *testing.T) {
 	base := startServer(t)
@@ -148,6 +148,30 @@ func TestRecordsInTheBrowser(t *testing.T) {
 	shot(t, ctx, "record-shown")
 	if shown := get(t, ctx, "the value", chromedp.Text(chromedp.CSS("#shown-value"))); shown != card {
 		t.Fatalf("shown %q, want %q", shown, card)
+	}
+	const newCard = "4000000000000002"
+	do(t, ctx, "the edit page",
+		chromedp.Click(chromedp.CSS(`a[aria-label^="Edit the card_number"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/edit"] #value`)),
+	)
+	if typ := get(t, ctx, "the type", chromedp.Value(chromedp.CSS("#data_type"))); typ != "card_number" {
+		t.Fatalf("the edit page's type is %q", typ)
+	}
+	if page := get(t, ctx, "the edit page", chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, card) {
+		t.Fatalf("the edit page shows the value: %s", page)
+	}
+	do(t, ctx, "type the new value",
+		chromedp.SendKeys(chromedp.CSS("#value"), newCard),
+	)
+	shot(t, ctx, "record-edit")
+	do(t, ctx, "save it and show it",
+		chromedp.Click(chromedp.CSS(`form[action$="/edit"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("table")),
+		chromedp.Click(chromedp.CSS(`button[aria-label^="Show the card_number"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#shown-value")),
+	)
+	if shown := get(t, ctx, "the new value", chromedp.Text(chromedp.CSS("#shown-value"))); shown != newCard {
+		t.Fatalf("shown %q after the edit, want %q", shown, newCard)
 	}
 	do(t, ctx, "delete it",
 		chromedp.Click(chromedp.CSS(`button[aria-label^="Delete the card_number"]`)),

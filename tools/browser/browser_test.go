@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +44,54 @@ func browser(t *testing.T) context.Context {
 	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// sameOriginOnly fails the test, at its end, if a page in ctx asked for
+// anything (a stylesheet, an image, a font, a form's target) from an
+// origin other than base's (scheme, host and port): the app loads nothing
+// from elsewhere. Chromium reports a request before the page's
+// Content-Security-Policy may block it, so a reference to another origin
+// fails here even though the policy would stop the load.
+func sameOriginOnly(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	var (
+		mu     sync.Mutex
+		seen   int
+		others []string
+	)
+	err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			defer mu.Unlock()
+			seen++
+			if originOf(e.Request.URL) != base {
+				others = append(others, e.Request.URL)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if seen == 0 {
+			t.Error("no request was seen: the check of origins saw nothing")
+		}
+		if len(others) > 0 {
+			t.Errorf("requests to another origin than %s: %v", base, others)
+		}
+	})
+}
+
+// originOf is u's origin as scheme://host:port, or u itself if it has
+// none (data:, about:blank).
+func originOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return u
+	}
+	return p.Scheme + "://" + p.Host
 }
 
 // shot saves a screenshot of the page as name.png in
@@ -116,6 +166,7 @@ func signUpAndIn(t *testing.T, ctx context.Context, base, username string, shots
 func TestRecordsInTheBrowser(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
+	sameOriginOnly(t, ctx, base)
 	const card = "4111111111111111"
 	signUpAndIn(t, ctx, base, "alice", true)
 
@@ -245,6 +296,7 @@ func oathtool(t *testing.T, secret string) string {
 func TestTwoFactorInTheBrowser(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
+	sameOriginOnly(t, ctx, base)
 	signUpAndIn(t, ctx, base, "carol", false)
 	do(t, ctx, "the two-factor page",
 		chromedp.Click(chromedp.CSS(`a[href="/app/2fa"]`)),
@@ -329,6 +381,7 @@ func apiStatus(t *testing.T, base, path, token string) int {
 func TestAccountInTheBrowser(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
+	sameOriginOnly(t, ctx, base)
 	signUpAndIn(t, ctx, base, "dora", false)
 	phone := apiLogin(t, base, "dora", "Corr3ct-horse-battery")
 	do(t, ctx, "the account page",

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -64,6 +65,13 @@ type Mux interface {
 // Register adds the app's routes to srv, and / as a way to it.
 func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	a := &App{svc: svc, log: log}
+	// Every answer under Path is a page, with the pages' headers: a path
+	// or method no route below serves included (noRoute), which the
+	// routes, kept in a mux of their own too, tell apart.
+	routes := http.NewServeMux()
+	srv.Handle(Path+"/", a.noRoute(routes))
+	srv.Handle(Path, a.noRoute(routes))
+	srv = recorder{Mux: srv, routes: routes}
 	srv.Handle("GET /{$}", http.RedirectHandler(Path+"/", http.StatusSeeOther))
 	srv.Handle("GET "+Path+"/{$}", http.HandlerFunc(a.home))
 	srv.Handle("GET "+Path+"/app.css", http.HandlerFunc(a.css))
@@ -89,6 +97,49 @@ func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	srv.Handle("POST "+Path+"/sessions/{id}/end", a.form(a.signedInForm(a.endSession)))
 	srv.Handle("POST "+Path+"/password", a.form(a.signedInForm(a.changePassword)))
 	srv.Handle("POST "+Path+"/account/delete", a.form(a.signedInForm(a.deleteAccount)))
+}
+
+// recorder is a Mux that also keeps each route in routes, and gives
+// every answer of each the pages' headers, redirects included.
+type recorder struct {
+	Mux
+	routes *http.ServeMux
+}
+
+func (m recorder) Handle(pattern string, h http.Handler) {
+	m.Mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		headers(w)
+		h.ServeHTTP(w, r)
+	}))
+	m.routes.Handle(pattern, h)
+}
+
+// noRoute answers a request under Path that no route serves with a page
+// (the API's answer would be problem+json, without the pages' headers):
+// 405 with Allow if routes serve its path with other methods, else 404.
+// Path itself goes to Path/.
+func (a *App) noRoute(routes *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := routes.Handler(probe); pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		switch {
+		case r.URL.Path == Path && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			headers(w)
+			http.Redirect(w, r, Path+"/", http.StatusSeeOther)
+		case len(allow) > 0:
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			a.render(w, r, http.StatusMethodNotAllowed, "error", view{Title: "Not allowed",
+				Error: "This page does not take that kind of request."})
+		default:
+			a.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Error: "There is no such page."})
+		}
+	})
 }
 
 // view is what a page shows.

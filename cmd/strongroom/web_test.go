@@ -553,3 +553,53 @@ func TestWebEditRecord(t *testing.T) {
 		t.Fatalf("%d record.read events, want the API's %d", n, apiReads)
 	}
 }
+
+// Every answer under /app is a page with the pages' headers (the strict
+// policy, no framing): a path no route serves (404), a method its route
+// does not take (405, with Allow) and a redirect included, not the API's
+// problem+json; the API's own answers stay problem+json.
+func TestWebErrorsArePages(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	id := strings.Repeat("0", 24)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/app/nope", http.StatusNotFound, ""},
+		{"GET", "/app/records/", http.StatusNotFound, ""},
+		{"GET", "/app/records/" + id + "/nope", http.StatusNotFound, ""},
+		{"HEAD", "/app/nope", http.StatusNotFound, ""},
+		{"PUT", "/app/records", http.StatusMethodNotAllowed, "GET, POST"},
+		{"DELETE", "/app/login", http.StatusMethodNotAllowed, "GET, POST"},
+		{"GET", "/app/records/" + id + "/show", http.StatusMethodNotAllowed, "POST"},
+		{"POST", "/app/", http.StatusMethodNotAllowed, "GET"},
+		{"GET", "/app", http.StatusSeeOther, ""},
+		{"GET", "/app/", http.StatusSeeOther, ""},
+		{"GET", "/app/records", http.StatusSeeOther, ""},
+	} {
+		req, err := http.NewRequest(c.method, s.URL+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := webClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		h := res.Header
+		if res.StatusCode != c.status || h.Get("Content-Security-Policy") != web.CSP || h.Get("X-Frame-Options") != "DENY" ||
+			h.Get("Cross-Origin-Opener-Policy") != "same-origin" || h.Get("Cross-Origin-Resource-Policy") != "same-origin" ||
+			h.Get("Referrer-Policy") != "same-origin" || !strings.HasPrefix(h.Get("Content-Type"), "text/html") ||
+			h.Get("Allow") != c.allow {
+			t.Fatalf("%s %s: %d %v %s", c.method, c.path, res.StatusCode, h, body)
+		}
+		if c.status >= 400 && c.method != "HEAD" && !strings.Contains(string(body), `role="alert"`) {
+			t.Fatalf("%s %s: no message: %s", c.method, c.path, body)
+		}
+	}
+	if r := s.do("GET", "/nope", "", nil); r.Status != 404 || r.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("the API's 404: %d %v", r.Status, r.Header)
+	}
+}

@@ -227,9 +227,24 @@ func sameOrigin(r *http.Request) bool {
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
-		return err == nil && u.Host == r.Host
+		return err == nil && u.Host == r.Host && schemeFits(r, u.Scheme)
 	}
 	return true
+}
+
+// schemeFits reports whether an Origin of scheme may be r's own origin:
+// https over TLS. A request without TLS is plain http, or came through a
+// proxy that ended TLS; the server learns no proxy's scheme
+// (X-Forwarded-Proto is not read anywhere, and STRONGROOM_TRUSTED_PROXIES
+// only says whose X-Forwarded-For names the client), so either http or
+// https fits it. (A page of the same host over the other scheme is the
+// same site, not the same origin; browsers that send Sec-Fetch-Site say so,
+// and are refused above.)
+func schemeFits(r *http.Request, scheme string) bool {
+	if r.TLS != nil {
+		return scheme == "https"
+	}
+	return scheme == "http" || scheme == "https"
 }
 
 // message is what a page says of err: the service's message for the

@@ -603,3 +603,36 @@ func TestWebErrorsArePages(t *testing.T) {
 		t.Fatalf("the API's 404: %d %v", r.Status, r.Header)
 	}
 }
+
+// Without Sec-Fetch-Site, a form's Origin must be the server's host with
+// a scheme it may be served with (the server does not serve TLS itself:
+// http, or https through a proxy that ended TLS); another scheme on the
+// same host and port is refused and adds nothing.
+func TestWebOriginSchemeIsChecked(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("mia", seedPassword)
+	tok := s.login("mia", seedPassword)
+	host := strings.TrimPrefix(s.URL, "http://")
+	records := func() int { return len(s.do("GET", "/sensitive-data", tok, nil).want(t, 200, "list").List) }
+	n := 0
+	for _, c := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"ftp://" + host, false},
+		{"ws://" + host, false},
+		{"null", false},
+		{"http://" + host + ".evil.example", false},
+		{"http://" + host, true},
+		{"https://" + host, true},
+	} {
+		form := url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"note"}, "value": {"from " + c.origin}}
+		st, body, _ := s.webForm("/app/records", tok, form, map[string]string{"Origin": c.origin})
+		if c.ok {
+			n++
+		}
+		if c.ok && st != http.StatusSeeOther || !c.ok && st != http.StatusForbidden || records() != n {
+			t.Fatalf("Origin %s: %d %s, %d records, want %d", c.origin, st, body, records(), n)
+		}
+	}
+}

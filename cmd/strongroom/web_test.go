@@ -636,3 +636,35 @@ func TestWebOriginSchemeIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A wrong code when turning on an authenticator shows the setup page
+// again with the same QR code, and, since the key's text is not kept
+// for the page (no service call returns it again), says how to see it:
+// start again. Two-factor stays off.
+func TestWebTOTPWrongConfirmCode(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("nora", seedPassword)
+	tok := s.login("nora", seedPassword)
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	csrf := web.FormToken(tok)
+	_, body, _ := s.webForm("/app/2fa/setup", tok, url.Values{"csrf": {csrf}, "password": {seedPassword}}, sameSite)
+	secret, setup := secretRE.FindStringSubmatch(body), setupRE.FindStringSubmatch(body)
+	if secret == nil || setup == nil || !strings.Contains(body, "type the key below") {
+		t.Fatalf("setup page: %s", body)
+	}
+	wrong := "000000"
+	if oathtool(t, secret[1], time.Now()) == wrong {
+		wrong = "111111"
+	}
+	st, body, _ := s.webForm("/app/2fa/confirm", tok, url.Values{"csrf": {csrf}, "setup": {setup[1]}, "code": {wrong}}, sameSite)
+	if st < 400 || !strings.Contains(body, `role="alert"`) || !strings.Contains(body, `src="/app/2fa/qr/`+setup[1]+`"`) ||
+		strings.Contains(body, "type the key below") || !strings.Contains(body, `<a href="/app/2fa">start again</a>`) {
+		t.Fatalf("a wrong code: %d %s", st, body)
+	}
+	if st, body, _ := s.webGet("/app/2fa/qr/"+setup[1], tok); st != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Fatalf("the QR code after a wrong code: %d", st)
+	}
+	if r := s.do("POST", "/login", "", map[string]string{"username": "nora", "password": seedPassword}).want(t, 200, "login"); r.JSON["two_factor_required"] == true {
+		t.Fatal("two-factor is on after a wrong code")
+	}
+}

@@ -10,7 +10,7 @@ import (
 // and a scheme it may have come with: https over TLS; http or https
 // without it (a proxy may have ended TLS, and the server is told of no
 // proxy's scheme).
-func TestSameOriginComparesSchemeAndHost(t *testing.T) {
+func TestWebSameOriginComparesSchemeAndHost(t *testing.T) {
 	for _, c := range []struct {
 		tls    bool
 		origin string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/service"
 )
 
@@ -54,6 +55,66 @@ func (a *App) deleteRecord(w http.ResponseWriter, r *http.Request, s *session) {
 		v, _ := a.recordsView(r.Context(), s)
 		v.Error = msg
 		a.render(w, r, status, "records", v)
+		return
+	}
+	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
+}
+
+// errNoRecord is the edit page's answer for an id that is not one of the
+// caller's records (another user's included), as the store's.
+var errNoRecord = strongroom.Errorf(strongroom.KindNotFound, "record not found")
+
+// editView is the edit page's view of the caller's record id, found in
+// the listing: the edit page never decrypts the value (reading one is a
+// record.read event, which only Show is), it only replaces it.
+func (a *App) editView(ctx context.Context, s *session, id string) (view, error) {
+	rs, err := a.svc.RecordSummaries(ctx, s.p, service.MaxPageSize)
+	if err != nil {
+		return view{}, err
+	}
+	for _, rec := range rs {
+		if rec.ID == id {
+			return view{Title: "Edit a record", User: s.username, CSRF: s.csrf, Editing: &rec,
+				Fields: map[string]string{"data_type": rec.DataType}}, nil
+		}
+	}
+	return view{}, errNoRecord
+}
+
+// editFailed shows err: on the edit page while the record is there, else
+// (not found, or the list cannot be read) on the records page.
+func (a *App) editFailed(w http.ResponseWriter, r *http.Request, s *session, err error, dataType string) {
+	status, msg := a.message(r.Context(), err)
+	v, verr := a.editView(r.Context(), s, r.PathValue("id"))
+	if verr != nil {
+		a.recordsFailed(w, r, s, status, msg)
+		return
+	}
+	v.Error, v.Fields["data_type"] = msg, dataType
+	a.render(w, r, status, "record-edit", v)
+}
+
+// recordsFailed shows the records page with status and msg.
+func (a *App) recordsFailed(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
+	v, _ := a.recordsView(r.Context(), s)
+	v.Error = msg
+	a.render(w, r, status, "records", v)
+}
+
+func (a *App) editPage(w http.ResponseWriter, r *http.Request, s *session) {
+	v, err := a.editView(r.Context(), s, r.PathValue("id"))
+	if err != nil {
+		status, msg := a.message(r.Context(), err)
+		a.recordsFailed(w, r, s, status, msg)
+		return
+	}
+	a.render(w, r, http.StatusOK, "record-edit", v)
+}
+
+func (a *App) editRecord(w http.ResponseWriter, r *http.Request, s *session) {
+	f := r.PostForm
+	if _, err := a.svc.UpdateRecord(r.Context(), s.p, r.PathValue("id"), f.Get("data_type"), f.Get("value")); err != nil {
+		a.editFailed(w, r, s, err, f.Get("data_type"))
 		return
 	}
 	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -68,6 +69,13 @@ type Mux interface {
 // Register adds the app's routes to srv, and / as a way to it.
 func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	a := &App{svc: svc, log: log}
+	// Every answer under Path is a page, with the pages' headers: a path
+	// or method no route below serves included (noRoute), which the
+	// routes, kept in a mux of their own too, tell apart.
+	routes := http.NewServeMux()
+	srv.Handle(Path+"/", a.noRoute(routes))
+	srv.Handle(Path, a.noRoute(routes))
+	srv = recorder{Mux: srv, routes: routes}
 	srv.Handle("GET /{$}", http.RedirectHandler(Path+"/", http.StatusSeeOther))
 	srv.Handle("GET "+Path+"/{$}", http.HandlerFunc(a.home))
 	srv.Handle("GET "+Path+"/app.css", http.HandlerFunc(a.css))
@@ -80,6 +88,8 @@ func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	srv.Handle("POST "+Path+"/records", a.form(a.signedInForm(a.addRecord)))
 	srv.Handle("POST "+Path+"/records/{id}/show", a.form(a.signedInForm(a.showRecord)))
 	srv.Handle("POST "+Path+"/records/{id}/delete", a.form(a.signedInForm(a.deleteRecord)))
+	srv.Handle("GET "+Path+"/records/{id}/edit", http.HandlerFunc(a.signedIn(a.editPage)))
+	srv.Handle("POST "+Path+"/records/{id}/edit", a.form(a.signedInForm(a.editRecord)))
 	srv.Handle("POST "+Path+"/logout", a.form(a.signedInForm(a.logout)))
 	srv.Handle("GET "+Path+"/2fa", http.HandlerFunc(a.signedIn(a.twoFactorPage)))
 	srv.Handle("POST "+Path+"/2fa/setup", a.form(a.signedInForm(a.setupTOTP)))
@@ -100,6 +110,49 @@ func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	srv.Handle("POST "+Path+"/passkeys/{id}/delete", a.form(a.signedInForm(a.removePasskey)))
 }
 
+// recorder is a Mux that also keeps each route in routes, and gives
+// every answer of each the pages' headers, redirects included.
+type recorder struct {
+	Mux
+	routes *http.ServeMux
+}
+
+func (m recorder) Handle(pattern string, h http.Handler) {
+	m.Mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		headers(w)
+		h.ServeHTTP(w, r)
+	}))
+	m.routes.Handle(pattern, h)
+}
+
+// noRoute answers a request under Path that no route serves with a page
+// (the API's answer would be problem+json, without the pages' headers):
+// 405 with Allow if routes serve its path with other methods, else 404.
+// Path itself goes to Path/.
+func (a *App) noRoute(routes *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := routes.Handler(probe); pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		switch {
+		case r.URL.Path == Path && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			headers(w)
+			http.Redirect(w, r, Path+"/", http.StatusSeeOther)
+		case len(allow) > 0:
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			a.render(w, r, http.StatusMethodNotAllowed, "error", view{Title: "Not allowed",
+				Error: "This page does not take that kind of request."})
+		default:
+			a.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Error: "There is no such page."})
+		}
+	})
+}
+
 // view is what a page shows.
 type view struct {
 	Title   string
@@ -110,6 +163,8 @@ type view struct {
 	Fields  map[string]string
 	Records []service.RecordSummary
 	Shown   *service.RecordView
+	// The edit page: the record whose value it replaces (never read).
+	Editing *service.RecordSummary
 	Setup   *service.TOTPSetup // an authenticator setup under way
 	Codes   []string           // recovery codes, shown once
 	// The account page: the live sessions and the latest security events.
@@ -184,9 +239,24 @@ func sameOrigin(r *http.Request) bool {
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
-		return err == nil && u.Host == r.Host
+		return err == nil && u.Host == r.Host && schemeFits(r, u.Scheme)
 	}
 	return true
+}
+
+// schemeFits reports whether an Origin of scheme may be r's own origin:
+// https over TLS. A request without TLS is plain http, or came through a
+// proxy that ended TLS; the server learns no proxy's scheme
+// (X-Forwarded-Proto is not read anywhere, and STRONGROOM_TRUSTED_PROXIES
+// only says whose X-Forwarded-For names the client), so either http or
+// https fits it. (A page of the same host over the other scheme is the
+// same site, not the same origin; browsers that send Sec-Fetch-Site say so,
+// and are refused above.)
+func schemeFits(r *http.Request, scheme string) bool {
+	if r.TLS != nil {
+		return scheme == "https"
+	}
+	return scheme == "http" || scheme == "https"
 }
 
 // message is what a page says of err: the service's message for the

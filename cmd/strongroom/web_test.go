@@ -455,3 +455,223 @@ func TestWebTwoFactorOffAndNewCodes(t *testing.T) {
 		t.Fatal("two-factor is still on")
 	}
 }
+
+// Editing a record in the web app replaces its value (as the JSON API
+// then reads it) with the session's form token only; a forged post, an
+// invalid value and another user's record id change nothing (403, 422,
+// 404). The edit page shows the type from the listing and never the value:
+// opening it is no record.read in the audit trail.
+func TestWebEditRecord(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("kate", seedPassword)
+	s.register("liam", seedPassword)
+	tok, liam := s.login("kate", seedPassword), s.login("liam", seedPassword)
+	const card, newCard = "4111111111111111", "4000000000000002"
+	id := s.do("POST", "/sensitive-data", tok, map[string]string{"data_type": "card_number", "value": card}).
+		want(t, 200, "create").JSON["id"].(string)
+	apiReads := 0
+	value := func() (string, string) { // the record's type and value, through the API
+		apiReads++
+		r := s.do("GET", "/sensitive-data/"+id, tok, nil).want(t, 200, "read")
+		return r.JSON["data_type"].(string), r.JSON["value"].(string)
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		if typ, v := value(); typ != "card_number" || v != card {
+			t.Fatalf("%s changed the record: %s %s", what, typ, v)
+		}
+	}
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	edit := "/app/records/" + id + "/edit"
+
+	if st, body, _ := s.webGet("/app/records", tok); st != 200 || !strings.Contains(body, `href="`+edit+`"`) {
+		t.Fatalf("the records page has no edit link: %d %s", st, body)
+	}
+	for range 3 {
+		st, body, _ := s.webGet(edit, tok)
+		if st != 200 || !strings.Contains(body, `id="data_type" name="data_type" required value="card_number"`) ||
+			!strings.Contains(body, `<input id="value" name="value" required autocomplete="off">`) || strings.Contains(body, card) {
+			t.Fatalf("the edit page: %d %s", st, body)
+		}
+	}
+
+	for _, c := range []struct {
+		name    string
+		tok     string
+		path    string
+		form    url.Values
+		headers map[string]string
+		status  int
+	}{
+		{"no form token", tok, edit, url.Values{"data_type": {"card_number"}, "value": {newCard}}, sameSite, http.StatusForbidden},
+		{"another session's form token", tok, edit, url.Values{"csrf": {web.FormToken(liam)}, "data_type": {"card_number"}, "value": {newCard}}, sameSite, http.StatusForbidden},
+		{"a cross-site post", tok, edit, url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"card_number"}, "value": {newCard}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"an invalid card number", tok, edit, url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"card_number"}, "value": {"4111"}}, sameSite, http.StatusUnprocessableEntity},
+		{"an empty value", tok, edit, url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"card_number"}, "value": {""}}, sameSite, http.StatusUnprocessableEntity},
+		{"another user's record", liam, edit, url.Values{"csrf": {web.FormToken(liam)}, "data_type": {"card_number"}, "value": {newCard}}, sameSite, http.StatusNotFound},
+		{"no such record", tok, "/app/records/" + strings.Repeat("0", 24) + "/edit", url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"card_number"}, "value": {newCard}}, sameSite, http.StatusNotFound},
+	} {
+		st, body, _ := s.webForm(c.path, c.tok, c.form, c.headers)
+		if st != c.status || !strings.Contains(body, `role="alert"`) {
+			t.Fatalf("%s: %d %s, want %d with a message", c.name, st, body, c.status)
+		}
+		unchanged(c.name)
+	}
+	// The invalid value's page is the edit form again, saying why.
+	st, body, _ := s.webForm(edit, tok, url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"card_number"}, "value": {"4111"}}, sameSite)
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "exactly 16 digits") || !strings.Contains(body, `action="`+edit+`"`) {
+		t.Fatalf("an invalid card number: %d %s", st, body)
+	}
+	unchanged("an invalid card number")
+	// Another user's record id has no edit page either, and says nothing of it.
+	if st, body, _ := s.webGet(edit, liam); st != http.StatusNotFound || strings.Contains(body, `action="`+edit+`"`) {
+		t.Fatalf("liam's edit page for kate's record: %d %s", st, body)
+	}
+
+	// The genuine form replaces the value, and the type with it.
+	st, _, _ = s.webForm(edit, tok, url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"card_number"}, "value": {newCard}}, sameSite)
+	if st != http.StatusSeeOther {
+		t.Fatalf("the genuine edit: %d", st)
+	}
+	if typ, v := value(); typ != "card_number" || v != newCard {
+		t.Fatalf("after the edit: %s %s", typ, v)
+	}
+	if st, _, _ := s.webForm(edit, tok, url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"note"}, "value": {"call the bank"}}, sameSite); st != http.StatusSeeOther {
+		t.Fatalf("changing the type: %d", st)
+	}
+	if typ, v := value(); typ != "note" || v != "call the bank" {
+		t.Fatalf("after changing the type: %s %s", typ, v)
+	}
+
+	// Every record.read is one of the API's reads above: none is the edit
+	// page's. (The trail takes asynchronous events within milliseconds.)
+	reads := func() int {
+		n := 0
+		for _, e := range s.do("GET", "/audit", tok, nil).want(t, 200, "audit").List {
+			if e.(map[string]any)["type"] == "record.read" {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(10 * time.Second); reads() < apiReads && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	if n := reads(); n != apiReads {
+		t.Fatalf("%d record.read events, want the API's %d", n, apiReads)
+	}
+}
+
+// Every answer under /app is a page with the pages' headers (the strict
+// policy, no framing): a path no route serves (404), a method its route
+// does not take (405, with Allow) and a redirect included, not the API's
+// problem+json; the API's own answers stay problem+json.
+func TestWebErrorsArePages(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	id := strings.Repeat("0", 24)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/app/nope", http.StatusNotFound, ""},
+		{"GET", "/app/records/", http.StatusNotFound, ""},
+		{"GET", "/app/records/" + id + "/nope", http.StatusNotFound, ""},
+		{"HEAD", "/app/nope", http.StatusNotFound, ""},
+		{"PUT", "/app/records", http.StatusMethodNotAllowed, "GET, POST"},
+		{"DELETE", "/app/login", http.StatusMethodNotAllowed, "GET, POST"},
+		{"GET", "/app/records/" + id + "/show", http.StatusMethodNotAllowed, "POST"},
+		{"POST", "/app/", http.StatusMethodNotAllowed, "GET"},
+		{"GET", "/app", http.StatusSeeOther, ""},
+		{"GET", "/app/", http.StatusSeeOther, ""},
+		{"GET", "/app/records", http.StatusSeeOther, ""},
+	} {
+		req, err := http.NewRequest(c.method, s.URL+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := webClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		h := res.Header
+		if res.StatusCode != c.status || h.Get("Content-Security-Policy") != web.CSP || h.Get("X-Frame-Options") != "DENY" ||
+			h.Get("Cross-Origin-Opener-Policy") != "same-origin" || h.Get("Cross-Origin-Resource-Policy") != "same-origin" ||
+			h.Get("Referrer-Policy") != "same-origin" || !strings.HasPrefix(h.Get("Content-Type"), "text/html") ||
+			h.Get("Allow") != c.allow {
+			t.Fatalf("%s %s: %d %v %s", c.method, c.path, res.StatusCode, h, body)
+		}
+		if c.status >= 400 && c.method != "HEAD" && !strings.Contains(string(body), `role="alert"`) {
+			t.Fatalf("%s %s: no message: %s", c.method, c.path, body)
+		}
+	}
+	if r := s.do("GET", "/nope", "", nil); r.Status != 404 || r.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("the API's 404: %d %v", r.Status, r.Header)
+	}
+}
+
+// Without Sec-Fetch-Site, a form's Origin must be the server's host with
+// a scheme it may be served with (the server does not serve TLS itself:
+// http, or https through a proxy that ended TLS); another scheme on the
+// same host and port is refused and adds nothing.
+func TestWebOriginSchemeIsChecked(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("mia", seedPassword)
+	tok := s.login("mia", seedPassword)
+	host := strings.TrimPrefix(s.URL, "http://")
+	records := func() int { return len(s.do("GET", "/sensitive-data", tok, nil).want(t, 200, "list").List) }
+	n := 0
+	for _, c := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"ftp://" + host, false},
+		{"ws://" + host, false},
+		{"null", false},
+		{"http://" + host + ".evil.example", false},
+		{"http://" + host, true},
+		{"https://" + host, true},
+	} {
+		form := url.Values{"csrf": {web.FormToken(tok)}, "data_type": {"note"}, "value": {"from " + c.origin}}
+		st, body, _ := s.webForm("/app/records", tok, form, map[string]string{"Origin": c.origin})
+		if c.ok {
+			n++
+		}
+		if c.ok && st != http.StatusSeeOther || !c.ok && st != http.StatusForbidden || records() != n {
+			t.Fatalf("Origin %s: %d %s, %d records, want %d", c.origin, st, body, records(), n)
+		}
+	}
+}
+
+// A wrong code when turning on an authenticator shows the setup page
+// again with the same QR code, and, since the key's text is not kept
+// for the page (no service call returns it again), says how to see it:
+// start again. Two-factor stays off.
+func TestWebTOTPWrongConfirmCode(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("nora", seedPassword)
+	tok := s.login("nora", seedPassword)
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	csrf := web.FormToken(tok)
+	_, body, _ := s.webForm("/app/2fa/setup", tok, url.Values{"csrf": {csrf}, "password": {seedPassword}}, sameSite)
+	secret, setup := secretRE.FindStringSubmatch(body), setupRE.FindStringSubmatch(body)
+	if secret == nil || setup == nil || !strings.Contains(body, "type the key below") {
+		t.Fatalf("setup page: %s", body)
+	}
+	wrong := "000000"
+	if oathtool(t, secret[1], time.Now()) == wrong {
+		wrong = "111111"
+	}
+	st, body, _ := s.webForm("/app/2fa/confirm", tok, url.Values{"csrf": {csrf}, "setup": {setup[1]}, "code": {wrong}}, sameSite)
+	if st < 400 || !strings.Contains(body, `role="alert"`) || !strings.Contains(body, `src="/app/2fa/qr/`+setup[1]+`"`) ||
+		strings.Contains(body, "type the key below") || !strings.Contains(body, `<a href="/app/2fa">start again</a>`) {
+		t.Fatalf("a wrong code: %d %s", st, body)
+	}
+	if st, body, _ := s.webGet("/app/2fa/qr/"+setup[1], tok); st != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Fatalf("the QR code after a wrong code: %d", st)
+	}
+	if r := s.do("POST", "/login", "", map[string]string{"username": "nora", "password": seedPassword}).want(t, 200, "login"); r.JSON["two_factor_required"] == true {
+		t.Fatal("two-factor is on after a wrong code")
+	}
+}

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +44,54 @@ func browser(t *testing.T) context.Context {
 	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// sameOriginOnly fails the test, at its end, if a page in ctx asked for
+// anything (a stylesheet, an image, a font, a form's target) from an
+// origin other than base's (scheme, host and port): the app loads nothing
+// from elsewhere. Chromium reports a request before the page's
+// Content-Security-Policy may block it, so a reference to another origin
+// fails here even though the policy would stop the load.
+func sameOriginOnly(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	var (
+		mu     sync.Mutex
+		seen   int
+		others []string
+	)
+	err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			defer mu.Unlock()
+			seen++
+			if originOf(e.Request.URL) != base {
+				others = append(others, e.Request.URL)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if seen == 0 {
+			t.Error("no request was seen: the check of origins saw nothing")
+		}
+		if len(others) > 0 {
+			t.Errorf("requests to another origin than %s: %v", base, others)
+		}
+	})
+}
+
+// originOf is u's origin as scheme://host:port, or u itself if it has
+// none (data:, about:blank).
+func originOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return u
+	}
+	return p.Scheme + "://" + p.Host
 }
 
 // shot saves a screenshot of the page as name.png in
@@ -111,11 +161,12 @@ func signUpAndIn(t *testing.T, ctx context.Context, base, username string, shots
 }
 
 // A person signs up, signs in, adds a card number, sees it only when
-// they ask, deletes it and signs out, in the browser; the session's token
+// they ask, gives it a new value, deletes it and signs out, in the browser; the session's token
 // is never readable by the page's script.
 func TestRecordsInTheBrowser(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
+	sameOriginOnly(t, ctx, base)
 	const card = "4111111111111111"
 	signUpAndIn(t, ctx, base, "alice", true)
 
@@ -148,6 +199,30 @@ func TestRecordsInTheBrowser(t *testing.T) {
 	shot(t, ctx, "record-shown")
 	if shown := get(t, ctx, "the value", chromedp.Text(chromedp.CSS("#shown-value"))); shown != card {
 		t.Fatalf("shown %q, want %q", shown, card)
+	}
+	const newCard = "4000000000000002"
+	do(t, ctx, "the edit page",
+		chromedp.Click(chromedp.CSS(`a[aria-label^="Edit the card_number"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/edit"] #value`)),
+	)
+	if typ := get(t, ctx, "the type", chromedp.Value(chromedp.CSS("#data_type"))); typ != "card_number" {
+		t.Fatalf("the edit page's type is %q", typ)
+	}
+	if page := get(t, ctx, "the edit page", chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, card) {
+		t.Fatalf("the edit page shows the value: %s", page)
+	}
+	do(t, ctx, "type the new value",
+		chromedp.SendKeys(chromedp.CSS("#value"), newCard),
+	)
+	shot(t, ctx, "record-edit")
+	do(t, ctx, "save it and show it",
+		chromedp.Click(chromedp.CSS(`form[action$="/edit"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("table")),
+		chromedp.Click(chromedp.CSS(`button[aria-label^="Show the card_number"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#shown-value")),
+	)
+	if shown := get(t, ctx, "the new value", chromedp.Text(chromedp.CSS("#shown-value"))); shown != newCard {
+		t.Fatalf("shown %q after the edit, want %q", shown, newCard)
 	}
 	do(t, ctx, "delete it",
 		chromedp.Click(chromedp.CSS(`button[aria-label^="Delete the card_number"]`)),
@@ -221,6 +296,7 @@ func oathtool(t *testing.T, secret string) string {
 func TestTwoFactorInTheBrowser(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
+	sameOriginOnly(t, ctx, base)
 	signUpAndIn(t, ctx, base, "carol", false)
 	do(t, ctx, "the two-factor page",
 		chromedp.Click(chromedp.CSS(`a[href="/app/2fa"]`)),
@@ -305,6 +381,7 @@ func apiStatus(t *testing.T, base, path, token string) int {
 func TestAccountInTheBrowser(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
+	sameOriginOnly(t, ctx, base)
 	signUpAndIn(t, ctx, base, "dora", false)
 	phone := apiLogin(t, base, "dora", "Corr3ct-horse-battery")
 	do(t, ctx, "the account page",

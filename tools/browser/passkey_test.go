@@ -18,6 +18,7 @@ import (
 func TestPasskeyInTheBrowser(t *testing.T) {
 	base := strings.Replace(startServer(t), "127.0.0.1", "localhost", 1)
 	ctx := browser(t)
+	sameOriginOnly(t, ctx, base)
 	do(t, ctx, "open the app", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#password")))
 	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatal(err)

@@ -173,10 +173,11 @@ func ParseRegistration(b []byte) (*Registration, error) {
 	return &Registration{parsed: p, Challenge: p.Response.CollectedClientData.Challenge}, nil
 }
 
-// Verify checks the answer against the account it was begun for and the
-// challenge the caller kept (and found: the caller has checked that
-// r.Challenge is a live challenge of userID's), and returns the passkey
-// to store (without ID, Name and times).
+// Verify checks the answer (origin, relying party, user verification,
+// the challenge it signs) and returns the passkey to store for userID
+// (without ID, Name and times). An attestation does not name the user:
+// whose passkey it is comes from r.Challenge alone, which the caller must
+// have found live and bound to userID's session, and taken.
 func (rp *RP) Verify(r *Registration, userID string) (*strongroom.Passkey, error) {
 	u := &user{handle: Handle(userID)}
 	session := webauthn.SessionData{Challenge: r.Challenge, UserID: u.handle, UserVerification: protocol.VerificationRequired,

@@ -406,16 +406,23 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, client, curr
 	return s.audit(ctx, strongroom.AuditPasswordChanged, strongroom.AuditSuccess, u.ID, u.ID)
 }
 
-// Username returns the caller's username: for a page to say who is
-// signed in, so that a session planted in the browser by someone else
-// shows.
-func (s *Service) Username(ctx context.Context, p *Principal) (string, error) {
+// AccountView is what a page shows of the signed-in account.
+type AccountView struct {
+	Username   string
+	TwoFactor  bool // a second factor is on: changes need a current one
+	EmailCodes bool // codes are mailed (SendOTP with the token mails one)
+}
+
+// Account returns the caller's username and second factors: for a page to
+// say who is signed in, so that a session planted in the browser by
+// someone else shows, and which codes its forms take.
+func (s *Service) Account(ctx context.Context, p *Principal) (AccountView, error) {
 	u, err := s.store.UserByID(ctx, p.UserID)
 	if err != nil {
 		if strongroom.IsKind(err, strongroom.KindNotFound) {
-			return "", errSessionEnded
+			return AccountView{}, errSessionEnded
 		}
-		return "", err
+		return AccountView{}, err
 	}
-	return u.Username, nil
+	return AccountView{Username: u.Username, TwoFactor: u.TwoFactorEnabled, EmailCodes: u.EmailOTPEnabled}, nil
 }

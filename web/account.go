@@ -14,7 +14,7 @@ const activityShown = 20
 // accountView is the account page's view: sessions and activity read
 // afresh.
 func (a *App) accountView(ctx context.Context, s *session) view {
-	v := view{Title: "Your account", User: s.username, CSRF: s.csrf}
+	v := view{Title: "Your account", User: s.user, CSRF: s.csrf}
 	var err error
 	if v.Sessions, err = a.svc.Sessions(ctx, s.p); err != nil {
 		v.Error = a.fail(ctx, err)

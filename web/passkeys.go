@@ -49,7 +49,7 @@ func (a *App) passkeyLogin(w http.ResponseWriter, r *http.Request) {
 
 // passkeysView is the passkeys page's view, with the list read afresh.
 func (a *App) passkeysView(ctx context.Context, s *session) view {
-	v := view{Title: "Passkeys", User: s.username, CSRF: s.csrf}
+	v := view{Title: "Passkeys", User: s.user, CSRF: s.csrf}
 	var err error
 	if v.Passkeys, err = a.svc.Passkeys(ctx, s.p); err != nil {
 		v.Error = a.fail(ctx, err)

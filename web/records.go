@@ -11,7 +11,7 @@ import (
 // recordsView is the records page's view, with the list read afresh.
 func (a *App) recordsView(ctx context.Context, s *session) (view, error) {
 	rs, err := a.svc.RecordSummaries(ctx, s.p, service.MaxPageSize)
-	return view{Title: "Your records", User: s.username, CSRF: s.csrf, Records: rs}, err
+	return view{Title: "Your records", User: s.user, CSRF: s.csrf, Records: rs}, err
 }
 
 func (a *App) records(w http.ResponseWriter, r *http.Request, s *session) {
@@ -74,7 +74,7 @@ func (a *App) editView(ctx context.Context, s *session, id string) (view, error)
 	}
 	for _, rec := range rs {
 		if rec.ID == id {
-			return view{Title: "Edit a record", User: s.username, CSRF: s.csrf, Editing: &rec,
+			return view{Title: "Edit a record", User: s.user, CSRF: s.csrf, Editing: &rec,
 				Fields: map[string]string{"data_type": rec.DataType}}, nil
 		}
 	}

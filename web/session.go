@@ -19,10 +19,10 @@ func FormToken(tok string) string {
 
 // session is a signed-in caller.
 type session struct {
-	p        *service.Principal
-	token    string
-	csrf     string // the form token of the session's pages
-	username string
+	p     *service.Principal
+	token string
+	csrf  string // the form token of the session's pages
+	user  service.AccountView
 }
 
 // session returns the caller the cookie signs in, or nil without one (or
@@ -41,14 +41,14 @@ func (a *App) session(r *http.Request) (*session, error) {
 		}
 		return nil, nil
 	}
-	name, err := a.svc.Username(r.Context(), p)
+	user, err := a.svc.Account(r.Context(), p)
 	if err != nil {
 		if strongroom.IsKind(err, strongroom.KindUnauthorized) {
 			return nil, nil
 		}
 		return nil, err
 	}
-	return &session{p: p, token: c.Value, csrf: FormToken(c.Value), username: name}, nil
+	return &session{p: p, token: c.Value, csrf: FormToken(c.Value), user: user}, nil
 }
 
 func setSession(w http.ResponseWriter, tok string) {
@@ -107,7 +107,7 @@ func (a *App) signedIn(h signedInHandler) http.HandlerFunc {
 func (a *App) signedInForm(h signedInHandler) http.HandlerFunc {
 	return a.signedIn(func(w http.ResponseWriter, r *http.Request, s *session) {
 		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.csrf)) != 1 {
-			a.render(w, r, http.StatusForbidden, "error", view{Title: "Refused", User: s.username, CSRF: s.csrf,
+			a.render(w, r, http.StatusForbidden, "error", view{Title: "Refused", User: s.user, CSRF: s.csrf,
 				Error: "This form is out of date or was not sent from this app; go back, reload the page and try again."})
 			return
 		}

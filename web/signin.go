@@ -72,7 +72,7 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request, s *session) {
 		// Not signed out: the token is still live, and the page must not
 		// say otherwise; the cookie stays, for another try.
 		status, msg := a.message(r.Context(), err)
-		a.render(w, r, status, "error", view{Title: "Not signed out", User: s.username, CSRF: s.csrf,
+		a.render(w, r, status, "error", view{Title: "Not signed out", User: s.user, CSRF: s.csrf,
 			Error: "We could not sign you out (" + msg + "); try again."})
 		return
 	}

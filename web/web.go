@@ -101,6 +101,7 @@ func Register(srv Mux, svc *service.Service, log *slog.Logger) {
 	srv.Handle("POST "+Path+"/sessions/{id}/end", a.form(a.signedInForm(a.endSession)))
 	srv.Handle("POST "+Path+"/password", a.form(a.signedInForm(a.changePassword)))
 	srv.Handle("POST "+Path+"/account/delete", a.form(a.signedInForm(a.deleteAccount)))
+	srv.Handle("POST "+Path+"/mail-code", a.form(a.signedInForm(a.mailCode)))
 	srv.Handle("GET "+Path+"/passkey.js", http.HandlerFunc(a.script))
 	srv.Handle("POST "+Path+"/login/passkey/options", a.form(a.passkeyLoginOptions))
 	srv.Handle("POST "+Path+"/login/passkey", a.form(a.passkeyLogin))
@@ -158,8 +159,8 @@ type view struct {
 	Title   string
 	Error   string
 	Notice  string
-	CSRF    string // the form token of a signed-in page
-	User    string // the signed-in user's name; "" when signed out
+	CSRF    string              // the form token of a signed-in page
+	User    service.AccountView // the signed-in user; Username "" when signed out
 	Fields  map[string]string
 	Records []service.RecordSummary
 	Shown   *service.RecordView
@@ -171,6 +172,7 @@ type view struct {
 	Sessions []service.SessionView
 	Events   []*strongroom.AuditEvent
 	Passkeys []service.PasskeyView
+	Page     string // the page's name, set by render: where a mailed code's form comes back to
 }
 
 func headers(w http.ResponseWriter) {
@@ -190,6 +192,7 @@ func (a *App) css(w http.ResponseWriter, _ *http.Request) {
 
 // render writes the named page with status.
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	v.Page = name
 	headers(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

@@ -675,3 +675,43 @@ func TestWebTOTPWrongConfirmCode(t *testing.T) {
 		t.Fatal("two-factor is on after a wrong code")
 	}
 }
+
+// An account whose second factor is mailed codes can make its changes
+// from the web app: "Mail me a code" mails one (only with the form token)
+// and the change takes it. Pages ask for a current code only while a
+// second factor is on.
+func TestWebMailMeACode(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.register("mia", seedPassword)
+	tok := s.login("mia", seedPassword)
+	csrf := s.csrfOf(tok)
+	same := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	if _, body, _ := s.webGet("/app/account", tok); strings.Contains(body, "Mail me a code") || strings.Contains(body, `id="pw-code"`) {
+		t.Fatal("an account without two-factor is offered codes")
+	}
+	s.do("POST", "/send-otp", tok, map[string]string{"username": "mia"}).want(t, 200, "enroll email")
+	s.do("POST", "/verify-otp", tok, map[string]string{"username": "mia", "otp": s.lastCode("mia@example.com")}).want(t, 200, "enroll")
+	sent := len(s.mails("mia@example.com"))
+
+	_, body, _ := s.webGet("/app/account", tok)
+	if !strings.Contains(body, "Mail me a code") || !strings.Contains(body, `id="pw-code"`) {
+		t.Fatalf("the account page of an email-2FA account: %s", body)
+	}
+	if st, _, _ := s.webForm("/app/mail-code", tok, url.Values{"page": {"account"}}, same); st != http.StatusForbidden {
+		t.Fatalf("mail-code without the form token: %d", st)
+	}
+	if n := len(s.mails("mia@example.com")); n != sent {
+		t.Fatalf("%d mails sent by a forged form", n-sent)
+	}
+	st, body, _ := s.webForm("/app/mail-code", tok, url.Values{"csrf": {csrf}, "page": {"account"}}, same)
+	if st != 200 || !strings.Contains(body, "We mailed you a code") || !strings.Contains(body, `id="pw-code"`) {
+		t.Fatalf("mail-code: %d %s", st, body)
+	}
+	const next = "N3w-passw0rd!!"
+	st, body, _ = s.webForm("/app/password", tok, url.Values{"csrf": {csrf}, "current": {seedPassword}, "new": {next},
+		"code": {s.lastCode("mia@example.com")}}, same)
+	if st != 200 || !strings.Contains(body, "Your password is changed") {
+		t.Fatalf("change with the mailed code: %d %s", st, body)
+	}
+	s.do("POST", "/login", "", map[string]string{"username": "mia", "password": next}).want(t, 200, "the new password")
+}

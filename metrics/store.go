@@ -259,3 +259,38 @@ func (st *store) UsersBeingDeleted(ctx context.Context, limit int) (_ []*strongr
 	defer st.done("users_being_deleted", time.Now(), &err)
 	return st.Store.UsersBeingDeleted(ctx, limit)
 }
+
+func (st *store) AddPasskey(ctx context.Context, p *strongroom.Passkey) (err error) {
+	defer st.done("add_passkey", time.Now(), &err)
+	return st.Store.AddPasskey(ctx, p)
+}
+
+func (st *store) Passkeys(ctx context.Context, userID string) (_ []*strongroom.Passkey, err error) {
+	defer st.done("passkeys", time.Now(), &err)
+	return st.Store.Passkeys(ctx, userID)
+}
+
+func (st *store) PasskeyByCredential(ctx context.Context, credentialID []byte) (_ *strongroom.Passkey, err error) {
+	defer st.done("passkey_by_credential", time.Now(), &err)
+	return st.Store.PasskeyByCredential(ctx, credentialID)
+}
+
+func (st *store) UsePasskey(ctx context.Context, userID, id string, signCount uint32, backupState bool, at time.Time) (err error) {
+	defer st.done("use_passkey", time.Now(), &err)
+	return st.Store.UsePasskey(ctx, userID, id, signCount, backupState, at)
+}
+
+func (st *store) DeletePasskey(ctx context.Context, userID, id string) (err error) {
+	defer st.done("delete_passkey", time.Now(), &err)
+	return st.Store.DeletePasskey(ctx, userID, id)
+}
+
+func (st *store) PutCeremony(ctx context.Context, hash string, now, expires time.Time) (err error) {
+	defer st.done("put_ceremony", time.Now(), &err)
+	return st.Store.PutCeremony(ctx, hash, now, expires)
+}
+
+func (st *store) TakeCeremony(ctx context.Context, hash string, now time.Time) (err error) {
+	defer st.done("take_ceremony", time.Now(), &err)
+	return st.Store.TakeCeremony(ctx, hash, now)
+}

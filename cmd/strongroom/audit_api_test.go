@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/internal/testclock"
 	"github.com/strongroom/strongroom/token"
 )
@@ -233,7 +234,7 @@ func testAuditBadParameters(t *testing.T, cfg Config) {
 	for _, p := range admin.Parameters {
 		params[p.Name] = p.Schema
 	}
-	if _, ok := admin.Responses["403"]; !ok || params["user"]["pattern"] != "^[0-9a-f]{24}$" || len(params["type"]["enum"].([]any)) != 21 ||
+	if _, ok := admin.Responses["403"]; !ok || params["user"]["pattern"] != "^[0-9a-f]{24}$" || len(params["type"]["enum"].([]any)) != len(strongroom.AuditTypes()) ||
 		params["since"]["format"] != "date-time" {
 		t.Errorf("/admin/audit: 403 declared %v, parameters %v", ok, params)
 	}

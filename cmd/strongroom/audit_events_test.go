@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -119,6 +120,16 @@ func testEveryAuditEventType(t *testing.T, cfg Config) {
 	s.do("POST", "/logout", tokB, nil).want(t, 200, "logout")
 	tokB3 := s.login("bob", newPassword)
 	secrets = append(secrets, tokB3)
+	pkAuth := s.authenticator()
+	opts := s.do("POST", "/passkeys/register/options", tokB3, map[string]string{"password": newPassword}).want(t, 200, "passkey options")
+	cred, pk, err := pkAuth.Create([]byte(opts.Raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkID := s.do("POST", "/passkeys/register", tokB3, map[string]any{"credential": json.RawMessage(cred)}).want(t, 201, "add a passkey").JSON["id"].(string)
+	tokB5 := s.passkeyLogin(pkAuth, pk).want(t, 200, "sign in with the passkey").JSON["access_token"].(string)
+	secrets = append(secrets, tokB5, string(cred))
+	s.do("DELETE", "/passkeys/"+pkID, tokB5, map[string]string{"password": newPassword}).want(t, 200, "remove the passkey")
 	s.do("DELETE", "/account", tokB3, map[string]string{"password": newPassword}).want(t, 200, "delete the account")
 	matchEvents(t, "bob", s.eventsOf(tokA, bob), []wantEvent{
 		{"register", "success", "user"}, {"login.success", "success", "sess:B1"},
@@ -132,7 +143,8 @@ func testEveryAuditEventType(t *testing.T, cfg Config) {
 		{"session.revoked", "success", "sess:B3"},
 		{"otp.verified", "success", "totp"}, {"2fa.disabled", "success", "user"},
 		{"session.logout", "success", "sess:B1"},
-		{"login.success", "success", "sess:B4"}, {"account.deleted", "success", "user"},
+		{"login.success", "success", "sess:B4"}, {"passkey.added", "success", "pk:P1"}, {"login.success", "success", "sess:B5"},
+		{"passkey.removed", "success", "pk:P1"}, {"account.deleted", "success", "user"},
 	}, bob)
 
 	// The operator's rotation names no user, client or request.

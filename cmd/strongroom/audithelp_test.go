@@ -125,8 +125,8 @@ func matchEvents(t *testing.T, what string, got []apiEvent, want []wantEvent, us
 			if e.Target != userID {
 				t.Fatalf("%s: event %d (%s) targets %q, want the user %q", what, i, e.Type, e.Target, userID)
 			}
-		case symbolic && (kind == "rec" || kind == "sess"):
-			pattern := map[string]string{"rec": `^[0-9a-f]{24}$`, "sess": `^[0-9a-f]{32}$`}[kind]
+		case symbolic && (kind == "rec" || kind == "sess" || kind == "pk"):
+			pattern := map[string]string{"rec": `^[0-9a-f]{24}$`, "sess": `^[0-9a-f]{32}$`, "pk": `^[0-9a-f]{24}$`}[kind]
 			if !regexp.MustCompile(pattern).MatchString(e.Target) {
 				t.Fatalf("%s: event %d (%s) targets %q, not a %s id", what, i, e.Type, e.Target, kind)
 			}

@@ -37,19 +37,33 @@ const (
 // this account or another).
 var ErrPasskeyTaken = &Error{Kind: KindConflict, Message: "this passkey is registered already"}
 
+// ErrPasskeyLimit refuses a passkey past MaxPasskeys.
+var ErrPasskeyLimit = Errorf(KindConflict, "an account may have at most %d passkeys: remove one first", MaxPasskeys)
+
+// ErrPasskeyUsed refuses a use of a passkey whose counter another use
+// has moved meanwhile (a cloned authenticator's, or a race of two).
+var ErrPasskeyUsed = Errorf(KindConflict, "the passkey was used meanwhile")
+
 // PasskeyStore keeps passkeys (table or collection passkeys). Passkeys
 // go with their account (DeleteUser).
 type PasskeyStore interface {
-	// AddPasskey stores p; ErrPasskeyTaken if its CredentialID is stored.
-	AddPasskey(ctx context.Context, p *Passkey) error
+	// AddPasskey stores p unless its user has max passkeys already
+	// (ErrPasskeyLimit): the count and the insert are one atomic step, so
+	// parallel adds cannot overshoot. ErrPasskeyTaken if its CredentialID
+	// is stored.
+	AddPasskey(ctx context.Context, p *Passkey, max int) error
 	// Passkeys returns the user's passkeys, oldest first.
 	Passkeys(ctx context.Context, userID string) ([]*Passkey, error)
 	// PasskeyByCredential returns the passkey with that credential id, or
 	// KindNotFound.
 	PasskeyByCredential(ctx context.Context, credentialID []byte) (*Passkey, error)
-	// UsePasskey records a sign-in with the user's passkey: its counter,
-	// backup state and time. KindNotFound if it is gone.
-	UsePasskey(ctx context.Context, userID, id string, signCount uint32, backupState bool, at time.Time) error
+	// UsePasskey records a sign-in with the user's passkey, only if its
+	// counter is still from (the one the sign-in was checked against):
+	// ErrPasskeyUsed otherwise, so of two answers made with one counter
+	// value (a cloned authenticator) one is accepted, and the counter
+	// never goes back. It stores the counter, backup state and time.
+	// KindNotFound if the passkey is gone.
+	UsePasskey(ctx context.Context, userID, id string, from, signCount uint32, backupState bool, at time.Time) error
 	// DeletePasskey deletes one of the user's passkeys; KindNotFound if
 	// the user has no such passkey.
 	DeletePasskey(ctx context.Context, userID, id string) error

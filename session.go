@@ -33,6 +33,7 @@ const (
 	EndPasswordChanged EndReason = "password_changed" // every other session of the user
 	EndTwoFactorOff    EndReason = "two_factor_off"   // every other session of the user
 	EndAccountDeleted  EndReason = "account_deleted"  // every session of the user
+	EndPasskeyRemoved  EndReason = "passkey_removed"  // every other session of the user
 	// EndSuperseded ends a session made from a read older than the end
 	// of all the user's sessions (a login racing a password change).
 	EndSuperseded EndReason = "superseded"

@@ -17,11 +17,11 @@ type (
 		Body json.RawMessage `doc:"{\"publicKey\": ...}: for navigator.credentials.create (registration) or .get (sign-in), after decoding its base64url fields (PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON do it)"`
 	}
 	addPasskeyBody struct {
-		Name       passkeyName     `json:"name,omitempty" example:"Laptop" doc:"your label for it (default \"Passkey\")"`
-		Credential json.RawMessage `json:"credential" doc:"the PublicKeyCredential navigator.credentials.create answered, as JSON (its toJSON())"`
+		Name       passkeyName    `json:"name,omitempty" example:"Laptop" doc:"your label for it (default \"Passkey\")"`
+		Credential credentialJSON `json:"credential" doc:"the PublicKeyCredential navigator.credentials.create answered, as JSON (its toJSON())"`
 	}
 	passkeyLoginBody struct {
-		Credential json.RawMessage `json:"credential" doc:"the PublicKeyCredential navigator.credentials.get answered, as JSON (its toJSON())"`
+		Credential credentialJSON `json:"credential" doc:"the PublicKeyCredential navigator.credentials.get answered, as JSON (its toJSON())"`
 	}
 	passkeyBody struct {
 		ID         string     `json:"id"`
@@ -41,6 +41,34 @@ type (
 		Body reauthBody
 	}
 )
+
+// credentialJSON is a PublicKeyCredential in the form its toJSON() gives,
+// passed on as sent. Its schema states the shape a document can: an
+// object with a string id, type "public-key" and a response object; the
+// rest only its verification can check (401 when it fails).
+type credentialJSON []byte
+
+func (c *credentialJSON) UnmarshalJSON(b []byte) error {
+	*c = append((*c)[:0], b...)
+	return nil
+}
+
+func (c credentialJSON) MarshalJSON() ([]byte, error) {
+	if c == nil {
+		return []byte("null"), nil
+	}
+	return c, nil
+}
+
+func (credentialJSON) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeObject, Required: []string{"id", "type", "response"},
+		Properties: map[string]*huma.Schema{
+			"id":       {Type: huma.TypeString, Description: "the credential id, base64url"},
+			"rawId":    {Type: huma.TypeString, Description: "the same"},
+			"type":     {Type: huma.TypeString, Enum: []any{"public-key"}},
+			"response": {Type: huma.TypeObject, Description: "the authenticator's answer: clientDataJSON and attestationObject, or clientDataJSON, authenticatorData, signature and userHandle (base64url)"},
+		}}
+}
 
 func toPasskey(v service.PasskeyView) passkeyBody {
 	b := passkeyBody{ID: v.ID, Name: v.Name, CreatedAt: v.CreatedAt, Synced: v.Synced}
@@ -70,8 +98,9 @@ func (s *Server) passkeyRoutes() {
 		OperationID: "passkey-register", Method: http.MethodPost, Path: "/passkeys/register", Tags: []string{"passkeys"},
 		Summary: "Add a passkey", DefaultStatus: http.StatusCreated,
 		Description: "Checks the authenticator's answer to the options of /passkeys/register/options (this session's, each used once: " +
-			"404 otherwise) for this server's origin (STRONGROOM_PUBLIC_URL) and stores its public key. The owner is mailed a notice.",
-		Errors: []int{c404, c409, c422, c429, c503},
+			"404 otherwise) for this server's origin (STRONGROOM_PUBLIC_URL), with user verification (401 otherwise), and stores its " +
+			"public key; 409 if the account has 20 passkeys or this one is registered. The owner is mailed a notice.",
+		Errors: []int{c401, c404, c409, c422, c429, c503},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *struct{ Body addPasskeyBody }) (*passkeyOut, error) {
 		v, err := s.svc.FinishPasskeyRegistration(ctx, p, client(ctx), string(in.Body.Name), in.Body.Credential)
 		if err != nil {
@@ -97,9 +126,10 @@ func (s *Server) passkeyRoutes() {
 
 	handle(s, huma.Operation{
 		OperationID: "delete-passkey", Method: http.MethodDelete, Path: "/passkeys/{id}", Tags: []string{"passkeys"},
-		Summary:     "Remove a passkey",
-		Description: "Needs the password (and a current second factor while one is on), like adding one. Another user's passkey id answers 404.",
-		Errors:      []int{c401, c403, c404, c429, c503},
+		Summary: "Remove a passkey",
+		Description: "Needs the password (and a current second factor while one is on), like adding one. Every other session of the " +
+			"account ends, as with a password change (one opened with this passkey included). Another user's passkey id answers 404.",
+		Errors: []int{c401, c403, c404, c429, c503},
 	}, tokenHolder, func(ctx context.Context, p *service.Principal, in *deletePasskeyIn) (*messageOut, error) {
 		if err := s.svc.DeletePasskey(ctx, p, client(ctx), string(in.ID), string(in.Body.Password), string(in.Body.OTP)); err != nil {
 			return nil, err
@@ -124,8 +154,9 @@ func (s *Server) passkeyRoutes() {
 		OperationID: "passkey-login", Method: http.MethodPost, Path: "/passkeys/login", Tags: []string{"passkeys"},
 		Summary: "Sign in with a passkey",
 		Description: "Checks the authenticator's answer to the options of /passkeys/login/options (each answered once, within 5 minutes) and " +
-			"answers a bearer token: a passkey is both factors, no password or code follows. Every failure answers alike (401). " +
-			"It counts in the account's login lockout like a password: a locked account is refused (429).",
+			"answers a bearer token: a passkey is both factors, no password or code follows. Every failure answers alike (401), " +
+			"and one made with a stored passkey counts in its account's login lockout like a wrong password. A verified answer " +
+			"is not refused by a lockout (it is no guess) and clears it. 429: too many attempts from this address.",
 		Errors: []int{c401, c422, c429, c503},
 	}, anyone, func(ctx context.Context, _ *service.Principal, in *struct{ Body passkeyLoginBody }) (*tokenOut, error) {
 		tok, err := s.svc.PasskeyLogin(ctx, client(ctx), in.Body.Credential)

@@ -260,9 +260,9 @@ func (st *store) UsersBeingDeleted(ctx context.Context, limit int) (_ []*strongr
 	return st.Store.UsersBeingDeleted(ctx, limit)
 }
 
-func (st *store) AddPasskey(ctx context.Context, p *strongroom.Passkey) (err error) {
+func (st *store) AddPasskey(ctx context.Context, p *strongroom.Passkey, max int) (err error) {
 	defer st.done("add_passkey", time.Now(), &err)
-	return st.Store.AddPasskey(ctx, p)
+	return st.Store.AddPasskey(ctx, p, max)
 }
 
 func (st *store) Passkeys(ctx context.Context, userID string) (_ []*strongroom.Passkey, err error) {
@@ -275,9 +275,9 @@ func (st *store) PasskeyByCredential(ctx context.Context, credentialID []byte) (
 	return st.Store.PasskeyByCredential(ctx, credentialID)
 }
 
-func (st *store) UsePasskey(ctx context.Context, userID, id string, signCount uint32, backupState bool, at time.Time) (err error) {
+func (st *store) UsePasskey(ctx context.Context, userID, id string, from, signCount uint32, backupState bool, at time.Time) (err error) {
 	defer st.done("use_passkey", time.Now(), &err)
-	return st.Store.UsePasskey(ctx, userID, id, signCount, backupState, at)
+	return st.Store.UsePasskey(ctx, userID, id, from, signCount, backupState, at)
 }
 
 func (st *store) DeletePasskey(ctx context.Context, userID, id string) (err error) {

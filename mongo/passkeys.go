@@ -35,9 +35,11 @@ type passkeyDoc struct {
 	LastUsedAt     *time.Time    `bson:"last_used_at"`
 }
 
-// AddPasskey stores a passkey; a credential id stored already (for any
-// account) is ErrPasskeyTaken.
-func (db *DB) AddPasskey(ctx context.Context, p *strongroom.Passkey) error {
+// AddPasskey stores a passkey while its user has fewer than max: the
+// count and the insert are made under the lock on the user's records
+// (lock.go), so parallel adds, on any server, cannot overshoot. A
+// credential id stored already (for any account) is ErrPasskeyTaken.
+func (db *DB) AddPasskey(ctx context.Context, p *strongroom.Passkey, max int) error {
 	id, err := bson.ObjectIDFromHex(p.ID)
 	if err != nil {
 		return strongroom.Internal("mongo: add passkey", err)
@@ -54,13 +56,22 @@ func (db *DB) AddPasskey(ctx context.Context, p *strongroom.Passkey) error {
 	if aaguid == nil {
 		aaguid = []byte{}
 	}
-	_, err = db.passkeys.InsertOne(ctx, passkeyDoc{ID: id, UserID: uid, CredentialID: p.CredentialID, Name: p.Name, PublicKey: p.PublicKey,
-		AAGUID: aaguid, SignCount: int64(p.SignCount), BackupEligible: p.BackupEligible, BackupState: p.BackupState,
-		Transports: transports, CreatedAt: p.CreatedAt})
-	if mdb.IsDuplicateKeyError(err) {
-		return strongroom.ErrPasskeyTaken
-	}
-	return mapErr("add passkey", err)
+	return db.withUserLock(ctx, uid, func() error {
+		n, err := db.passkeys.CountDocuments(ctx, bson.D{{Key: "user_id", Value: uid}})
+		if err != nil {
+			return mapErr("add passkey", err)
+		}
+		if n >= int64(max) {
+			return strongroom.ErrPasskeyLimit
+		}
+		_, err = db.passkeys.InsertOne(ctx, passkeyDoc{ID: id, UserID: uid, CredentialID: p.CredentialID, Name: p.Name, PublicKey: p.PublicKey,
+			AAGUID: aaguid, SignCount: int64(p.SignCount), BackupEligible: p.BackupEligible, BackupState: p.BackupState,
+			Transports: transports, CreatedAt: p.CreatedAt})
+		if mdb.IsDuplicateKeyError(err) {
+			return strongroom.ErrPasskeyTaken
+		}
+		return mapErr("add passkey", err)
+	})
 }
 
 func (d *passkeyDoc) passkey() *strongroom.Passkey {
@@ -111,8 +122,9 @@ func (db *DB) PasskeyByCredential(ctx context.Context, credentialID []byte) (*st
 	return d.passkey(), nil
 }
 
-// UsePasskey records a sign-in with one of the user's passkeys.
-func (db *DB) UsePasskey(ctx context.Context, userID, id string, signCount uint32, backupState bool, at time.Time) error {
+// UsePasskey records a sign-in with one of the user's passkeys, if its
+// counter is still from: one conditional update.
+func (db *DB) UsePasskey(ctx context.Context, userID, id string, from, signCount uint32, backupState bool, at time.Time) error {
 	o, err := oid(id, "passkey")
 	if err != nil {
 		return err
@@ -121,16 +133,23 @@ func (db *DB) UsePasskey(ctx context.Context, userID, id string, signCount uint3
 	if err != nil {
 		return err
 	}
-	res, err := db.passkeys.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}},
+	res, err := db.passkeys.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}, {Key: "sign_count", Value: int64(from)}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "sign_count", Value: int64(signCount)}, {Key: "backup_state", Value: backupState},
 			{Key: "last_used_at", Value: at}}}})
 	if err != nil {
 		return mapErr("use passkey", err)
 	}
-	if res.MatchedCount == 0 {
+	if res.MatchedCount > 0 {
+		return nil
+	}
+	n, err := db.passkeys.CountDocuments(ctx, bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}})
+	if err != nil {
+		return mapErr("use passkey", err)
+	}
+	if n == 0 {
 		return notFound("passkey")
 	}
-	return nil
+	return strongroom.ErrPasskeyUsed
 }
 
 // DeletePasskey deletes one of the user's passkeys.

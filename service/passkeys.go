@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,6 +29,11 @@ var errNoPasskeys = strongroom.Errorf(strongroom.KindUnavailable,
 // errPasskeyLogin is the one answer to a passkey sign-in that fails, for
 // whatever reason: no stranger learns which credentials exist.
 var errPasskeyLogin = strongroom.Errorf(strongroom.KindUnauthorized, "passkey sign-in failed; start again")
+
+// errPasskeyRefused answers a registration whose answer is not a
+// credential made for this site with user verification.
+var errPasskeyRefused = strongroom.Errorf(strongroom.KindUnauthorized,
+	"the authenticator's answer did not verify (made for another site, or without user verification?)")
 
 // errNoRegistration answers a registration whose challenge this session
 // did not begin, or began more than passkey.Timeout ago, or finished.
@@ -68,8 +74,8 @@ func (s *Service) PasskeyRegistrationOptions(ctx context.Context, p *Principal, 
 	if err != nil {
 		return nil, err
 	}
-	if len(have) >= strongroom.MaxPasskeys {
-		return nil, strongroom.Errorf(strongroom.KindConflict, "an account may have at most %d passkeys: remove one first", strongroom.MaxPasskeys)
+	if len(have) >= strongroom.MaxPasskeys { // the store checks again as it adds one
+		return nil, strongroom.ErrPasskeyLimit
 	}
 	exclude := make([][]byte, len(have))
 	for i, pk := range have {
@@ -114,7 +120,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, c
 	reg, err := passkey.ParseRegistration(credential)
 	if err != nil {
 		s.log.InfoContext(ctx, "passkey registration refused", "user_id", p.UserID, "err", err)
-		return PasskeyView{}, strongroom.Invalid("credential", "credential must be the PublicKeyCredential from navigator.credentials.create, as JSON")
+		return PasskeyView{}, errPasskeyRefused
 	}
 	if err := s.limit(ctx, s.verifyToken, p.TokenID, "attempts"); err != nil {
 		return PasskeyView{}, err
@@ -134,12 +140,11 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, c
 	pk, err := rp.Verify(reg, u.ID)
 	if err != nil {
 		s.log.InfoContext(ctx, "passkey registration refused", "user_id", u.ID, "err", err)
-		return PasskeyView{}, strongroom.Errorf(strongroom.KindInvalid,
-			"the authenticator's answer did not verify (made for another site, or without user verification?)")
+		return PasskeyView{}, errPasskeyRefused
 	}
 	now := s.now()
 	pk.ID, pk.Name, pk.CreatedAt = strongroom.NewID(now), name, now.UTC()
-	if err := s.store.AddPasskey(ctx, pk); err != nil {
+	if err := s.store.AddPasskey(ctx, pk, strongroom.MaxPasskeys); err != nil {
 		return PasskeyView{}, err
 	}
 	s.log.InfoContext(ctx, "passkey added", "user_id", u.ID, "passkey_id", pk.ID)
@@ -170,7 +175,9 @@ func (s *Service) Passkeys(ctx context.Context, p *Principal) ([]PasskeyView, er
 
 // DeletePasskey removes one of the caller's passkeys. It needs the
 // password (and a current second factor while one is on), like adding
-// one. The owner is mailed a notice.
+// one, and ends every other session of the account, as a password change
+// does: a session someone opened with the passkey (a lost or stolen
+// device) ends with it. The owner is mailed a notice.
 func (s *Service) DeletePasskey(ctx context.Context, p *Principal, client, id, password, code string) error {
 	u, err := s.principalUser(ctx, p, "")
 	if err != nil {
@@ -183,8 +190,14 @@ func (s *Service) DeletePasskey(ctx context.Context, p *Principal, client, id, p
 		return err
 	}
 	s.log.InfoContext(ctx, "passkey removed", "user_id", u.ID, "passkey_id", id)
-	s.notifyFactorChange(ctx, u, "A passkey was removed", "It no longer signs in to your account.")
-	return s.audit(ctx, strongroom.AuditPasskeyRemoved, strongroom.AuditSuccess, u.ID, id)
+	s.notifyFactorChange(ctx, u, "A passkey was removed", "It no longer signs in to your account, and every other session of your account was ended.")
+	// The sessions end whether or not the event can be stored, and the
+	// event is recorded whether or not they could all be ended.
+	serr := s.endOtherSessions(ctx, p, u, strongroom.EndPasskeyRemoved)
+	if err := s.audit(ctx, strongroom.AuditPasskeyRemoved, strongroom.AuditSuccess, u.ID, id); err != nil {
+		return err
+	}
+	return serr
 }
 
 // PasskeyLoginOptions starts a sign-in with a passkey, for anyone: the
@@ -212,23 +225,27 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, client string) (json.
 
 // PasskeyLogin signs in with a passkey's answer to PasskeyLoginOptions:
 // both factors at once, no password or code. Each challenge is answered
-// once. A sign-in counts in the account's login lockout like a password:
-// it is claimed before the signature is checked, a locked account is
-// refused (but for the address that unlocked it), a failure counts, and
-// a success clears the count, as does a right password.
+// once, and each counter value of a passkey is accepted once. Every
+// failure answers alike (errPasskeyLogin). An answer that does not verify
+// for a stored passkey counts in its account's login lockout, like a wrong
+// password (the one that locks mails the unlock code). A verified answer
+// is never refused by a lockout: the lockouts stop guesses, and a
+// signature is no guess, so no one who has only the username or only the
+// password can lock the owner's passkey out; it clears both counts, as a
+// right password and a right code do.
 func (s *Service) PasskeyLogin(ctx context.Context, client string, credential []byte) (tok string, err error) {
 	defer func() { s.obs.Login(loginOutcome(LoginResult{Token: tok}, err)) }()
 	rp, err := s.rp()
 	if err != nil {
 		return "", err
 	}
+	if err := s.limit(ctx, s.verifyAddr, client, "attempts"); err != nil {
+		return "", err
+	}
 	a, err := passkey.ParseAssertion(credential)
 	if err != nil {
 		s.log.InfoContext(ctx, "passkey sign-in refused", "err", err)
-		return "", strongroom.Invalid("credential", "credential must be the PublicKeyCredential from navigator.credentials.get, as JSON")
-	}
-	if err := s.limit(ctx, s.verifyAddr, client, "attempts"); err != nil {
-		return "", err
+		return "", s.refused(ctx, errPasskeyLogin, strongroom.AuditLoginFailure, "", "")
 	}
 	now := s.now()
 	err = s.store.TakeCeremony(ctx, otp.PasskeyLoginHash(s.otpKey, a.Challenge), now)
@@ -254,29 +271,30 @@ func (s *Service) PasskeyLogin(ctx context.Context, client string, credential []
 	if err != nil {
 		return "", err
 	}
-	n, err := s.store.ClaimLoginAttempt(ctx, u.ID, now, s.cfg.Lockout)
-	var pass *strongroom.Challenge
-	if err != nil {
-		if pass, err = s.bypass(ctx, u.Username, client, err); err != nil {
-			return "", s.lockedOut(ctx, err, u.ID)
+	use, err := rp.VerifyAssertion(a, pk)
+	if err == nil {
+		// One counter value, one sign-in: of two answers made with the
+		// same one (a cloned authenticator), the store takes one.
+		err = s.store.UsePasskey(ctx, u.ID, pk.ID, pk.SignCount, use.SignCount, use.BackupState, now.UTC())
+		if strongroom.IsKind(err, strongroom.KindNotFound) { // removed meanwhile
+			return "", s.refused(ctx, errPasskeyLogin, strongroom.AuditLoginFailure, u.ID, pk.ID)
+		}
+		if err != nil && !errors.Is(err, strongroom.ErrPasskeyUsed) {
+			return "", err
 		}
 	}
-	if s.secondFactorLockout.Locked(u.SecondFactorFailures, u.LastSecondFactorFailure, now) {
-		return "", s.refused(ctx, strongroom.LockedUntil(u.LastSecondFactorFailure.Add(s.secondFactorLockout.Window), now),
-			strongroom.AuditLoginLocked, u.ID, u.ID)
-	}
-	use, err := rp.VerifyAssertion(a, pk)
 	if err != nil {
 		s.log.WarnContext(ctx, "passkey sign-in refused", "user_id", u.ID, "passkey_id", pk.ID, "err", err)
-		if pass == nil {
+		n, cerr := s.store.ClaimLoginAttempt(ctx, u.ID, now, s.cfg.Lockout)
+		switch {
+		case cerr == nil:
 			s.passwordFailed(ctx, u, n)
+		case !strongroom.IsKind(cerr, strongroom.KindLocked): // locked already: counted enough
+			return "", cerr
 		}
 		return "", s.refused(ctx, errPasskeyLogin, strongroom.AuditLoginFailure, u.ID, pk.ID)
 	}
-	if err := s.store.UsePasskey(ctx, u.ID, pk.ID, use.SignCount, use.BackupState, now.UTC()); err != nil {
-		return "", err
-	}
-	if err := s.passwordAccepted(ctx, u, pass); err != nil {
+	if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
 		return "", err
 	}
 	if u.SecondFactorFailures > 0 {

@@ -10,17 +10,25 @@ import (
 	"github.com/strongroom/strongroom"
 )
 
-// AddPasskey stores a passkey; a credential id stored already (for any
+// AddPasskey stores a passkey while its user has fewer than max, in one
+// statement (so one atomic step); a credential id stored already (for any
 // account) is ErrPasskeyTaken.
-func (db *DB) AddPasskey(ctx context.Context, p *strongroom.Passkey) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO passkeys (id, user_id, credential_id, name, public_key, aaguid, sign_count,
-		backup_eligible, backup_state, transports, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+func (db *DB) AddPasskey(ctx context.Context, p *strongroom.Passkey, max int) error {
+	res, err := db.w.ExecContext(ctx, `INSERT INTO passkeys (id, user_id, credential_id, name, public_key, aaguid, sign_count,
+		backup_eligible, backup_state, transports, created_at, last_used_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL WHERE (SELECT COUNT(*) FROM passkeys WHERE user_id = ?) < ?`,
 		p.ID, p.UserID, p.CredentialID, p.Name, p.PublicKey, nonNil(p.AAGUID), int64(p.SignCount), p.BackupEligible, p.BackupState,
-		strings.Join(p.Transports, ","), p.CreatedAt.UnixMilli())
+		strings.Join(p.Transports, ","), p.CreatedAt.UnixMilli(), p.UserID, max)
 	if err != nil && strongroom.IsKind(mapErr("add passkey", err), strongroom.KindConflict) && strings.Contains(err.Error(), "passkeys.credential_id") {
 		return strongroom.ErrPasskeyTaken
 	}
-	return mapErr("add passkey", err)
+	if err != nil {
+		return mapErr("add passkey", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return strongroom.ErrPasskeyLimit
+	}
+	return nil
 }
 
 // nonNil stores an absent byte string as an empty one, not NULL.
@@ -81,17 +89,26 @@ func (db *DB) PasskeyByCredential(ctx context.Context, credentialID []byte) (*st
 	return scanPasskey(db.r.QueryRowContext(ctx, "SELECT "+passkeyColumns+" FROM passkeys WHERE credential_id = ?", credentialID))
 }
 
-// UsePasskey records a sign-in with one of the user's passkeys.
-func (db *DB) UsePasskey(ctx context.Context, userID, id string, signCount uint32, backupState bool, at time.Time) error {
-	res, err := db.w.ExecContext(ctx, "UPDATE passkeys SET sign_count = ?, backup_state = ?, last_used_at = ? WHERE id = ? AND user_id = ?",
-		int64(signCount), backupState, at.UnixMilli(), id, userID)
+// UsePasskey records a sign-in with one of the user's passkeys, if its
+// counter is still from.
+func (db *DB) UsePasskey(ctx context.Context, userID, id string, from, signCount uint32, backupState bool, at time.Time) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE passkeys SET sign_count = ?, backup_state = ?, last_used_at = ?
+		WHERE id = ? AND user_id = ? AND sign_count = ?`, int64(signCount), backupState, at.UnixMilli(), id, userID, int64(from))
 	if err != nil {
 		return mapErr("use passkey", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	var one int
+	err = db.w.QueryRowContext(ctx, "SELECT 1 FROM passkeys WHERE id = ? AND user_id = ?", id, userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("passkey")
 	}
-	return nil
+	if err != nil {
+		return mapErr("use passkey", err)
+	}
+	return strongroom.ErrPasskeyUsed
 }
 
 // DeletePasskey deletes one of the user's passkeys.

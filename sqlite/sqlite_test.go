@@ -233,10 +233,10 @@ func TestPasskeyFormat(t *testing.T) {
 	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
 	p := storetest.NewPasskey(u, "laptop", at)
 	p.ID = "6927f4f0c1a2b3c4d5e6f701"
-	if err := db.AddPasskey(ctx, p); err != nil {
+	if err := db.AddPasskey(ctx, p, strongroom.MaxPasskeys); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.UsePasskey(ctx, u.ID, p.ID, 8, true, at.Add(time.Minute)); err != nil {
+	if err := db.UsePasskey(ctx, u.ID, p.ID, 7, 8, true, at.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)")

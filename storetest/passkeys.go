@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -30,12 +31,12 @@ func testPasskeys(t *testing.T, s strongroom.Store) {
 	}
 	a1, a2 := NewPasskey(alice, "laptop", t0), NewPasskey(alice, "phone", t0.Add(time.Second))
 	for _, p := range []*strongroom.Passkey{a2, a1} { // stored out of order: listed oldest first
-		if err := s.AddPasskey(ctx, p); err != nil {
+		if err := s.AddPasskey(ctx, p, strongroom.MaxPasskeys); err != nil {
 			t.Fatal(err)
 		}
 	}
 	taken := NewPasskey(bob, "laptop", t0) // alice's credential id, for bob
-	if err := s.AddPasskey(ctx, taken); err != strongroom.ErrPasskeyTaken {
+	if err := s.AddPasskey(ctx, taken, strongroom.MaxPasskeys); err != strongroom.ErrPasskeyTaken {
 		t.Fatalf("AddPasskey of a stored credential id for another user: %v", err)
 	}
 	list, err := s.Passkeys(ctx, alice.ID)
@@ -53,9 +54,13 @@ func testPasskeys(t *testing.T, s strongroom.Store) {
 	wantKind(t, err, strongroom.KindNotFound, "PasskeyByCredential of an unknown id")
 
 	used := t0.Add(time.Hour)
-	wantKind(t, s.UsePasskey(ctx, bob.ID, a1.ID, 9, true, used), strongroom.KindNotFound, "UsePasskey of another user's passkey")
-	if err := s.UsePasskey(ctx, alice.ID, a1.ID, 9, true, used); err != nil {
+	wantKind(t, s.UsePasskey(ctx, bob.ID, a1.ID, 7, 9, true, used), strongroom.KindNotFound, "UsePasskey of another user's passkey")
+	if err := s.UsePasskey(ctx, alice.ID, a1.ID, 7, 9, true, used); err != nil {
 		t.Fatal(err)
+	}
+	// A second use checked against the same counter (a clone's) is refused.
+	if err := s.UsePasskey(ctx, alice.ID, a1.ID, 7, 8, true, used); err != strongroom.ErrPasskeyUsed {
+		t.Fatalf("UsePasskey from a counter passed: %v", err)
 	}
 	got, err = s.PasskeyByCredential(ctx, a1.CredentialID)
 	if err != nil || got.SignCount != 9 || !got.BackupState || !got.LastUsedAt.Equal(used) {
@@ -70,7 +75,7 @@ func testPasskeys(t *testing.T, s strongroom.Store) {
 	wantKind(t, s.DeletePasskey(ctx, alice.ID, a1.ID), strongroom.KindNotFound, "DeletePasskey twice")
 	// Its credential id is free again.
 	again := NewPasskey(bob, "laptop", t0)
-	if err := s.AddPasskey(ctx, again); err != nil {
+	if err := s.AddPasskey(ctx, again, strongroom.MaxPasskeys); err != nil {
 		t.Fatalf("AddPasskey of a deleted credential id: %v", err)
 	}
 
@@ -124,5 +129,48 @@ func testCeremonies(t *testing.T, s strongroom.Store) {
 	wg.Wait()
 	if won.Load() != 1 {
 		t.Fatalf("%d parallel TakeCeremony calls won, want 1", won.Load())
+	}
+}
+
+// testPasskeyLimits: parallel adds stop at the limit, and of parallel
+// uses checked against one counter value exactly one is recorded.
+func testPasskeyLimits(t *testing.T, s strongroom.Store) {
+	ctx := context.Background()
+	u := MustCreateUser(t, s, "alice")
+	const max = 3
+	var wg sync.WaitGroup
+	var added, refused atomic.Int32
+	for i := range 8 {
+		wg.Go(func() {
+			p := NewPasskey(u, fmt.Sprintf("key%d", i), t0.Add(time.Duration(i)*time.Second))
+			switch err := s.AddPasskey(ctx, p, max); {
+			case err == nil:
+				added.Add(1)
+			case err == strongroom.ErrPasskeyLimit:
+				refused.Add(1)
+			default:
+				t.Errorf("AddPasskey: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	list, err := s.Passkeys(ctx, u.ID)
+	if err != nil || added.Load() != max || refused.Load() != 8-max || len(list) != max {
+		t.Fatalf("%d added, %d refused, %d stored (%v), want %d stored", added.Load(), refused.Load(), len(list), err, max)
+	}
+	var won atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			switch err := s.UsePasskey(ctx, u.ID, list[0].ID, 7, 8, false, t0); {
+			case err == nil:
+				won.Add(1)
+			case err != strongroom.ErrPasskeyUsed:
+				t.Errorf("UsePasskey: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d parallel uses from one counter value recorded, want 1", won.Load())
 	}
 }

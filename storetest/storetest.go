@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) strongroom.Store) {
 		{"ConcurrentRateLimits", testConcurrentRateLimits},
 		{"Passkeys", testPasskeys},
 		{"Ceremonies", testCeremonies},
+		{"PasskeyLimits", testPasskeyLimits},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open(t)) })
 	}

@@ -3,6 +3,7 @@ package strongroom
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // The input rules, as the patterns the API's OpenAPI document declares
@@ -24,6 +25,9 @@ const (
 	RecordIDPattern = `^[0-9a-f]{24}$`
 	// CardNumberPattern: a card_number's value.
 	CardNumberPattern = `^[0-9]{16}$`
+	// PasskeyNamePattern: a passkey's name, printable text (no control
+	// characters), at most MaxPasskeyNameLen characters.
+	PasskeyNamePattern = `^[^\x00-\x1f\x7f]*$`
 )
 
 // PasswordPattern: somewhere an uppercase letter (Unicode Lu), a digit
@@ -53,4 +57,14 @@ var (
 	usernameRE = regexp.MustCompile(UsernamePattern)
 	emailRE    = regexp.MustCompile(EmailPattern)
 	dataTypeRE = regexp.MustCompile(DataTypePattern)
+	passkeyRE  = regexp.MustCompile(PasskeyNamePattern)
 )
+
+// ValidatePasskeyName checks a passkey's name (PasskeyNamePattern, at
+// most MaxPasskeyNameLen characters, UTF-8).
+func ValidatePasskeyName(name string) error {
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxPasskeyNameLen || !passkeyRE.MatchString(name) {
+		return Invalid("name", "name must be at most %d characters of printable text", MaxPasskeyNameLen)
+	}
+	return nil
+}

@@ -55,6 +55,7 @@ func TestPasswordPatternIsTheRule(t *testing.T) {
 func TestPatternsAreTheRules(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	user, email, dataType := regexp.MustCompile(UsernamePattern), regexp.MustCompile(EmailPattern), regexp.MustCompile(DataTypePattern)
+	passkeyName := regexp.MustCompile(PasskeyNamePattern)
 	for range 200_000 {
 		s := randomString(r, 70)
 		if checked, declared := ValidateUsername(NormalizeUsername(s)) == nil, user.MatchString(s); checked != declared {
@@ -66,6 +67,14 @@ func TestPatternsAreTheRules(t *testing.T) {
 		_, err := NormalizeEmail(s)
 		if checked, declared := err == nil, email.MatchString(s) && utf8.RuneCountInString(s) <= MaxEmailLen; checked != declared {
 			t.Fatalf("email %+q: checked %v, declared %v", s, checked, declared)
+		}
+		if checked, declared := ValidatePasskeyName(s) == nil, passkeyName.MatchString(s) && utf8.RuneCountInString(s) <= MaxPasskeyNameLen; checked != declared {
+			t.Fatalf("passkey name %+q: checked %v, declared %v", s, checked, declared)
+		}
+	}
+	for _, bad := range []string{"a\tb", "\x7f", "line\nbreak"} {
+		if ValidatePasskeyName(bad) == nil {
+			t.Errorf("passkey name %q accepted", bad)
 		}
 	}
 	for _, ok := range []string{"Alice", "bob.smith_2", "a-1"} {

@@ -110,5 +110,5 @@ func (challenge) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
 }
 
 func (passkeyName) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
-	return str(s, 0, strongroom.MaxPasskeyNameLen, "", "")
+	return str(s, 0, strongroom.MaxPasskeyNameLen, strongroom.PasskeyNamePattern, "printable text: no control characters")
 }

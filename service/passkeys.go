@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/otp"
@@ -92,16 +91,6 @@ func (s *Service) PasskeyRegistrationOptions(ctx context.Context, p *Principal, 
 	return c.Options, nil
 }
 
-// ValidatePasskeyName checks a passkey's label: 1 to 64 characters of
-// printable text ("" is given a default by the caller).
-func ValidatePasskeyName(name string) error {
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > strongroom.MaxPasskeyNameLen ||
-		strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return strongroom.Invalid("name", "name must be at most %d characters of printable text", strongroom.MaxPasskeyNameLen)
-	}
-	return nil
-}
-
 // FinishPasskeyRegistration checks the browser's answer to the options
 // this session was given and stores the passkey under name ("Passkey" if
 // empty). The owner is mailed a notice.
@@ -114,7 +103,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, c
 	if name == "" {
 		name = "Passkey"
 	}
-	if err := ValidatePasskeyName(name); err != nil {
+	if err := strongroom.ValidatePasskeyName(name); err != nil {
 		return PasskeyView{}, err
 	}
 	reg, err := passkey.ParseRegistration(credential)

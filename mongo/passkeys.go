@@ -123,7 +123,8 @@ func (db *DB) PasskeyByCredential(ctx context.Context, credentialID []byte) (*st
 }
 
 // UsePasskey records a sign-in with one of the user's passkeys, if its
-// counter is still from: one conditional update.
+// counter is still from: a read and a write under the passkey's lock, as
+// a conditional update is not atomic on FerretDB v1 (lock.go).
 func (db *DB) UsePasskey(ctx context.Context, userID, id string, from, signCount uint32, backupState bool, at time.Time) error {
 	o, err := oid(id, "passkey")
 	if err != nil {
@@ -133,23 +134,23 @@ func (db *DB) UsePasskey(ctx context.Context, userID, id string, from, signCount
 	if err != nil {
 		return err
 	}
-	res, err := db.passkeys.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}, {Key: "sign_count", Value: int64(from)}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "sign_count", Value: int64(signCount)}, {Key: "backup_state", Value: backupState},
-			{Key: "last_used_at", Value: at}}}})
-	if err != nil {
+	filter := bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}}
+	return db.withLock(ctx, "passkey:"+id, func() error {
+		var d passkeyDoc
+		err := db.passkeys.FindOne(ctx, filter).Decode(&d)
+		if errors.Is(err, mdb.ErrNoDocuments) {
+			return notFound("passkey")
+		}
+		if err != nil {
+			return mapErr("use passkey", err)
+		}
+		if d.SignCount != int64(from) {
+			return strongroom.ErrPasskeyUsed
+		}
+		_, err = db.passkeys.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "sign_count", Value: int64(signCount)},
+			{Key: "backup_state", Value: backupState}, {Key: "last_used_at", Value: at}}}})
 		return mapErr("use passkey", err)
-	}
-	if res.MatchedCount > 0 {
-		return nil
-	}
-	n, err := db.passkeys.CountDocuments(ctx, bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}})
-	if err != nil {
-		return mapErr("use passkey", err)
-	}
-	if n == 0 {
-		return notFound("passkey")
-	}
-	return strongroom.ErrPasskeyUsed
+	})
 }
 
 // DeletePasskey deletes one of the user's passkeys.

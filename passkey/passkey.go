@@ -62,8 +62,12 @@ func New(publicURL, displayName string) (*RP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
-	if err := protocol.ValidateRPID(u.Hostname()); err != nil || strings.Trim(u.Hostname(), "0123456789.:[]") == "" {
+	host := u.Hostname()
+	if err := protocol.ValidateRPID(host); err != nil || strings.Trim(host, "0123456789.:[]") == "" {
 		return nil, fmt.Errorf("passkey: public URL %q: its host must be a domain name (not an IP address)", publicURL)
+	}
+	if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+		return nil, fmt.Errorf("passkey: public URL %q: browsers make passkeys only on https (or http://localhost)", publicURL)
 	}
 	return &RP{w: w, origin: origin}, nil
 }

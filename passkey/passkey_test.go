@@ -25,7 +25,7 @@ func TestHandle(t *testing.T) {
 
 // A public URL must be an origin whose host is a name.
 func TestNew(t *testing.T) {
-	for _, ok := range []string{"https://vault.example.com", "http://localhost:8000", "https://vault.example.com:8443/"} {
+	for _, ok := range []string{"https://vault.example.com", "http://localhost:8000", "https://vault.example.com:8443/", "http://app.localhost:8000"} {
 		rp, err := passkey.New(ok, "Strongroom")
 		if err != nil {
 			t.Fatalf("New(%q): %v", ok, err)
@@ -35,7 +35,7 @@ func TestNew(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "vault.example.com", "ftp://vault.example.com", "https://127.0.0.1:8000", "http://[::1]:8000",
-		"https://vault.example.com/app", "https://user@vault.example.com", "https://vault.example.com?x=1"} {
+		"https://vault.example.com/app", "https://user@vault.example.com", "https://vault.example.com?x=1", "http://vault.example.com"} {
 		if _, err := passkey.New(bad, "Strongroom"); err == nil {
 			t.Fatalf("New(%q) accepted", bad)
 		}

@@ -129,8 +129,8 @@ func testEveryAuditEventType(t *testing.T, cfg Config) {
 	pkID := s.do("POST", "/passkeys/register", tokB3, map[string]any{"credential": json.RawMessage(cred)}).want(t, 201, "add a passkey").JSON["id"].(string)
 	tokB5 := s.passkeyLogin(pkAuth, pk).want(t, 200, "sign in with the passkey").JSON["access_token"].(string)
 	secrets = append(secrets, tokB5, string(cred))
-	s.do("DELETE", "/passkeys/"+pkID, tokB5, map[string]string{"password": newPassword}).want(t, 200, "remove the passkey")
-	s.do("DELETE", "/account", tokB3, map[string]string{"password": newPassword}).want(t, 200, "delete the account")
+	s.do("DELETE", "/passkeys/"+pkID, tokB5, map[string]string{"password": newPassword}).want(t, 200, "remove the passkey (and end tokB3's session)")
+	s.do("DELETE", "/account", tokB5, map[string]string{"password": newPassword}).want(t, 200, "delete the account")
 	matchEvents(t, "bob", s.eventsOf(tokA, bob), []wantEvent{
 		{"register", "success", "user"}, {"login.success", "success", "sess:B1"},
 		{"key.rotate.start", "failure", ""}, // refused: not an administrator

@@ -126,15 +126,10 @@ func (db *DB) PasskeyByCredential(ctx context.Context, credentialID []byte) (*st
 // counter is still from: a read and a write under the passkey's lock, as
 // a conditional update is not atomic on FerretDB v1 (lock.go).
 func (db *DB) UsePasskey(ctx context.Context, userID, id string, from, signCount uint32, backupState bool, at time.Time) error {
-	o, err := oid(id, "passkey")
+	filter, err := passkeyOf(userID, id)
 	if err != nil {
 		return err
 	}
-	uid, err := oid(userID, "passkey")
-	if err != nil {
-		return err
-	}
-	filter := bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}}
 	return db.withLock(ctx, "passkey:"+id, func() error {
 		var d passkeyDoc
 		err := db.passkeys.FindOne(ctx, filter).Decode(&d)
@@ -155,15 +150,11 @@ func (db *DB) UsePasskey(ctx context.Context, userID, id string, from, signCount
 
 // DeletePasskey deletes one of the user's passkeys.
 func (db *DB) DeletePasskey(ctx context.Context, userID, id string) error {
-	o, err := oid(id, "passkey")
+	filter, err := passkeyOf(userID, id)
 	if err != nil {
 		return err
 	}
-	uid, err := oid(userID, "passkey")
-	if err != nil {
-		return err
-	}
-	res, err := db.passkeys.DeleteOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}})
+	res, err := db.passkeys.DeleteOne(ctx, filter)
 	if err != nil {
 		return mapErr("delete passkey", err)
 	}
@@ -171,6 +162,20 @@ func (db *DB) DeletePasskey(ctx context.Context, userID, id string) error {
 		return notFound("passkey")
 	}
 	return nil
+}
+
+// passkeyOf is the filter of the user's passkey id; ids that cannot
+// exist are not found.
+func passkeyOf(userID, id string) (bson.D, error) {
+	o, err := oid(id, "passkey")
+	if err != nil {
+		return nil, err
+	}
+	uid, err := oid(userID, "passkey")
+	if err != nil {
+		return nil, err
+	}
+	return bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}}, nil
 }
 
 // PutCeremony stores a ceremony's challenge hash and drops expired ones

@@ -34,14 +34,7 @@ func (a *App) accountPage(w http.ResponseWriter, r *http.Request, s *session) {
 // accountResult shows the account page after a form: err's message, or
 // notice.
 func (a *App) accountResult(w http.ResponseWriter, r *http.Request, s *session, err error, notice string) {
-	status := http.StatusOK
-	v := a.accountView(r.Context(), s)
-	if err != nil {
-		status, v.Error = a.message(r.Context(), err)
-	} else {
-		v.Notice = notice
-	}
-	a.render(w, r, status, "account", v)
+	a.result(w, r, "account", a.accountView(r.Context(), s), err, notice)
 }
 
 func (a *App) endSession(w http.ResponseWriter, r *http.Request, s *session) {

@@ -64,14 +64,7 @@ func (a *App) passkeysPage(w http.ResponseWriter, r *http.Request, s *session) {
 // passkeysResult shows the passkeys page after a form: err's message,
 // or notice.
 func (a *App) passkeysResult(w http.ResponseWriter, r *http.Request, s *session, err error, notice string) {
-	status := http.StatusOK
-	v := a.passkeysView(r.Context(), s)
-	if err != nil {
-		status, v.Error = a.message(r.Context(), err)
-	} else {
-		v.Notice = notice
-	}
-	a.render(w, r, status, "passkeys", v)
+	a.result(w, r, "passkeys", a.passkeysView(r.Context(), s), err, notice)
 }
 
 func (a *App) passkeyOptions(w http.ResponseWriter, r *http.Request, s *session) {

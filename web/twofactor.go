@@ -75,16 +75,12 @@ func (a *App) twoFactorOff(w http.ResponseWriter, r *http.Request, s *session) {
 // factors.
 func (a *App) twoFactorResult(w http.ResponseWriter, r *http.Request, s *session, err error, notice string) {
 	v := view{Title: "Two-factor authentication", User: s.user, CSRF: s.csrf}
-	status := http.StatusOK
-	if err != nil {
-		status, v.Error = a.message(r.Context(), err)
-	} else {
-		v.Notice = notice
+	if err == nil {
 		if user, err := a.svc.Account(r.Context(), s.p); err == nil {
 			v.User = user
 		}
 	}
-	a.render(w, r, status, "2fa", v)
+	a.result(w, r, "2fa", v, err, notice)
 }
 
 // mailCode mails the signed-in user a code for the forms that need a

@@ -201,6 +201,18 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name st
 	}
 }
 
+// result shows page name (view v) after a form: err's message and
+// status, or notice.
+func (a *App) result(w http.ResponseWriter, r *http.Request, name string, v view, err error, notice string) {
+	status := http.StatusOK
+	if err != nil {
+		status, v.Error = a.message(r.Context(), err)
+	} else {
+		v.Notice = notice
+	}
+	a.render(w, r, status, name, v)
+}
+
 // form refuses a POST that its browser says another site started, and
 // one whose form does not parse, before h sees it.
 func (a *App) form(h http.HandlerFunc) http.Handler {

@@ -10,9 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,8 +20,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/fxamacker/cbor/v2"
 
 	"github.com/strongroom/strongroom/internal/softpasskey"
 )
@@ -56,33 +52,10 @@ func parseOptions(t testing.TB, raw string) pkOptions {
 // a credential id the attacker chooses (nil: a random one).
 func forgeCreate(t testing.TB, origin, optionsRaw string, id []byte) ([]byte, *softpasskey.Credential) {
 	t.Helper()
-	o := parseOptions(t, optionsRaw)
-	handle, err := pkB64.DecodeString(o.PublicKey.User.ID)
+	out, c, err := (&softpasskey.Authenticator{Origin: origin}).CreateWithID([]byte(optionsRaw), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id == nil {
-		id = make([]byte, 16)
-		rand.Read(id)
-	}
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	c := &softpasskey.Credential{ID: id, Key: key, RPID: o.PublicKey.RP.ID, UserHandle: handle}
-	raw, _ := key.PublicKey.Bytes()
-	cose, _ := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: raw[1:33], -3: raw[33:65]})
-	rpHash := sha256.Sum256([]byte(c.RPID))
-	auth := append(rpHash[:], 0x01|0x04|0x40)
-	auth = binary.BigEndian.AppendUint32(auth, 0)
-	auth = append(auth, make([]byte, 16)...)
-	auth = binary.BigEndian.AppendUint16(auth, uint16(len(id)))
-	auth = append(auth, id...)
-	auth = append(auth, cose...)
-	att, _ := cbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": auth})
-	cd, _ := json.Marshal(map[string]any{"type": "webauthn.create", "challenge": o.PublicKey.Challenge, "origin": origin, "crossOrigin": false})
-	out, _ := json.Marshal(map[string]any{
-		"id": pkB64.EncodeToString(id), "rawId": pkB64.EncodeToString(id), "type": "public-key",
-		"response":               map[string]any{"clientDataJSON": pkB64.EncodeToString(cd), "attestationObject": pkB64.EncodeToString(att)},
-		"clientExtensionResults": map[string]any{},
-	})
 	return out, c
 }
 
@@ -92,21 +65,10 @@ func forgeCreate(t testing.TB, origin, optionsRaw string, id []byte) ([]byte, *s
 func forgeGet(t testing.TB, c *softpasskey.Credential, cd map[string]any, counter uint32) []byte {
 	t.Helper()
 	cdJSON, _ := json.Marshal(cd)
-	rpHash := sha256.Sum256([]byte(c.RPID))
-	auth := append(rpHash[:], 0x01|0x04)
-	auth = binary.BigEndian.AppendUint32(auth, counter)
-	cdHash := sha256.Sum256(cdJSON)
-	signed := sha256.Sum256(append(append([]byte{}, auth...), cdHash[:]...))
-	sig, err := ecdsa.SignASN1(rand.Reader, c.Key, signed[:])
+	out, err := (&softpasskey.Authenticator{}).SignClientData(c, cdJSON, counter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _ := json.Marshal(map[string]any{
-		"id": pkB64.EncodeToString(c.ID), "rawId": pkB64.EncodeToString(c.ID), "type": "public-key",
-		"response": map[string]any{"clientDataJSON": pkB64.EncodeToString(cdJSON), "authenticatorData": pkB64.EncodeToString(auth),
-			"signature": pkB64.EncodeToString(sig), "userHandle": pkB64.EncodeToString(c.UserHandle)},
-		"clientExtensionResults": map[string]any{},
-	})
 	return out
 }
 

@@ -93,6 +93,12 @@ func (a *Authenticator) flags(c *Credential, attested bool) byte {
 // Create answers registration options (POST /passkeys/register/options)
 // with a new passkey, as navigator.credentials.create would.
 func (a *Authenticator) Create(optionsJSON []byte) ([]byte, *Credential, error) {
+	return a.CreateWithID(optionsJSON, nil)
+}
+
+// CreateWithID is Create with the credential id id (nil: a random one),
+// as an attacker may choose it.
+func (a *Authenticator) CreateWithID(optionsJSON, id []byte) ([]byte, *Credential, error) {
 	o, err := parse(optionsJSON)
 	if err != nil {
 		return nil, nil, err
@@ -105,8 +111,10 @@ func (a *Authenticator) Create(optionsJSON []byte) ([]byte, *Credential, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	id := make([]byte, 16)
-	rand.Read(id)
+	if id == nil {
+		id = make([]byte, 16)
+		rand.Read(id)
+	}
 	c := &Credential{ID: id, Key: key, RPID: o.PublicKey.RP.ID, UserHandle: handle}
 	a.Creds = append(a.Creds, c)
 	raw, err := key.PublicKey.Bytes() // 0x04 || X || Y
@@ -154,10 +162,15 @@ func (a *Authenticator) Sign(challenge string, c *Credential) ([]byte, error) {
 	if !c.Synced {
 		c.Counter++
 	}
+	return a.SignClientData(c, a.clientData("webauthn.get", challenge), c.Counter)
+}
+
+// SignClientData answers with c over any client data cd (what a hostile
+// page or client may put there) and counter, leaving c's counter as is.
+func (a *Authenticator) SignClientData(c *Credential, cd []byte, counter uint32) ([]byte, error) {
 	rpHash := sha256.Sum256([]byte(c.RPID))
 	auth := append(rpHash[:], a.flags(c, false))
-	auth = binary.BigEndian.AppendUint32(auth, c.Counter)
-	cd := a.clientData("webauthn.get", challenge)
+	auth = binary.BigEndian.AppendUint32(auth, counter)
 	cdHash := sha256.Sum256(cd)
 	signed := sha256.Sum256(append(append([]byte{}, auth...), cdHash[:]...))
 	sig, err := ecdsa.SignASN1(rand.Reader, c.Key, signed[:])

@@ -126,7 +126,7 @@ func (db *DB) PasskeyByCredential(ctx context.Context, credentialID []byte) (*st
 // counter is still from: a read and a write under the passkey's lock, as
 // a conditional update is not atomic on FerretDB v1 (lock.go).
 func (db *DB) UsePasskey(ctx context.Context, userID, id string, from, signCount uint32, backupState bool, at time.Time) error {
-	filter, err := passkeyOf(userID, id)
+	filter, err := owned(userID, id, "passkey")
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (db *DB) UsePasskey(ctx context.Context, userID, id string, from, signCount
 
 // DeletePasskey deletes one of the user's passkeys.
 func (db *DB) DeletePasskey(ctx context.Context, userID, id string) error {
-	filter, err := passkeyOf(userID, id)
+	filter, err := owned(userID, id, "passkey")
 	if err != nil {
 		return err
 	}
@@ -162,20 +162,6 @@ func (db *DB) DeletePasskey(ctx context.Context, userID, id string) error {
 		return notFound("passkey")
 	}
 	return nil
-}
-
-// passkeyOf is the filter of the user's passkey id; ids that cannot
-// exist are not found.
-func passkeyOf(userID, id string) (bson.D, error) {
-	o, err := oid(id, "passkey")
-	if err != nil {
-		return nil, err
-	}
-	uid, err := oid(userID, "passkey")
-	if err != nil {
-		return nil, err
-	}
-	return bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: uid}}, nil
 }
 
 // PutCeremony stores a ceremony's challenge hash and drops expired ones

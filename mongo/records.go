@@ -27,13 +27,14 @@ func (d *recordDoc) record() *strongroom.Record {
 		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt)}
 }
 
-// owned is the filter for one record of one user.
-func owned(userID, id string) (bson.D, error) {
-	u, err := oid(userID, "record")
+// owned is the filter for one thing (a record, a passkey: what) of one
+// user; ids that cannot exist are not found.
+func owned(userID, id, what string) (bson.D, error) {
+	u, err := oid(userID, what)
 	if err != nil {
 		return nil, err
 	}
-	r, err := oid(id, "record")
+	r, err := oid(id, what)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +43,7 @@ func owned(userID, id string) (bson.D, error) {
 
 // Record returns one of the user's records, or KindNotFound.
 func (db *DB) Record(ctx context.Context, userID, id string) (*strongroom.Record, error) {
-	f, err := owned(userID, id)
+	f, err := owned(userID, id, "record")
 	if err != nil {
 		return nil, err
 	}

@@ -184,7 +184,7 @@ func (db *DB) RecordUsage(ctx context.Context, userID string) (strongroom.Usage,
 // UpdateRecord replaces the data_type and encrypted value of a record, if
 // the new value fits the user's byte quota.
 func (db *DB) UpdateRecord(ctx context.Context, r *strongroom.Record, q strongroom.Quota) error {
-	f, err := owned(r.UserID, r.ID)
+	f, err := owned(r.UserID, r.ID, "record")
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (db *DB) UpdateRecord(ctx context.Context, r *strongroom.Record, q strongro
 
 // DeleteRecord deletes one of the user's records.
 func (db *DB) DeleteRecord(ctx context.Context, userID, id string) error {
-	f, err := owned(userID, id)
+	f, err := owned(userID, id, "record")
 	if err != nil {
 		return err
 	}

@@ -94,11 +94,7 @@ func TestPasskeyAttackParallelReplayWinsOnce(t *testing.T) {
 	t.Parallel()
 	forEachStoreParallel(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg)
-		s.register("alice", seedPassword)
-		tok := s.login("alice", seedPassword)
-		a := s.authenticator()
-		c, r := s.addPasskey(a, tok, "Phone")
-		r.want(t, 201, "add")
+		_, a, c := s.withPasskey("alice", "Phone")
 		answer := s.loginAnswer(client, a, c)
 		const n = 12
 		got := make([]int, n)
@@ -169,11 +165,7 @@ func TestPasskeyAttackClonedCounterRace(t *testing.T) {
 	t.Parallel()
 	forEachStoreParallel(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg)
-		s.register("alice", seedPassword)
-		tok := s.login("alice", seedPassword)
-		a := s.authenticator()
-		c, r := s.addPasskey(a, tok, "Security key")
-		r.want(t, 201, "add")
+		_, a, c := s.withPasskey("alice", "Security key")
 		s.passkeyLogin(a, c).want(t, 200, "first use: counter 1 stored")
 		const n = 3 // below the lockout's 5 claims at once
 		for round := range 4 {
@@ -300,11 +292,7 @@ func TestPasskeyAttackFailuresAnswerAlike(t *testing.T) {
 	t.Parallel()
 	forEachStoreParallel(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg)
-		s.register("alice", seedPassword)
-		tok := s.login("alice", seedPassword)
-		a := s.authenticator()
-		c, r := s.addPasskey(a, tok, "Phone")
-		r.want(t, 201, "add")
+		_, a, c := s.withPasskey("alice", "Phone")
 
 		stranger := clientFrom("127.0.0.90")
 		unknown := *c
@@ -370,11 +358,7 @@ func sortedStrings(s []string) []string {
 func TestPasskeyAttackForgedClientData(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
-	s.register("alice", seedPassword)
-	tok := s.login("alice", seedPassword)
-	a := s.authenticator()
-	c, r := s.addPasskey(a, tok, "Phone")
-	r.want(t, 201, "add")
+	tok, a, c := s.withPasskey("alice", "Phone")
 	challenge := func() string {
 		return parseOptions(t, s.do("POST", "/passkeys/login/options", "", nil).want(t, 200, "options").Raw).PublicKey.Challenge
 	}
@@ -601,11 +585,7 @@ func TestPasskeyAttackWebCrossSite(t *testing.T) {
 func TestPasskeyAttackLoginOptionsFlood(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
-	s.register("alice", seedPassword)
-	tok := s.login("alice", seedPassword)
-	a := s.authenticator()
-	c, r := s.addPasskey(a, tok, "Phone")
-	r.want(t, 201, "add")
+	_, a, c := s.withPasskey("alice", "Phone")
 	flood := clientFrom("127.0.0.120")
 	ok := 0
 	for range 60 {
@@ -634,11 +614,7 @@ func TestPasskeyAttackLoginOptionsFlood(t *testing.T) {
 func TestPasskeyAttackLockedAccountAndUnlockPass(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
-	s.register("alice", seedPassword)
-	tok := s.login("alice", seedPassword)
-	a := s.authenticator()
-	c, r := s.addPasskey(a, tok, "Phone")
-	r.want(t, 201, "add")
+	_, a, c := s.withPasskey("alice", "Phone")
 	stranger := clientFrom("127.0.0.130")
 	for range 5 {
 		s.doWith(stranger, "POST", "/login", "", map[string]string{"username": "alice", "password": "Wrong!pass1"}).want(t, 401, "guess")
@@ -766,11 +742,7 @@ func TestPasskeyAttackOpenAPIStatuses(t *testing.T) {
 func TestPasskeyAttackPasswordThiefCannotLockPasskeyOut(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, testConfig(t, t.TempDir()))
-	s.register("alice", seedPassword)
-	tok := s.login("alice", seedPassword)
-	a := s.authenticator()
-	c, r := s.addPasskey(a, tok, "Phone")
-	r.want(t, 201, "add")
+	tok, a, c := s.withPasskey("alice", "Phone")
 	s.do("POST", "/send-otp", tok, map[string]string{"username": "alice"}).want(t, 200, "enroll email")
 	s.do("POST", "/verify-otp", tok, map[string]string{"username": "alice", "otp": s.lastCode("alice@example.com")}).want(t, 200, "enroll")
 	var ch string

@@ -39,6 +39,19 @@ func (s *testServer) addPasskey(a *softpasskey.Authenticator, tok, name string) 
 	return c, s.do("POST", "/passkeys/register", tok, map[string]any{"name": name, "credential": json.RawMessage(cred)})
 }
 
+// withPasskey registers username, signs in and adds a passkey named name
+// with a new authenticator: the session's token, the authenticator and
+// the passkey.
+func (s *testServer) withPasskey(username, name string) (string, *softpasskey.Authenticator, *softpasskey.Credential) {
+	s.t.Helper()
+	s.register(username, seedPassword)
+	tok := s.login(username, seedPassword)
+	a := s.authenticator()
+	c, r := s.addPasskey(a, tok, name)
+	r.want(s.t, 201, "add a passkey")
+	return tok, a, c
+}
+
 // passkeyLogin signs in with c of a and returns the answer.
 func (s *testServer) passkeyLogin(a *softpasskey.Authenticator, c *softpasskey.Credential) response {
 	s.t.Helper()

@@ -94,10 +94,12 @@ func originOf(u string) string {
 	return p.Scheme + "://" + p.Host
 }
 
-// shot saves a screenshot of the page as name.png in
+// shot is for each main page: it checks the page's accessibility
+// (checkAccessible) and saves a screenshot of it as name.png in
 // $STRONGROOM_SCREENSHOTS, if set (the README's come from there).
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	checkAccessible(t, ctx, name)
 	dir := os.Getenv("STRONGROOM_SCREENSHOTS")
 	if dir == "" {
 		return
@@ -239,6 +241,21 @@ func TestRecordsInTheBrowser(t *testing.T) {
 	)
 	if loc := get(t, ctx, "where the records went", chromedp.Location()); !strings.HasSuffix(loc, "/app/login") {
 		t.Fatalf("after signing out, the records page went to %s", loc)
+	}
+	// Signing in with the keyboard alone: Tab past the header's link to
+	// the username, Tab to the password, Enter.
+	do(t, ctx, "sign in with the keyboard",
+		chromedp.Navigate(base+"/app/login"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.KeyEvent("\t\t"),
+		chromedp.KeyEvent("alice"),
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("Corr3ct-horse-battery"),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(chromedp.CSS("#data_type")),
+	)
+	if who := get(t, ctx, "who is signed in", chromedp.Text(chromedp.CSS("#signed-in-as"))); who != "alice" {
+		t.Fatalf("signed in with the keyboard as %q", who)
 	}
 }
 

@@ -26,6 +26,11 @@ if ! command -v oathtool >/dev/null; then
 	$sudo apt-get install -y -q oathtool >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q oathtool >/dev/null; }
 fi
 oathtool --version | head -1
+# zbarimg reads the QR code the web app shows, as a phone would (tools/browser).
+if ! command -v zbarimg >/dev/null; then
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get install -y -q zbar-tools >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q zbar-tools >/dev/null; }
+fi
 # Chromium runs the web app's browser tests (tools/browser), headless.
 if ! command -v chromium >/dev/null; then
 	export DEBIAN_FRONTEND=noninteractive

@@ -307,9 +307,27 @@ func oathtool(t *testing.T, secret string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// A person turns on an authenticator app from the QR code's key, is shown
-// their recovery codes once, signs out, and signs back in with their
-// password and the app's code.
+// scanQR reads the QR code the page shows (a screenshot of the image, as
+// a phone's camera would see it) with zbarimg, Debian's zbar-tools, which
+// scripts/test.sh installs, and returns its text.
+func scanQR(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	png := get(t, ctx, "a picture of the QR code", chromedp.Screenshot(chromedp.CSS(sel)))
+	f := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(f, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("zbarimg", "--quiet", "--raw", f).Output()
+	if err != nil {
+		t.Fatalf("zbarimg (scripts/test.sh installs Debian's zbar-tools): %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// A person turns on an authenticator app by scanning the QR code (the
+// codes come from the secret the QR code holds, which is the key the page
+// shows as text too), is shown their recovery codes once, signs out, and
+// signs back in with their password and the app's code.
 func TestTwoFactorInTheBrowser(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
@@ -327,7 +345,15 @@ func TestTwoFactorInTheBrowser(t *testing.T) {
 		t.Fatal("the QR code did not load")
 	}
 	shot(t, ctx, "2fa-setup")
-	secret := get(t, ctx, "the key", chromedp.Text(chromedp.CSS("#totp-secret")))
+	scanned, err := url.Parse(scanQR(t, ctx, "img.qr"))
+	if err != nil || scanned.Scheme != "otpauth" || scanned.Host != "totp" || scanned.Query().Get("issuer") != "Strongroom" ||
+		!strings.HasSuffix(scanned.Path, ":carol") {
+		t.Fatalf("the QR code holds %v (%v)", scanned, err)
+	}
+	secret := scanned.Query().Get("secret")
+	if shown := get(t, ctx, "the key", chromedp.Text(chromedp.CSS("#totp-secret"))); shown != secret {
+		t.Fatalf("the key shown %q is not the QR code's %q", shown, secret)
+	}
 	do(t, ctx, "confirm",
 		chromedp.SendKeys(chromedp.CSS("#code"), oathtool(t, secret)),
 		chromedp.Click(chromedp.CSS(`form[action="/app/2fa/confirm"] button`)),

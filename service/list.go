@@ -205,3 +205,14 @@ func (s *Service) RecordSummaries(ctx context.Context, p *Principal, limit int) 
 	}
 	return out, nil
 }
+
+// RecordSummary is one of the caller's records without its value (none
+// is decrypted, so it is no record.read); another user's id is
+// KindNotFound, as a missing one.
+func (s *Service) RecordSummary(ctx context.Context, p *Principal, id string) (RecordSummary, error) {
+	r, err := s.store.Record(ctx, p.UserID, id)
+	if err != nil {
+		return RecordSummary{}, err
+	}
+	return RecordSummary{ID: r.ID, DataType: r.DataType, CreatedAt: r.CreatedAt}, nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/strongroom/strongroom"
 	"github.com/strongroom/strongroom/service"
 )
 
@@ -60,25 +59,16 @@ func (a *App) deleteRecord(w http.ResponseWriter, r *http.Request, s *session) {
 	http.Redirect(w, r, Path+"/records", http.StatusSeeOther)
 }
 
-// errNoRecord is the edit page's answer for an id that is not one of the
-// caller's records (another user's included), as the store's.
-var errNoRecord = strongroom.Errorf(strongroom.KindNotFound, "record not found")
-
-// editView is the edit page's view of the caller's record id, found in
-// the listing: the edit page never decrypts the value (reading one is a
-// record.read event, which only Show is), it only replaces it.
+// editView is the edit page's view of the caller's record id: the edit
+// page never decrypts the value (reading one is a record.read event,
+// which only Show is), it only replaces it.
 func (a *App) editView(ctx context.Context, s *session, id string) (view, error) {
-	rs, err := a.svc.RecordSummaries(ctx, s.p, service.MaxPageSize)
+	rec, err := a.svc.RecordSummary(ctx, s.p, id)
 	if err != nil {
 		return view{}, err
 	}
-	for _, rec := range rs {
-		if rec.ID == id {
-			return view{Title: "Edit a record", User: s.user, CSRF: s.csrf, Editing: &rec,
-				Fields: map[string]string{"data_type": rec.DataType}}, nil
-		}
-	}
-	return view{}, errNoRecord
+	return view{Title: "Edit a record", User: s.user, CSRF: s.csrf, Editing: &rec,
+		Fields: map[string]string{"data_type": rec.DataType}}, nil
 }
 
 // editFailed shows err: on the edit page while the record is there, else

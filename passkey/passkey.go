@@ -12,6 +12,8 @@ package passkey
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,16 +33,18 @@ const Timeout = 5 * time.Minute
 
 // RP is a relying party: one origin, whose host name is the RP ID.
 type RP struct {
-	w      *webauthn.WebAuthn
-	origin string
+	w         *webauthn.WebAuthn
+	origin    string
+	handleKey []byte // keys the user handles (Handle)
 }
 
 // New returns the relying party for publicURL, the origin users reach
 // Strongroom at (https://vault.example.com, or http://localhost:8000 on a
 // developer's machine; a browser allows passkeys only on https or
 // localhost). Its host name is the RP ID, so it must be a name, not an
-// IP address.
-func New(publicURL, displayName string) (*RP, error) {
+// IP address. The user handles it gives authenticators are keyed by a key
+// derived from pepper (Handle).
+func New(publicURL, displayName string, pepper []byte) (*RP, error) {
 	u, err := url.Parse(publicURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
@@ -69,7 +73,15 @@ func New(publicURL, displayName string) (*RP, error) {
 	if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
 		return nil, fmt.Errorf("passkey: public URL %q: browsers make passkeys only on https (or http://localhost)", publicURL)
 	}
-	return &RP{w: w, origin: origin}, nil
+	return &RP{w: w, origin: origin, handleKey: HandleKey(pepper)}, nil
+}
+
+// HandleKey derives the key of the user handles from the pepper:
+// HMAC-SHA256(pepper, "strongroom/passkey-handle/v1").
+func HandleKey(pepper []byte) []byte {
+	m := hmac.New(sha256.New, pepper)
+	m.Write([]byte("strongroom/passkey-handle/v1"))
+	return m.Sum(nil)
 }
 
 // Origin is the origin passkeys are made for.
@@ -87,28 +99,15 @@ func (u *user) WebAuthnName() string                       { return u.name }
 func (u *user) WebAuthnDisplayName() string                { return u.name }
 func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
-// Handle is the user handle of an account: its id's 12 bytes, opaque to
-// the authenticator and naming no one. "" ids and others not of the
-// ObjectId form have none.
-func Handle(userID string) []byte {
-	if !strongroom.ValidID(userID) {
-		return nil
-	}
-	b := make([]byte, 12)
-	for i := range b {
-		b[i] = unhex(userID[2*i])<<4 | unhex(userID[2*i+1])
-	}
-	return b
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
-	}
-	return c - '0'
+// Handle is the user handle of an account, which every authenticator
+// keeps with the account's passkeys and gives back at each sign-in:
+// HMAC-SHA256(HandleKey, user id), 32 bytes that name no one and tell
+// nothing of the account (its id alone would tell when it was made).
+// It cannot change for an account while its passkeys are to work.
+func (rp *RP) Handle(userID string) []byte {
+	m := hmac.New(sha256.New, rp.handleKey)
+	m.Write([]byte(userID))
+	return m.Sum(nil)
 }
 
 // Ceremony is what a browser is given to start one: Options (JSON, the
@@ -127,7 +126,7 @@ func (rp *RP) BeginRegistration(userID, username string, exclude [][]byte) (Cere
 	for i, id := range exclude {
 		descs[i] = protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: id}
 	}
-	creation, session, err := rp.w.BeginRegistration(&user{handle: Handle(userID), name: username}, webauthn.WithExclusions(descs))
+	creation, session, err := rp.w.BeginRegistration(&user{handle: rp.Handle(userID), name: username}, webauthn.WithExclusions(descs))
 	if err != nil {
 		return Ceremony{}, fmt.Errorf("passkey: begin registration: %w", err)
 	}
@@ -183,7 +182,7 @@ func ParseRegistration(b []byte) (*Registration, error) {
 // whose passkey it is comes from r.Challenge alone, which the caller must
 // have found live and bound to userID's session, and taken.
 func (rp *RP) Verify(r *Registration, userID string) (*strongroom.Passkey, error) {
-	u := &user{handle: Handle(userID)}
+	u := &user{handle: rp.Handle(userID)}
 	session := webauthn.SessionData{Challenge: r.Challenge, UserID: u.handle, UserVerification: protocol.VerificationRequired,
 		CredParams: webauthn.CredentialParametersDefault()}
 	c, err := rp.w.CreateCredential(u, session, r.parsed)
@@ -232,13 +231,13 @@ type Use struct {
 // and has taken. A signature counter that does not move on (but for
 // authenticators that keep it at 0) is refused: a cloned authenticator.
 func (rp *RP) VerifyAssertion(a *Assertion, pk *strongroom.Passkey) (Use, error) {
-	if !bytes.Equal(a.UserHandle, Handle(pk.UserID)) {
+	if !bytes.Equal(a.UserHandle, rp.Handle(pk.UserID)) {
 		return Use{}, fmt.Errorf("%w: the user handle is not the passkey's owner's", ErrRefused)
 	}
 	cred := webauthn.Credential{ID: pk.CredentialID, PublicKey: pk.PublicKey,
 		Flags:         webauthn.CredentialFlags{BackupEligible: pk.BackupEligible, BackupState: pk.BackupState, UserPresent: true, UserVerified: true},
 		Authenticator: webauthn.Authenticator{AAGUID: pk.AAGUID, SignCount: pk.SignCount}}
-	u := &user{handle: Handle(pk.UserID), creds: []webauthn.Credential{cred}}
+	u := &user{handle: rp.Handle(pk.UserID), creds: []webauthn.Credential{cred}}
 	session := webauthn.SessionData{Challenge: a.Challenge, UserVerification: protocol.VerificationRequired}
 	_, c, err := rp.w.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) { return u, nil }, session, a.parsed)
 	if err != nil {

@@ -2,6 +2,9 @@ package passkey_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -10,23 +13,37 @@ import (
 )
 
 // The user handle is in every passkey an authenticator holds: it must
-// never change for an account, so its form is pinned.
+// never change for an account, so its form is pinned, and restated from
+// the standard library: HMAC-SHA256(HMAC-SHA256(pepper,
+// "strongroom/passkey-handle/v1"), user id).
 func TestHandle(t *testing.T) {
-	want := []byte{0x69, 0x27, 0xf4, 0xf0, 0xc1, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf7, 0x01}
-	if got := passkey.Handle("6927f4f0c1a2b3c4d5e6f701"); !bytes.Equal(got, want) {
-		t.Fatalf("Handle = %x, want %x", got, want)
+	pepper := []byte("a pepper of at least 32 bytes, for tests")
+	rp, err := passkey.New("https://vault.example.com", "Strongroom", pepper)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range []string{"", "6927f4f0c1a2b3c4d5e6f70", "6927f4f0c1a2b3c4d5e6f70g", "../../etc/passwd"} {
-		if h := passkey.Handle(bad); h != nil {
-			t.Fatalf("Handle(%q) = %x, want none", bad, h)
-		}
+	const want = "a261d6c343fdd331c13233348c134cb183228ea6fb0006709c99cbd4c0b33b15"
+	got := rp.Handle("6927f4f0c1a2b3c4d5e6f701")
+	if hex.EncodeToString(got) != want {
+		t.Fatalf("Handle = %x, want %s", got, want)
+	}
+	k := hmac.New(sha256.New, pepper)
+	k.Write([]byte("strongroom/passkey-handle/v1"))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte("6927f4f0c1a2b3c4d5e6f701"))
+	if !bytes.Equal(got, m.Sum(nil)) {
+		t.Fatal("Handle is not HMAC-SHA256(HandleKey(pepper), id)")
+	}
+	other, _ := passkey.New("https://vault.example.com", "Strongroom", []byte("another pepper, 32 bytes or longer"))
+	if bytes.Equal(other.Handle("6927f4f0c1a2b3c4d5e6f701"), got) || bytes.Equal(rp.Handle("6927f4f0c1a2b3c4d5e6f702"), got) {
+		t.Fatal("the handle does not depend on the pepper and the id")
 	}
 }
 
 // A public URL must be an origin whose host is a name.
 func TestNew(t *testing.T) {
 	for _, ok := range []string{"https://vault.example.com", "http://localhost:8000", "https://vault.example.com:8443/", "http://app.localhost:8000"} {
-		rp, err := passkey.New(ok, "Strongroom")
+		rp, err := passkey.New(ok, "Strongroom", nil)
 		if err != nil {
 			t.Fatalf("New(%q): %v", ok, err)
 		}
@@ -36,7 +53,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, bad := range []string{"", "vault.example.com", "ftp://vault.example.com", "https://127.0.0.1:8000", "http://[::1]:8000",
 		"https://vault.example.com/app", "https://user@vault.example.com", "https://vault.example.com?x=1", "http://vault.example.com"} {
-		if _, err := passkey.New(bad, "Strongroom"); err == nil {
+		if _, err := passkey.New(bad, "Strongroom", nil); err == nil {
 			t.Fatalf("New(%q) accepted", bad)
 		}
 	}
@@ -46,7 +63,7 @@ func TestNew(t *testing.T) {
 // another origin, another account's passkey, junk. Which challenges are
 // live is the caller's to check (Challenge is exposed for it).
 func TestRoundTrip(t *testing.T) {
-	rp, err := passkey.New("http://localhost:8000", "Strongroom")
+	rp, err := passkey.New("http://localhost:8000", "Strongroom", []byte("pepper"))
 	if err != nil {
 		t.Fatal(err)
 	}

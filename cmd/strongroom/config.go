@@ -183,7 +183,7 @@ func loadConfig(e *Env, vaultSetup bool) (Config, error) {
 	str("STRONGROOM_DATA_DIR", &c.DataDir)
 	str("STRONGROOM_PUBLIC_URL", &c.PublicURL)
 	if c.PublicURL != "" {
-		if _, err := passkey.New(c.PublicURL, appName); err != nil {
+		if _, err := passkey.New(c.PublicURL, appName, nil); err != nil {
 			errs = append(errs, fmt.Errorf("STRONGROOM_PUBLIC_URL: %w", err))
 		}
 	}

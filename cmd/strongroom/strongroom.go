@@ -355,7 +355,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.Addr = ln.Addr().String()
-	rp, err := passkey.New(m.Config.publicURL(m.Addr), appName)
+	rp, err := passkey.New(m.Config.publicURL(m.Addr), appName, m.Config.Pepper.Bytes())
 	if err != nil {
 		ln.Close()
 		return err

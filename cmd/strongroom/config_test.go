@@ -65,6 +65,20 @@ func TestConfigSources(t *testing.T) {
 	}
 }
 
+// STRONGROOM_PUBLIC_URL is the passkeys' origin: as set, or else
+// localhost and the port the server listens on.
+func TestPublicURL(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(envFrom(t, map[string]string{"STRONGROOM_PUBLIC_URL": "https://vault.example.com"}, ""))
+	if err != nil || c.publicURL("[::]:8443") != "https://vault.example.com" {
+		t.Fatalf("set: %q, %v", c.PublicURL, err)
+	}
+	c, err = LoadConfig(envFrom(t, nil, ""))
+	if err != nil || c.publicURL("127.0.0.1:41234") != "http://localhost:41234" || c.publicURL("[::]:8000") != "http://localhost:8000" {
+		t.Fatalf("default: %q, %v", c.publicURL("127.0.0.1:41234"), err)
+	}
+}
+
 func TestConfigRefuses(t *testing.T) {
 	t.Parallel()
 	for name, vars := range map[string]map[string]string{
@@ -85,6 +99,10 @@ func TestConfigRefuses(t *testing.T) {
 		"login rate not a number":     {"STRONGROOM_LOGIN_RATE": "lots"},
 		"negative login rate":         {"STRONGROOM_LOGIN_RATE": "-1"},
 		"admins from the environment": {"STRONGROOM_ADMINS": "ops"},
+		"public URL an IP address":    {"STRONGROOM_PUBLIC_URL": "https://192.0.2.7"},
+		"public URL over http":        {"STRONGROOM_PUBLIC_URL": "http://vault.example.com"},
+		"public URL with a path":      {"STRONGROOM_PUBLIC_URL": "https://vault.example.com/app"},
+		"public URL without a scheme": {"STRONGROOM_PUBLIC_URL": "vault.example.com"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := LoadConfig(envFrom(t, vars, ""))

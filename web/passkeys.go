@@ -13,7 +13,6 @@ import (
 // second (an ordinary form post) carries the browser's answer.
 
 func (a *App) script(w http.ResponseWriter, _ *http.Request) {
-	headers(w)
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	_, _ = w.Write(passkeyJS)
 }
@@ -21,7 +20,6 @@ func (a *App) script(w http.ResponseWriter, _ *http.Request) {
 // options writes WebAuthn options as JSON, or err's message as
 // {"error": ...} with its status.
 func (a *App) options(w http.ResponseWriter, r *http.Request, opts json.RawMessage, err error) {
-	headers(w)
 	w.Header().Set("Content-Type", "application/json")
 	if err != nil {
 		status, msg := a.message(r.Context(), err)

@@ -32,7 +32,6 @@ func (a *App) totpQR(w http.ResponseWriter, r *http.Request, s *session) {
 		a.render(w, r, status, "error", view{Title: "No QR code", User: s.user, CSRF: s.csrf, Error: msg})
 		return
 	}
-	headers(w)
 	w.Header().Set("Content-Type", "image/png")
 	_, _ = w.Write(png)
 }

@@ -185,7 +185,6 @@ func headers(w http.ResponseWriter) {
 }
 
 func (a *App) css(w http.ResponseWriter, _ *http.Request) {
-	headers(w)
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	_, _ = w.Write(appCSS)
 }

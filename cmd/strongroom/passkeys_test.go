@@ -246,6 +246,18 @@ func TestWebPasskeys(t *testing.T) {
 	csrf := s.csrfOf(tok)
 	same := map[string]string{"Sec-Fetch-Site": "same-origin"}
 
+	// The app's one script and stylesheet come with the pages' headers.
+	for _, f := range []struct{ path, typ string }{{"/app/passkey.js", "text/javascript"}, {"/app/app.css", "text/css"}} {
+		res, err := http.Get(s.URL + f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), f.typ) ||
+			res.Header.Get("Content-Security-Policy") != web.CSP || res.Header.Get("X-Frame-Options") != "DENY" {
+			t.Fatalf("%s: %d %v", f.path, res.StatusCode, res.Header)
+		}
+	}
 	st, body, _ := s.webForm("/app/passkeys/options", tok, url.Values{"csrf": {csrf}}, same)
 	if st != 401 || !strings.Contains(body, `"error"`) {
 		t.Fatalf("options without the password: %d %s", st, body)
